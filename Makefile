@@ -1,0 +1,69 @@
+# drivetrain: the two commands of the README are `make demo` and `make test`.
+SHELL := /bin/bash
+GO ?= go
+BIN := bin/drivetrain
+STACK := deploy/local/stack.sh
+STATICCHECK_VERSION := v0.8.2
+STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
+
+.PHONY: all build demo test lint unit integration test-integration stack-up stack-down stack-status bench clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/drivetrain
+
+# demo: the local stack, the connector and a workload (completed by later issues
+# with a processor node and a report).
+demo: build stack-up
+	source .stack/env && $(BIN) connector register
+	source .stack/env && $(BIN) generate --duration $${DEMO_DURATION:-60s} --rate $${DEMO_RATE:-200}
+	source .stack/env && $(BIN) health
+	@echo
+	@echo "The stack keeps running. Stop it with: make stack-down"
+
+# test: static checks, unit tests with -race, then the integration tests on the
+# local stack (brought up if it is not, and stopped again if this target
+# started it).
+test: lint unit test-integration
+
+lint: $(STATICCHECK)
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go'; git ls-files --others --exclude-standard '*.go')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) vet -tags integration ./...
+	$(STATICCHECK) ./...
+	$(STATICCHECK) -tags integration ./...
+
+$(STATICCHECK):
+	@echo "installing staticcheck $(STATICCHECK_VERSION) (once)"
+	$(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+unit:
+	$(GO) test -race -count=1 ./...
+
+test-integration:
+	@if $(STACK) status --quiet; then \
+	  $(MAKE) --no-print-directory integration; \
+	else \
+	  $(STACK) up || exit 1; \
+	  $(MAKE) --no-print-directory integration; rc=$$?; \
+	  $(STACK) down; exit $$rc; \
+	fi
+
+# integration runs the integration-tagged tests (named TestIntegration*) against
+# a running stack.
+integration:
+	source .stack/env && $(GO) test -tags integration -count=1 -timeout 30m -run "^TestIntegration" ./...
+
+stack-up:
+	$(STACK) up
+
+stack-down:
+	$(STACK) down
+
+stack-status:
+	$(STACK) status
+
+clean:
+	rm -rf bin

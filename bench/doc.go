@@ -1,0 +1,3 @@
+// Package bench holds drivetrain's workload generators and benchmark
+// harness.
+package bench

@@ -1,0 +1,2 @@
+// Package sinks writes drivetrain's output rows to ClickHouse.
+package sinks
