@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
 	"strings"
 )
@@ -25,15 +26,18 @@ const (
 // (exit 0), one-line errors naming the flag, environment defaults.
 type flagSet struct {
 	*flag.FlagSet
-	cmd command
-	a   *app
+	cmd        command
+	a          *app
+	positional []string
 }
 
 func newFlagSet(a *app, c command) *flagSet {
 	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
 	fs.SetOutput(a.stderr)
 	f := &flagSet{FlagSet: fs, cmd: c, a: a}
-	fs.Usage = f.usage
+	// parse prints the usage itself, and only for --help: a bad flag gets
+	// one line, not the whole usage.
+	fs.Usage = func() {}
 	return f
 }
 
@@ -45,20 +49,36 @@ func (f *flagSet) usage() {
 	f.FlagSet.SetOutput(f.a.stderr)
 }
 
-// parse parses args; on a bad flag it returns a one-line error naming it.
+// parse parses args, flags and positional arguments in any order (as in
+// `connector register --timeout 1m`); on a bad flag it returns a one-line
+// error naming it. The positional arguments are then in args().
 func (f *flagSet) parse(args []string) error {
 	f.FlagSet.SetOutput(discard{})
-	err := f.Parse(args)
-	f.FlagSet.SetOutput(f.a.stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		f.usage()
-		return errHelpShown
+	defer f.FlagSet.SetOutput(f.a.stderr)
+	for {
+		err := f.Parse(args)
+		if errors.Is(err, flag.ErrHelp) {
+			f.usage()
+			return errHelpShown
+		}
+		if err != nil {
+			return fmt.Errorf("%v (see 'drivetrain %s --help')", err, f.cmd.name)
+		}
+		rest := f.Args()
+		if len(rest) == 0 {
+			return nil
+		}
+		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
+			f.positional = append(f.positional, rest...)
+			return nil
+		}
+		f.positional = append(f.positional, rest[0])
+		args = rest[1:]
 	}
-	if err != nil {
-		return fmt.Errorf("%v (see 'drivetrain %s --help')", err, f.cmd.name)
-	}
-	return nil
 }
+
+// args returns the positional arguments found by parse.
+func (f *flagSet) args() []string { return f.positional }
 
 // envString registers a string flag whose default comes from the
 // environment variable env, else def.
@@ -80,6 +100,18 @@ type endpoints struct {
 
 func (f *flagSet) postgresFlag(e *endpoints) {
 	f.envString(&e.postgres, "postgres", "DRIVETRAIN_POSTGRES_DSN", defaultPostgresDSN, "PostgreSQL connection string")
+	f.maskDefault("postgres")
+}
+
+// maskDefault hides the password of a URL-valued flag's default in --help.
+func (f *flagSet) maskDefault(name string) {
+	fl := f.Lookup(name)
+	if u, err := url.Parse(fl.DefValue); err == nil && u.User != nil {
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+			fl.DefValue = u.String()
+		}
+	}
 }
 
 func (f *flagSet) kafkaFlag(e *endpoints) {
@@ -92,6 +124,7 @@ func (f *flagSet) connectFlag(e *endpoints) {
 
 func (f *flagSet) clickhouseFlag(e *endpoints) {
 	f.envString(&e.clickhouse, "clickhouse", "DRIVETRAIN_CLICKHOUSE_URL", defaultClickHouse, "ClickHouse URL (http(s)://host:port or clickhouse://host:port)")
+	f.maskDefault("clickhouse")
 }
 
 func (f *flagSet) topicPrefixFlag(e *endpoints) {

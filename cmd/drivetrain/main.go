@@ -30,12 +30,17 @@ type command struct {
 	name    string
 	args    string // synopsis of the positional arguments, for usage lines
 	summary string
-	run     func(ctx context.Context, a *app, args []string) error
+	// run gets its own command value (for newFlagSet) as c: referring to
+	// the package-level command variable from its run function would be an
+	// initialization cycle.
+	run func(ctx context.Context, a *app, c command, args []string) error
 }
 
 // commands lists only commands that work; later issues add the rest.
 var commands = []command{
 	// Keep alphabetical; each command lives in its own file.
+	connectorCommand,
+	healthCommand,
 }
 
 func main() {
@@ -64,7 +69,7 @@ func runMain(ctx context.Context, args []string, a *app) int {
 		if c.name != args[0] {
 			continue
 		}
-		err := c.run(ctx, a, args[1:])
+		err := c.run(ctx, a, c, args[1:])
 		if err == nil || errors.Is(err, errHelpShown) {
 			return 0
 		}

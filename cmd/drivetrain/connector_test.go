@@ -1,0 +1,132 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// fakeConnect is a Kafka Connect REST stand-in whose connector goes through
+// the given states, one per status request (the last one repeats).
+type fakeConnect struct {
+	mu       sync.Mutex
+	states   []string // connector and task state per status call; "" = 404
+	calls    int
+	config   map[string]string
+	restarts int
+}
+
+func (f *fakeConnect) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch {
+	case r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, "/config"):
+		f.config = map[string]string{}
+		body, _ := io.ReadAll(r.Body)
+		_ = json.Unmarshal(body, &f.config)
+		w.WriteHeader(http.StatusCreated)
+	case r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/status"):
+		i := min(f.calls, len(f.states)-1)
+		f.calls++
+		if f.states[i] == "" {
+			http.Error(w, `{"error_code":404,"message":"Connector x not found"}`, http.StatusNotFound)
+			return
+		}
+		trace := ""
+		if f.states[i] == "FAILED" {
+			trace = "org.postgresql.util.PSQLException: FATAL: password authentication failed"
+		}
+		_, _ = io.WriteString(w, `{"name":"drivetrain-postgres","connector":{"state":"RUNNING","worker_id":"w1"},"tasks":[{"id":0,"state":"`+f.states[i]+`","worker_id":"w1","trace":"`+trace+`"}]}`)
+	case r.Method == http.MethodPost && strings.Contains(r.URL.Path, "/restart"):
+		f.restarts++
+		w.WriteHeader(http.StatusAccepted)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func runCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = runMain(context.Background(), args, &app{stdout: &out, stderr: &errb, stdin: strings.NewReader(""), log: zerolog.Nop()})
+	return out.String(), errb.String(), code
+}
+
+func TestConnectorRegister(t *testing.T) {
+	tests := []struct {
+		name         string
+		states       []string
+		wantCode     int
+		wantRestarts int
+		wantOut      string
+		wantErr      string
+	}{
+		{name: "becomes running", states: []string{"", "UNASSIGNED", "RUNNING"}, wantOut: "RUNNING with 1 task(s)"},
+		{name: "failed once then restarted", states: []string{"FAILED", "RUNNING"}, wantRestarts: 1, wantOut: "RUNNING"},
+		{name: "keeps failing prints trace", states: []string{"FAILED"}, wantCode: 1, wantRestarts: 1, wantErr: "password authentication failed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fc := &fakeConnect{states: tt.states}
+			srv := httptest.NewServer(fc)
+			defer srv.Close()
+			out, errOut, code := runCLI(t, "connector", "register", "--connect", srv.URL, "--set", "database.hostname=db.internal", "--timeout", "20s")
+			require.Equal(t, tt.wantCode, code, "stdout: %s\nstderr: %s", out, errOut)
+			assert.Contains(t, out, tt.wantOut)
+			assert.Contains(t, errOut, tt.wantErr)
+			assert.Equal(t, tt.wantRestarts, fc.restarts)
+			assert.Equal(t, "db.internal", fc.config["database.hostname"], "--set overrides the file")
+			assert.Equal(t, "pgoutput", fc.config["plugin.name"], "the built-in config is sent")
+		})
+	}
+}
+
+func TestFlagErrorsNameTheFlag(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"connector", "register", "--timeout", "soon"}, "-timeout"},
+		{[]string{"connector", "register", "--set", "novalue"}, "-set"},
+		{[]string{"connector", "explode"}, `unknown action "explode"`},
+		{[]string{"health", "--timeout", "0s"}, "--timeout must be positive"},
+		{[]string{"health", "--nope"}, "-nope"},
+		{[]string{"connector", "register", "--connect", "ftp://x"}, "--connect"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			_, errOut, code := runCLI(t, tt.args...)
+			assert.NotZero(t, code)
+			assert.Contains(t, errOut, tt.want)
+			assert.Equal(t, 1, strings.Count(strings.TrimSpace(errOut), "\n")+1, "one line: %q", errOut)
+		})
+	}
+}
+
+func TestHelpMasksSecrets(t *testing.T) {
+	t.Setenv("DRIVETRAIN_POSTGRES_DSN", "postgres://app:s3cret@db:5432/ecommerce")
+	out, _, code := runCLI(t, "health", "--help")
+	require.Zero(t, code)
+	assert.NotContains(t, out, "s3cret")
+	assert.Contains(t, out, "postgres://app:xxxxx@db:5432/ecommerce")
+}
+
+func TestHealthPrintsFixForFailures(t *testing.T) {
+	var b bytes.Buffer
+	failed := printChecks(&b, []healthCheck{
+		{name: "A", ok: true, detail: "fine", fix: "unused"},
+		{name: "B", detail: "broken", fix: "repair it"},
+	})
+	assert.Equal(t, 1, failed)
+	assert.Equal(t, "✓ A: fine\n✗ B: broken — fix: repair it\n", b.String())
+}
