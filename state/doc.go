@@ -1,4 +1,94 @@
 // Package state is drivetrain's Pebble-backed storage: typed tables of the
 // source rows, the secondary indexes the joins need, per-key fact versions
 // and per-partition consumed offsets.
+//
+// # Ownership
+//
+// One Store (one Pebble instance) per node. Its global range holds the
+// customers and vehicles, which every node keeps whole; the range of each
+// order-stream partition holds that partition's orders, items and
+// payments, their indexes, fact versions and offsets. One writer per range
+// by convention: the global-table actor writes the global range through
+// GlobalBatch, the actor of partition n writes partition n's range through
+// Batch. Reads are safe from any goroutine. The Store implements
+// topology.GlobalRows; a Partition handle topology.Rows; a GlobalBatch
+// topology.GlobalStore and a Batch topology.PartitionStore, which is what
+// the join rules of package topology run on.
+//
+// # Key layout
+//
+// Every key starts with a range byte. Ids are 8 bytes big-endian with the
+// sign bit flipped (so keys sort like ids), partition numbers 4 bytes
+// big-endian, topics their name and a NUL:
+//
+//	m format                        layout version (1)
+//	g C <customer>                  customer row
+//	g V <vehicle>                   vehicle row
+//	g o <topic> 0 <partition>       next offset of a global topic partition
+//	p <n> O <order>                 order row
+//	p <n> I <order> <item>          item row, clustered under its order
+//	p <n> P <order> <payment>       payment row, clustered under its order
+//	p <n> c <customer> <order>      index customer → live orders (empty value)
+//	p <n> v <vehicle> <order> <item> index vehicle → live items (empty value)
+//	p <n> F <item>                  last fact version of the item (uvarint)
+//	p <n> o <topic> 0 <partition>   next offset of a topic partition, for partition n
+//
+// Items and payments are keyed under their order (order_id never changes),
+// so order → items and order → payments are prefix scans rather than
+// separate indexes. Deleted rows stay as tombstones (the row's last image
+// with a deleted flag) so that an older record redelivered later is
+// recognised as older; the indexes hold live rows only. Everything of
+// partition n shares the prefix "p <n>", so DropPartition removes a
+// partition's whole state with one range deletion and leaves the global
+// tables and the other partitions alone. Row values use a compact binary
+// encoding with a codec version byte (see codec.go), not JSON.
+//
+// # Ordering and offsets
+//
+// A Batch carries, with the state changes, the offsets they reflect:
+// SetOffset(topic, partition, next) means "the records of that topic
+// partition before next are in this state". The commit is atomic, so after
+// a crash a partition's state and its offsets agree. A partition records
+// the offsets of its three order-stream topics (orders, order_items and
+// payments, co-partitioned: its own partition number in each) and, for
+// the global topics, how far it has applied the refreshes their records
+// cause: a global record is applied to the global range first (committed
+// with the global offset), then each partition refreshes the facts that
+// join the row and records the global offset in its own batch. On restart
+// a global topic partition is therefore read again from the lowest offset
+// among the global range and every partition, so that no refresh is lost
+// with an uncommitted partition batch; re-applying its records is
+// harmless.
+//
+// These offsets say what the state reflects, not what ClickHouse has
+// acknowledged. The Kafka consumer group's committed offsets (written only
+// after the sinks acknowledged every row derived from the records before
+// them) may be lower: on restart the actors resume from the committed
+// offsets and re-apply records that the state already holds, which the
+// join rules make harmless (a record at a row's stored position is applied
+// again and re-emits; an older one is ignored). Rows must reach the sinks
+// only after the batch that produced them is committed, or a crash could
+// leave acknowledged rows that the state does not reflect. A partition
+// whose stored offsets are below the group's committed offsets (state left
+// from an earlier ownership) must be dropped and rebuilt, or replayed from
+// its stored offsets.
+//
+// # Durability and failures
+//
+// Commits are synced to the write-ahead log unless Options.NoSync. Pebble
+// treats a failed log write as fatal; the Store turns that into ErrFailed
+// from Commit and refuses further commits: the process must close and
+// reopen it, and reopening replays the log, in which a batch is wholly
+// present or absent. Fatal errors in Pebble's background work panic.
+//
+// # Caching
+//
+// Customers and vehicles are read through a bounded LRU cache of decoded
+// rows shared by every reader (Options.DimensionCacheBytes). It holds
+// committed values only: a GlobalBatch reads its own writes around it and
+// invalidates them after committing, and an epoch counter keeps a reader
+// that raced with a commit from caching the value it replaced.
+//
+// Values returned by reads are freshly decoded Go values; nothing aliases
+// Pebble's memory.
 package state

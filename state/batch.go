@@ -1,0 +1,296 @@
+package state
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/drivetrain-cdc/drivetrain/topology"
+)
+
+// Batch groups the writes of one partition — rows, the index entries they
+// imply, fact versions and consumed offsets — into one atomic commit. Its
+// reads see its own writes (it implements topology.PartitionStore). Not
+// safe for concurrent use. Commit or Close it; it cannot be reused.
+type Batch struct {
+	view
+	b    *pebble.Batch
+	wkey []byte // scratch for written keys
+	wval []byte // scratch for written values
+	done bool
+}
+
+var _ topology.PartitionStore = (*Batch)(nil)
+
+func (b *Batch) pb() *pebble.Batch { return b.b }
+
+// finish marks the batch used: later reads and writes fail.
+func (b *Batch) finish() {
+	b.done = true
+	b.r = doneReader{}
+}
+
+func (b *Batch) set(key, val []byte) error {
+	if b.done {
+		return ErrBatchDone
+	}
+	return b.pb().Set(key, val, nil)
+}
+
+func (b *Batch) del(key []byte) error {
+	if b.done {
+		return ErrBatchDone
+	}
+	return b.pb().Delete(key, nil)
+}
+
+// PutOrder implements topology.PartitionStore; it keeps the customer →
+// orders index (live orders only).
+func (b *Batch) PutOrder(s topology.Stored[topology.Order]) error {
+	id := s.Row.ID
+	old, found, err := b.Order(id)
+	if err != nil {
+		return err
+	}
+	if found && !old.Deleted && (s.Deleted || old.Row.CustomerID != s.Row.CustomerID) {
+		b.wkey = partKey(b.wkey[:0], b.part, kindCustOrders, old.Row.CustomerID, id)
+		if err := b.del(b.wkey); err != nil {
+			return fmt.Errorf("writing order %d: %w", id, err)
+		}
+	}
+	if !s.Deleted {
+		b.wkey = partKey(b.wkey[:0], b.part, kindCustOrders, s.Row.CustomerID, id)
+		if err := b.set(b.wkey, nil); err != nil {
+			return fmt.Errorf("writing order %d: %w", id, err)
+		}
+	}
+	b.wkey = partKey(b.wkey[:0], b.part, kindOrder, id)
+	b.wval = appendOrder(b.wval[:0], &s)
+	if err := b.set(b.wkey, b.wval); err != nil {
+		return fmt.Errorf("writing order %d: %w", id, err)
+	}
+	return nil
+}
+
+// PutItem implements topology.PartitionStore; it keeps the vehicle →
+// items index (live items only): an item that switched vehicle leaves the
+// old vehicle's entries.
+func (b *Batch) PutItem(s topology.Stored[topology.OrderItem]) error {
+	id, orderID := s.Row.ID, s.Row.OrderID
+	old, found, err := b.Item(orderID, id)
+	if err != nil {
+		return err
+	}
+	if found && !old.Deleted && (s.Deleted || old.Row.VehicleID != s.Row.VehicleID) {
+		b.wkey = partKey(b.wkey[:0], b.part, kindVehItems, old.Row.VehicleID, orderID, id)
+		if err := b.del(b.wkey); err != nil {
+			return fmt.Errorf("writing order item %d: %w", id, err)
+		}
+	}
+	if !s.Deleted {
+		b.wkey = partKey(b.wkey[:0], b.part, kindVehItems, s.Row.VehicleID, orderID, id)
+		if err := b.set(b.wkey, nil); err != nil {
+			return fmt.Errorf("writing order item %d: %w", id, err)
+		}
+	}
+	b.wkey = partKey(b.wkey[:0], b.part, kindItem, orderID, id)
+	b.wval = appendItem(b.wval[:0], &s)
+	if err := b.set(b.wkey, b.wval); err != nil {
+		return fmt.Errorf("writing order item %d: %w", id, err)
+	}
+	return nil
+}
+
+// PutPayment implements topology.PartitionStore.
+func (b *Batch) PutPayment(s topology.Stored[topology.Payment]) error {
+	b.wkey = partKey(b.wkey[:0], b.part, kindPayment, s.Row.OrderID, s.Row.ID)
+	b.wval = appendPayment(b.wval[:0], &s)
+	if err := b.set(b.wkey, b.wval); err != nil {
+		return fmt.Errorf("writing payment %d: %w", s.Row.ID, err)
+	}
+	return nil
+}
+
+// SetFactVersion implements topology.PartitionStore.
+func (b *Batch) SetFactVersion(itemID int64, version uint64) error {
+	b.wkey = partKey(b.wkey[:0], b.part, kindFactVer, itemID)
+	b.wval = binary.AppendUvarint(b.wval[:0], version)
+	if err := b.set(b.wkey, b.wval); err != nil {
+		return fmt.Errorf("writing fact version of item %d: %w", itemID, err)
+	}
+	return nil
+}
+
+// SetOffset records in the batch that the partition's state reflects the
+// records of (topic, partition) before next: the order-stream topics'
+// own partition, and the global topics' partitions whose refreshes the
+// partition has applied.
+func (b *Batch) SetOffset(topic string, partition int32, next int64) error {
+	if err := checkOffset(topic, next); err != nil {
+		return err
+	}
+	b.wkey = offsetKey(b.wkey[:0], b.part, topic, partition)
+	b.wval = binary.AppendUvarint(b.wval[:0], uint64(next))
+	return b.set(b.wkey, b.wval)
+}
+
+// Empty reports whether the batch holds no writes (true once used).
+func (b *Batch) Empty() bool { return b.done || b.pb().Empty() }
+
+// Commit applies the batch atomically (synced unless Options.NoSync) and
+// releases it.
+func (b *Batch) Commit() error {
+	if b.done {
+		return ErrBatchDone
+	}
+	b.finish()
+	err := b.s.commit(b.pb())
+	return joinClose(err, b.pb())
+}
+
+// Close discards the batch if it was not committed. Idempotent.
+func (b *Batch) Close() error {
+	if b.done {
+		return nil
+	}
+	b.finish()
+	return b.pb().Close()
+}
+
+// GlobalBatch groups writes of the global tables and the global topics'
+// offsets into one atomic commit. Its reads see its own writes (it
+// implements topology.GlobalStore); after Commit the dimension cache
+// forgets the rows it wrote. Not safe for concurrent use. Commit or Close
+// it; it cannot be reused.
+type GlobalBatch struct {
+	view
+	b       *pebble.Batch
+	written []cacheKey
+	wkey    []byte
+	wval    []byte
+	done    bool
+}
+
+var _ topology.GlobalStore = (*GlobalBatch)(nil)
+
+// NewGlobalBatch starts a write batch on the global tables.
+func (s *Store) NewGlobalBatch() *GlobalBatch {
+	pb := s.db.NewIndexedBatch()
+	return &GlobalBatch{b: pb, view: view{s: s, r: pb, part: -1, owned: true, dirty: map[cacheKey]struct{}{}}}
+}
+
+func (g *GlobalBatch) pb() *pebble.Batch { return g.b }
+
+// finish marks the batch used: later reads and writes fail.
+func (g *GlobalBatch) finish() {
+	g.done = true
+	g.r = doneReader{}
+}
+
+func (g *GlobalBatch) put(kind byte, id int64) error {
+	if g.done {
+		return ErrBatchDone
+	}
+	k := cacheKey{kind, id}
+	if _, ok := g.dirty[k]; !ok {
+		g.dirty[k] = struct{}{}
+		g.written = append(g.written, k)
+	}
+	g.wkey = globalKey(g.wkey[:0], kind, id)
+	return g.pb().Set(g.wkey, g.wval, nil)
+}
+
+// PutCustomer implements topology.GlobalStore.
+func (g *GlobalBatch) PutCustomer(s topology.Stored[topology.Customer]) error {
+	g.wval = appendCustomer(g.wval[:0], &s)
+	if err := g.put(kindCustomer, s.Row.ID); err != nil {
+		return fmt.Errorf("writing customer %d: %w", s.Row.ID, err)
+	}
+	return nil
+}
+
+// PutVehicle implements topology.GlobalStore.
+func (g *GlobalBatch) PutVehicle(s topology.Stored[topology.Vehicle]) error {
+	g.wval = appendVehicle(g.wval[:0], &s)
+	if err := g.put(kindVehicle, s.Row.ID); err != nil {
+		return fmt.Errorf("writing vehicle %d: %w", s.Row.ID, err)
+	}
+	return nil
+}
+
+// SetOffset records in the batch that the global tables reflect the
+// records of (topic, partition) before next.
+func (g *GlobalBatch) SetOffset(topic string, partition int32, next int64) error {
+	if g.done {
+		return ErrBatchDone
+	}
+	if err := checkOffset(topic, next); err != nil {
+		return err
+	}
+	g.wkey = offsetKey(g.wkey[:0], -1, topic, partition)
+	g.wval = binary.AppendUvarint(g.wval[:0], uint64(next))
+	return g.pb().Set(g.wkey, g.wval, nil)
+}
+
+// Empty reports whether the batch holds no writes (true once used).
+func (g *GlobalBatch) Empty() bool { return g.done || g.pb().Empty() }
+
+// Commit applies the batch atomically (synced unless Options.NoSync),
+// drops the rows it wrote from the dimension cache, and releases it.
+func (g *GlobalBatch) Commit() error {
+	if g.done {
+		return ErrBatchDone
+	}
+	g.finish()
+	err := g.s.commit(g.pb())
+	// Invalidate after the commit is visible (see dimCache), and even if
+	// it failed: the batch may have reached the memtable.
+	g.s.cache.invalidate(g.written)
+	return joinClose(err, g.pb())
+}
+
+// Close discards the batch if it was not committed. Idempotent.
+func (g *GlobalBatch) Close() error {
+	if g.done {
+		return nil
+	}
+	g.finish()
+	return g.pb().Close()
+}
+
+func checkOffset(topic string, next int64) error {
+	if err := checkTopic(topic); err != nil {
+		return err
+	}
+	if next < 0 {
+		return fmt.Errorf("negative offset %d for %s", next, topic)
+	}
+	return nil
+}
+
+// joinClose closes a committed pebble batch, keeping the commit's error
+// first.
+func joinClose(err error, b *pebble.Batch) error {
+	if errors.Is(err, ErrFailed) {
+		// Pebble's commit pipeline may still hold the batch.
+		return err
+	}
+	if cerr := b.Close(); err == nil && cerr != nil {
+		return fmt.Errorf("releasing state batch: %w", cerr)
+	}
+	return err
+}
+
+// doneReader stands for the reader of a used batch.
+type doneReader struct{}
+
+func (doneReader) Get([]byte) ([]byte, io.Closer, error)                 { return nil, nil, ErrBatchDone }
+func (doneReader) NewIter(*pebble.IterOptions) (*pebble.Iterator, error) { return nil, ErrBatchDone }
+func (doneReader) NewIterWithContext(context.Context, *pebble.IterOptions) (*pebble.Iterator, error) {
+	return nil, ErrBatchDone
+}
+func (doneReader) Close() error { return nil }

@@ -1,0 +1,92 @@
+package state
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+)
+
+// Options configures a Store. The zero value works: every field documents
+// its default.
+type Options struct {
+	// FS is the filesystem holding the store; default vfs.Default (the
+	// operating system's). Tests use vfs.NewMem().
+	FS vfs.FS
+	// BlockCacheBytes sizes Pebble's block cache; default 64 MiB.
+	BlockCacheBytes int64
+	// DimensionCacheBytes bounds the read-through cache of decoded
+	// customers and vehicles (approximate: the encoded size of each entry
+	// plus a fixed overhead); default 32 MiB; negative disables it.
+	DimensionCacheBytes int64
+	// NoSync makes commits return before the write-ahead log reaches
+	// stable storage: faster, and a process crash loses nothing, but a
+	// machine crash may lose the last commits, whose rows may already be in
+	// ClickHouse with their Kafka offsets committed. After such a crash a
+	// partition's stored offsets are below the committed ones, and it must
+	// be replayed from its stored offsets or rebuilt (see the package doc).
+	// Default false: every commit is synced.
+	NoSync bool
+	// Logger receives Pebble's log lines; default Pebble's (the standard
+	// library logger).
+	Logger Logger
+}
+
+// Logger is what the Store logs to: Pebble's informational and error
+// lines. Fatal conditions are not logged through it: they become errors
+// (ErrFailed) or, in Pebble's background work, panics.
+type Logger interface {
+	Infof(format string, args ...any)
+	Errorf(format string, args ...any)
+}
+
+const (
+	defaultBlockCacheBytes     = 64 << 20
+	defaultDimensionCacheBytes = 32 << 20
+)
+
+// ErrInvalidOptions is wrapped by the errors of Options.Validate.
+var ErrInvalidOptions = errors.New("invalid state options")
+
+// Validate reports the first invalid field, by name.
+func (o Options) Validate() error {
+	if o.BlockCacheBytes < 0 {
+		return fmt.Errorf("%w: BlockCacheBytes %d is negative", ErrInvalidOptions, o.BlockCacheBytes)
+	}
+	return nil
+}
+
+// withDefaults returns o with its zero fields set to the defaults.
+func (o Options) withDefaults() Options {
+	if o.FS == nil {
+		o.FS = vfs.Default
+	}
+	if o.BlockCacheBytes == 0 {
+		o.BlockCacheBytes = defaultBlockCacheBytes
+	}
+	if o.DimensionCacheBytes == 0 {
+		o.DimensionCacheBytes = defaultDimensionCacheBytes
+	}
+	if o.Logger == nil {
+		o.Logger = pebble.DefaultLogger
+	}
+	return o
+}
+
+// pebbleLogger adapts Logger to Pebble's, turning Fatalf into a panic
+// with a *fatalError, which the Store recovers where it called Pebble.
+type pebbleLogger struct{ l Logger }
+
+func (p pebbleLogger) Infof(format string, args ...any)  { p.l.Infof(format, args...) }
+func (p pebbleLogger) Errorf(format string, args ...any) { p.l.Errorf(format, args...) }
+
+func (p pebbleLogger) Fatalf(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	p.l.Errorf("%s", msg)
+	panic(&fatalError{msg: msg})
+}
+
+type fatalError struct{ msg string }
+
+func (e *fatalError) Error() string { return e.msg }

@@ -1,0 +1,291 @@
+package state
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"sync/atomic"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/drivetrain-cdc/drivetrain/topology"
+)
+
+// Errors of the Store.
+var (
+	// ErrFailed is returned once Pebble reported a fatal error (such as a
+	// failed write-ahead-log write or sync): the store refuses further
+	// commits and must be closed and reopened, which replays the log (a
+	// failed batch is then either wholly present or absent).
+	ErrFailed = errors.New("state store failed")
+	// ErrIncompatible is returned by Open for a directory written by an
+	// incompatible layout version.
+	ErrIncompatible = errors.New("incompatible state layout")
+	// ErrBatchDone is returned when a committed or closed batch is used.
+	ErrBatchDone = errors.New("state batch already committed or closed")
+)
+
+// Store is one node's Pebble instance: the global tables, the state of the
+// order-stream partitions it holds, and the offsets they reflect. Reads
+// and batch creation are safe for concurrent use; each Batch and
+// GlobalBatch belongs to one goroutine. A Store must not be used after
+// Close.
+type Store struct {
+	db    *pebble.DB
+	wo    *pebble.WriteOptions
+	cache *dimCache
+	view  view // committed reads of the global tables
+
+	failed    atomic.Pointer[error]
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var _ topology.GlobalRows = (*Store)(nil)
+
+// Open opens (creating if needed) the store in dir.
+func Open(dir string, opts Options) (s *Store, err error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	opts = opts.withDefaults()
+	cache := pebble.NewCache(opts.BlockCacheBytes)
+	defer cache.Unref()
+	defer func() {
+		if r := recover(); r != nil {
+			fe, ok := r.(*fatalError)
+			if !ok {
+				panic(r)
+			}
+			s, err = nil, fmt.Errorf("opening state in %s: %w: %s", dir, ErrFailed, fe.msg)
+		}
+	}()
+	db, err := pebble.Open(dir, &pebble.Options{
+		FS:     opts.FS,
+		Cache:  cache,
+		Logger: pebbleLogger{opts.Logger},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("opening state in %s: %w", dir, err)
+	}
+	s = &Store{db: db, wo: pebble.Sync, cache: newDimCache(opts.DimensionCacheBytes)}
+	if opts.NoSync {
+		s.wo = pebble.NoSync
+	}
+	s.view = view{s: s, r: db, part: -1}
+	if err := s.checkFormat(); err != nil {
+		return nil, errors.Join(fmt.Errorf("opening state in %s: %w", dir, err), db.Close())
+	}
+	return s, nil
+}
+
+// checkFormat writes the layout version into a new store and checks it in
+// an existing one.
+func (s *Store) checkFormat() error {
+	val, closer, err := s.db.Get(metaFormat)
+	if errors.Is(err, pebble.ErrNotFound) {
+		it, err := s.db.NewIter(nil)
+		if err != nil {
+			return err
+		}
+		empty := !it.First()
+		if err := it.Close(); err != nil {
+			return err
+		}
+		if !empty {
+			return fmt.Errorf("%w: keys but no layout version", ErrIncompatible)
+		}
+		return s.db.Set(metaFormat, []byte{formatVersion}, pebble.Sync)
+	}
+	if err != nil {
+		return err
+	}
+	defer closer.Close()
+	if len(val) != 1 || val[0] != formatVersion {
+		return fmt.Errorf("%w: layout version %v, want %d", ErrIncompatible, val, formatVersion)
+	}
+	return nil
+}
+
+// Close closes the store. It is idempotent; later calls return the first
+// call's result.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		defer func() {
+			if r := recover(); r != nil {
+				fe, ok := r.(*fatalError)
+				if !ok {
+					panic(r)
+				}
+				s.closeErr = fmt.Errorf("closing state: %w: %s", ErrFailed, fe.msg)
+			}
+		}()
+		if err := s.db.Close(); err != nil {
+			s.closeErr = fmt.Errorf("closing state: %w", err)
+		}
+	})
+	return s.closeErr
+}
+
+// commit commits b, turning Pebble's fatal errors into ErrFailed.
+func (s *Store) commit(b *pebble.Batch) (err error) {
+	if f := s.failed.Load(); f != nil {
+		return *f
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			fe, ok := r.(*fatalError)
+			if !ok {
+				panic(r)
+			}
+			err = fmt.Errorf("committing state batch: %w: %s", ErrFailed, fe.msg)
+			s.failed.Store(&err)
+		}
+	}()
+	if err := b.Commit(s.wo); err != nil {
+		return fmt.Errorf("committing state batch: %w", err)
+	}
+	return nil
+}
+
+// Customer returns the stored customer (read through the dimension
+// cache). It implements topology.GlobalRows.
+func (s *Store) Customer(id int64) (topology.Stored[topology.Customer], bool, error) {
+	return s.view.Customer(id)
+}
+
+// Vehicle returns the stored vehicle (read through the dimension cache).
+// It implements topology.GlobalRows.
+func (s *Store) Vehicle(id int64) (topology.Stored[topology.Vehicle], bool, error) {
+	return s.view.Vehicle(id)
+}
+
+// Offset is a consumed position: the next offset to read from a topic
+// partition.
+type Offset struct {
+	Topic     string
+	Partition int32
+	Next      int64
+}
+
+// GlobalOffset returns the offset stored for a global-table topic
+// partition by GlobalBatch.SetOffset.
+func (s *Store) GlobalOffset(topic string, partition int32) (next int64, ok bool, err error) {
+	return s.view.offset(-1, topic, partition)
+}
+
+// GlobalOffsets returns every offset stored in the global range, sorted
+// by topic and partition.
+func (s *Store) GlobalOffsets() ([]Offset, error) { return s.view.offsets(-1) }
+
+// Partition returns the handle of order-stream partition p (p ≥ 0). The
+// handle reads committed state; write through NewBatch.
+func (s *Store) Partition(p int32) *Partition {
+	if p < 0 {
+		panic(fmt.Sprintf("state: negative partition %d", p))
+	}
+	return &Partition{view: view{s: s, r: s.db, part: p}}
+}
+
+// Partitions returns the order-stream partitions that have any state, in
+// ascending order.
+func (s *Store) Partitions() ([]int32, error) {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{rangePartition}, UpperBound: []byte{rangePartition + 1}})
+	if err != nil {
+		return nil, fmt.Errorf("listing partitions: %w", err)
+	}
+	var out []int32
+	for valid := it.First(); valid; {
+		k := it.Key()
+		if len(k) < 5 {
+			return nil, errors.Join(fmt.Errorf("listing partitions: %w: short key %x", ErrCorrupt, k), it.Close())
+		}
+		p := int32(uint32(k[1])<<24 | uint32(k[2])<<16 | uint32(k[3])<<8 | uint32(k[4]))
+		out = append(out, p)
+		if p == math.MaxInt32 {
+			break
+		}
+		valid = it.SeekGE(partitionPrefix(nil, p+1))
+	}
+	if err := it.Close(); err != nil {
+		return nil, fmt.Errorf("listing partitions: %w", err)
+	}
+	return out, nil
+}
+
+// DropPartition deletes every key of partition p (rows, indexes, fact
+// versions, offsets) with one range deletion, synced. The global tables
+// and the other partitions are untouched.
+func (s *Store) DropPartition(p int32) (err error) {
+	if f := s.failed.Load(); f != nil {
+		return *f
+	}
+	prefix := partitionPrefix(nil, p)
+	defer func() {
+		if r := recover(); r != nil {
+			fe, ok := r.(*fatalError)
+			if !ok {
+				panic(r)
+			}
+			err = fmt.Errorf("dropping partition %d: %w: %s", p, ErrFailed, fe.msg)
+			s.failed.Store(&err)
+		}
+	}()
+	if err := s.db.DeleteRange(prefix, prefixEnd(prefix), pebble.Sync); err != nil {
+		return fmt.Errorf("dropping partition %d: %w", p, err)
+	}
+	return nil
+}
+
+// DiskUsage estimates the bytes on disk of partition p's state.
+func (s *Store) DiskUsage(p int32) (uint64, error) {
+	prefix := partitionPrefix(nil, p)
+	n, err := s.db.EstimateDiskUsage(prefix, prefixEnd(prefix))
+	if err != nil {
+		return 0, fmt.Errorf("estimating disk usage of partition %d: %w", p, err)
+	}
+	return n, nil
+}
+
+// CacheStats describes the dimension cache.
+type CacheStats struct {
+	Hits, Misses uint64
+	Bytes        int64 // approximate memory held
+	Entries      int
+}
+
+// CacheStats returns the dimension cache's counters.
+func (s *Store) CacheStats() CacheStats {
+	h, m, b, n := s.cache.stats()
+	return CacheStats{Hits: h, Misses: m, Bytes: b, Entries: n}
+}
+
+// Partition reads the committed state of one order-stream partition (and
+// the global tables). Safe for concurrent use; by convention one actor
+// owns a partition and is its only writer.
+type Partition struct {
+	view
+}
+
+var _ topology.Rows = (*Partition)(nil)
+
+// ID returns the partition number.
+func (p *Partition) ID() int32 { return p.part }
+
+// NewBatch starts a write batch on the partition. Its reads see its own
+// writes.
+func (p *Partition) NewBatch() *Batch {
+	pb := p.s.db.NewIndexedBatch()
+	return &Batch{b: pb, view: view{s: p.s, r: pb, part: p.part, owned: true}}
+}
+
+// Offset returns the offset of a topic partition stored in this
+// partition's range by Batch.SetOffset.
+func (p *Partition) Offset(topic string, partition int32) (next int64, ok bool, err error) {
+	return p.offset(p.part, topic, partition)
+}
+
+// Offsets returns every offset stored in this partition's range, sorted
+// by topic and partition.
+func (p *Partition) Offsets() ([]Offset, error) { return p.offsets(p.part) }

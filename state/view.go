@@ -1,0 +1,278 @@
+package state
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/drivetrain-cdc/drivetrain/topology"
+)
+
+// view reads the global tables and, when part ≥ 0, one partition, through
+// r: the DB (committed state) or an indexed batch (its writes included).
+// Every value returned is decoded into fresh Go values: nothing aliases
+// Pebble's memory.
+type view struct {
+	s    *Store
+	r    pebble.Reader
+	part int32
+	// dirty lists the global rows written by this view's batch: reads of
+	// them bypass the cache, which holds committed values only.
+	dirty map[cacheKey]struct{}
+	// owned marks the view of a batch, used by one goroutine: it builds
+	// keys in key. Shared views (the DB's) allocate per call.
+	owned bool
+	key   []byte
+}
+
+// buf returns an empty buffer to build a key in.
+func (v *view) buf() []byte {
+	if v.owned {
+		return v.key[:0]
+	}
+	return make([]byte, 0, 40)
+}
+
+// keep returns k, remembering it as scratch for owned views.
+func (v *view) keep(k []byte) []byte {
+	if v.owned {
+		v.key = k
+	}
+	return k
+}
+
+// get reads one key; found is false when it is absent.
+func (v *view) get(key []byte, fn func(val []byte) error) (found bool, err error) {
+	val, closer, err := v.r.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	defer closer.Close()
+	return true, fn(val)
+}
+
+// scan calls fn for every key with the given prefix, in key order.
+func (v *view) scan(prefix []byte, fn func(key, val []byte) error) error {
+	it, err := v.r.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	if err != nil {
+		return err
+	}
+	for valid := it.First(); valid; valid = it.Next() {
+		val, err := it.ValueAndErr()
+		if err == nil {
+			err = fn(it.Key(), val)
+		}
+		if err != nil {
+			return errors.Join(err, it.Close())
+		}
+	}
+	return it.Close()
+}
+
+// getRow reads and decodes one stored row.
+func getRow[T any](v *view, key []byte, decode func([]byte) (topology.Stored[T], error)) (s topology.Stored[T], size int, found bool, err error) {
+	found, err = v.get(key, func(val []byte) error {
+		size = len(val)
+		s, err = decode(val)
+		return err
+	})
+	return s, size, found, err
+}
+
+// dimension reads a customer or vehicle through the cache.
+func dimension[T any](v *view, kind byte, id int64, decode func([]byte) (topology.Stored[T], error)) (topology.Stored[T], bool, error) {
+	k := cacheKey{kind, id}
+	_, dirty := v.dirty[k]
+	var epoch uint64
+	if !dirty {
+		val, ok, e := v.s.cache.get(k)
+		if ok {
+			return val.(topology.Stored[T]), true, nil
+		}
+		epoch = e
+	}
+	key := v.keep(globalKey(v.buf(), kind, id))
+	s, size, found, err := getRow(v, key, decode)
+	if err != nil || !found {
+		return s, found, err
+	}
+	if !dirty {
+		v.s.cache.add(k, s, size, epoch)
+	}
+	return s, true, nil
+}
+
+// Customer implements topology.GlobalRows.
+func (v *view) Customer(id int64) (topology.Stored[topology.Customer], bool, error) {
+	s, ok, err := dimension(v, kindCustomer, id, decodeCustomer)
+	if err != nil {
+		return s, false, fmt.Errorf("reading customer %d: %w", id, err)
+	}
+	return s, ok, nil
+}
+
+// Vehicle implements topology.GlobalRows.
+func (v *view) Vehicle(id int64) (topology.Stored[topology.Vehicle], bool, error) {
+	s, ok, err := dimension(v, kindVehicle, id, decodeVehicle)
+	if err != nil {
+		return s, false, fmt.Errorf("reading vehicle %d: %w", id, err)
+	}
+	return s, ok, nil
+}
+
+// Order implements topology.Rows.
+func (v *view) Order(id int64) (topology.Stored[topology.Order], bool, error) {
+	key := v.keep(partKey(v.buf(), v.part, kindOrder, id))
+	s, _, ok, err := getRow(v, key, decodeOrder)
+	if err != nil {
+		return s, false, fmt.Errorf("reading order %d: %w", id, err)
+	}
+	return s, ok, nil
+}
+
+// Item implements topology.Rows.
+func (v *view) Item(orderID, itemID int64) (topology.Stored[topology.OrderItem], bool, error) {
+	key := v.keep(partKey(v.buf(), v.part, kindItem, orderID, itemID))
+	s, _, ok, err := getRow(v, key, decodeItem)
+	if err != nil {
+		return s, false, fmt.Errorf("reading order item %d: %w", itemID, err)
+	}
+	return s, ok, nil
+}
+
+// Payment implements topology.Rows.
+func (v *view) Payment(orderID, paymentID int64) (topology.Stored[topology.Payment], bool, error) {
+	key := v.keep(partKey(v.buf(), v.part, kindPayment, orderID, paymentID))
+	s, _, ok, err := getRow(v, key, decodePayment)
+	if err != nil {
+		return s, false, fmt.Errorf("reading payment %d: %w", paymentID, err)
+	}
+	return s, ok, nil
+}
+
+// ItemsOfOrder implements topology.Rows: the items are clustered under
+// their order, so this is one prefix scan.
+func (v *view) ItemsOfOrder(orderID int64, dst []topology.Stored[topology.OrderItem]) ([]topology.Stored[topology.OrderItem], error) {
+	key := v.keep(partKey(v.buf(), v.part, kindItem, orderID))
+	err := v.scan(key, func(_, val []byte) error {
+		s, err := decodeItem(val)
+		dst = append(dst, s)
+		return err
+	})
+	if err != nil {
+		return dst, fmt.Errorf("reading items of order %d: %w", orderID, err)
+	}
+	return dst, nil
+}
+
+// PaymentsOfOrder implements topology.Rows (one prefix scan).
+func (v *view) PaymentsOfOrder(orderID int64, dst []topology.Stored[topology.Payment]) ([]topology.Stored[topology.Payment], error) {
+	key := v.keep(partKey(v.buf(), v.part, kindPayment, orderID))
+	err := v.scan(key, func(_, val []byte) error {
+		s, err := decodePayment(val)
+		dst = append(dst, s)
+		return err
+	})
+	if err != nil {
+		return dst, fmt.Errorf("reading payments of order %d: %w", orderID, err)
+	}
+	return dst, nil
+}
+
+// OrdersOfCustomer implements topology.Rows.
+func (v *view) OrdersOfCustomer(customerID int64, dst []int64) ([]int64, error) {
+	key := v.keep(partKey(v.buf(), v.part, kindCustOrders, customerID))
+	n := len(key)
+	err := v.scan(key, func(key, _ []byte) error {
+		if len(key) != n+8 {
+			return fmt.Errorf("%w: index key %x", ErrCorrupt, key)
+		}
+		dst = append(dst, readID(key[n:]))
+		return nil
+	})
+	if err != nil {
+		return dst, fmt.Errorf("reading orders of customer %d: %w", customerID, err)
+	}
+	return dst, nil
+}
+
+// ItemsOfVehicle implements topology.Rows.
+func (v *view) ItemsOfVehicle(vehicleID int64, dst []topology.ItemRef) ([]topology.ItemRef, error) {
+	key := v.keep(partKey(v.buf(), v.part, kindVehItems, vehicleID))
+	n := len(key)
+	err := v.scan(key, func(key, _ []byte) error {
+		if len(key) != n+16 {
+			return fmt.Errorf("%w: index key %x", ErrCorrupt, key)
+		}
+		dst = append(dst, topology.ItemRef{OrderID: readID(key[n:]), ItemID: readID(key[n+8:])})
+		return nil
+	})
+	if err != nil {
+		return dst, fmt.Errorf("reading items of vehicle %d: %w", vehicleID, err)
+	}
+	return dst, nil
+}
+
+// LastFactVersion implements topology.Rows.
+func (v *view) LastFactVersion(itemID int64) (version uint64, found bool, err error) {
+	key := v.keep(partKey(v.buf(), v.part, kindFactVer, itemID))
+	found, err = v.get(key, func(val []byte) error {
+		version, err = decodeUvarint(val, "fact version")
+		return err
+	})
+	if err != nil {
+		return 0, false, fmt.Errorf("reading fact version of item %d: %w", itemID, err)
+	}
+	return version, found, nil
+}
+
+// offset reads one offset of scope p (-1: global).
+func (v *view) offset(p int32, topic string, partition int32) (next int64, found bool, err error) {
+	if err := checkTopic(topic); err != nil {
+		return 0, false, err
+	}
+	key := offsetKey(nil, p, topic, partition)
+	found, err = v.get(key, func(val []byte) error {
+		n, err := decodeUvarint(val, "offset")
+		next = int64(n)
+		return err
+	})
+	if err != nil {
+		return 0, false, fmt.Errorf("reading offset of %s/%d: %w", topic, partition, err)
+	}
+	return next, found, nil
+}
+
+// offsets lists the offsets of scope p (-1: global).
+func (v *view) offsets(p int32) ([]Offset, error) {
+	var prefix []byte
+	if p < 0 {
+		prefix = []byte{rangeGlobal, kindOffset}
+	} else {
+		prefix = append(partitionPrefix(nil, p), kindOffset)
+	}
+	var out []Offset
+	err := v.scan(prefix, func(key, val []byte) error {
+		rest := key[len(prefix):]
+		i := bytes.IndexByte(rest, 0)
+		if i <= 0 || len(rest) != i+5 {
+			return fmt.Errorf("%w: offset key %x", ErrCorrupt, key)
+		}
+		n, err := decodeUvarint(val, "offset")
+		if err != nil {
+			return err
+		}
+		out = append(out, Offset{Topic: string(rest[:i]), Partition: int32(binary.BigEndian.Uint32(rest[i+1:])), Next: int64(n)})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing offsets: %w", err)
+	}
+	return out, nil
+}
