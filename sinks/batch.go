@@ -1,0 +1,202 @@
+package sinks
+
+import (
+	"time"
+)
+
+// BatchConfig bounds a batch: it is due when it reaches MaxRows rows or
+// MaxBytes bytes, or MaxDelay after its first row, whichever comes first.
+//
+// The defaults aim at both throughput and freshness. 200 ms keeps rows
+// visible within well under a second (plus the insert itself, tens of
+// milliseconds); under load the row and byte bounds cut batches first, so
+// a table gets at most a few inserts per second per node — ClickHouse
+// wants large, infrequent inserts (each makes a part to merge) — while
+// every insert is big enough (50,000 rows, about 10 MiB of facts) that
+// its fixed cost is amortised. MaxBytes bounds the memory of a batch
+// whatever its rows' size (vehicles carry JSON features).
+type BatchConfig struct {
+	// MaxRows is the most rows in a batch, after coalescing; default
+	// 50,000.
+	MaxRows int `yaml:"max_rows"`
+	// MaxBytes is the most (approximate, encoded) bytes in a batch;
+	// default 16 MiB.
+	MaxBytes int `yaml:"max_bytes"`
+	// MaxDelay is how long the first row of a batch may wait; default
+	// 200ms.
+	MaxDelay time.Duration `yaml:"max_delay"`
+}
+
+// Batch defaults.
+const (
+	DefaultBatchRows  = 50_000
+	DefaultBatchBytes = 16 << 20
+	DefaultBatchDelay = 200 * time.Millisecond
+)
+
+func (c *BatchConfig) setDefaults() {
+	if c.MaxRows == 0 {
+		c.MaxRows = DefaultBatchRows
+	}
+	if c.MaxBytes == 0 {
+		c.MaxBytes = DefaultBatchBytes
+	}
+	if c.MaxDelay == 0 {
+		c.MaxDelay = DefaultBatchDelay
+	}
+}
+
+func (c BatchConfig) validate() error {
+	switch {
+	case c.MaxRows < 0:
+		return invalid("Batch.MaxRows", "%d is negative", c.MaxRows)
+	case c.MaxBytes < 0:
+		return invalid("Batch.MaxBytes", "%d is negative", c.MaxBytes)
+	case c.MaxDelay < 0:
+		return invalid("Batch.MaxDelay", "%v is negative", c.MaxDelay)
+	}
+	return nil
+}
+
+// Token says where a row came from, so that the caller learns which inputs
+// are durable once the batch holding the row is written: Source is, for
+// example, a Kafka partition, and Seq the offset of the record (or any
+// number that grows with each input of that source).
+type Token struct {
+	Source int32
+	Seq    int64
+}
+
+// Batch is a cut batch: its rows, one per key, and the acknowledgement
+// it earns when written.
+type Batch[R any] struct {
+	// Rows holds the last row added for each key, in the order each key
+	// was first added.
+	Rows []R
+	// Tokens holds, for each source that added rows, the highest Seq it
+	// added — counting rows that a later row of the same key replaced, so
+	// that once the batch is written every input up to that Seq is
+	// durable (given the contract of Batcher.Add).
+	Tokens []Token
+	// Added counts the rows added, before coalescing.
+	Added int
+	// Bytes is the approximate encoded size of Rows.
+	Bytes int
+	// Opened is when the first row was added.
+	Opened time.Time
+}
+
+// Batcher collects rows into batches, keeping only the last row added for
+// each key (rows are whole-row images with a version, so the last one
+// holds everything the earlier ones did), and says when a batch is due.
+// It starts no goroutine and is not safe for concurrent use: one actor
+// owns it and checks Due when rows arrive and when the timer it arms for
+// Deadline fires.
+type Batcher[R any] struct {
+	cfg   BatchConfig
+	size  func(*R) int
+	now   func() time.Time
+	cur   Batch[R]
+	index map[int64]int // key → position in cur.Rows
+	sizes []int         // size of each row of cur.Rows
+	spare *Batch[R]
+}
+
+// NewBatcher returns a Batcher bounded by cfg (zero fields take the
+// defaults; cfg must be valid, see Config.Validate) that measures rows
+// with size (FactSize, MirrorSize).
+func NewBatcher[R any](cfg BatchConfig, size func(*R) int) *Batcher[R] {
+	cfg.setDefaults()
+	return &Batcher[R]{cfg: cfg, size: size, now: time.Now, index: make(map[int64]int)}
+}
+
+// Add adds row under key with its token, replacing the open batch's row
+// of the same key if any, and reports whether the batch is now full (by
+// rows or bytes). Add never refuses a row: the caller decides what to do
+// with a full batch (cut it with Take, or stop feeding while an insert is
+// in flight). For the tokens to mean what Batch.Tokens says, each source
+// must add its rows in Seq order and the batches of one Batcher must be
+// written in the order they were cut.
+func (b *Batcher[R]) Add(key int64, row R, tok Token) (full bool) {
+	if b.cur.Added == 0 {
+		b.cur.Opened = b.now()
+		if s := b.spare; s != nil && b.cur.Rows == nil {
+			b.spare = nil
+			b.cur.Rows, b.cur.Tokens = s.Rows[:0], s.Tokens[:0]
+		}
+	}
+	b.cur.Added++
+	n := b.size(&row)
+	if i, ok := b.index[key]; ok {
+		b.cur.Rows[i] = row
+		b.cur.Bytes += n - b.sizes[i]
+		b.sizes[i] = n
+	} else {
+		b.index[key] = len(b.cur.Rows)
+		b.cur.Rows = append(b.cur.Rows, row)
+		b.sizes = append(b.sizes, n)
+		b.cur.Bytes += n
+	}
+	b.noteToken(tok)
+	return b.Full()
+}
+
+func (b *Batcher[R]) noteToken(tok Token) {
+	for i := range b.cur.Tokens {
+		if t := &b.cur.Tokens[i]; t.Source == tok.Source {
+			t.Seq = max(t.Seq, tok.Seq)
+			return
+		}
+	}
+	b.cur.Tokens = append(b.cur.Tokens, tok)
+}
+
+// Len returns the number of rows (keys) in the open batch.
+func (b *Batcher[R]) Len() int { return len(b.cur.Rows) }
+
+// Full reports whether the open batch has reached MaxRows or MaxBytes.
+func (b *Batcher[R]) Full() bool {
+	return len(b.cur.Rows) >= b.cfg.MaxRows || b.cur.Bytes >= b.cfg.MaxBytes
+}
+
+// Deadline returns when the open batch is due by age, and false when it
+// is empty.
+func (b *Batcher[R]) Deadline() (time.Time, bool) {
+	if b.cur.Added == 0 {
+		return time.Time{}, false
+	}
+	return b.cur.Opened.Add(b.cfg.MaxDelay), true
+}
+
+// Due reports whether the open batch should be written now: it is full,
+// or not empty and at least MaxDelay old.
+func (b *Batcher[R]) Due() bool {
+	d, ok := b.Deadline()
+	return ok && (b.Full() || !b.now().Before(d))
+}
+
+// Take cuts the open batch and returns it, or nil when it is empty. The
+// batch belongs to the caller, who may hand it back with Recycle once
+// written so that its memory serves a later batch.
+func (b *Batcher[R]) Take() *Batch[R] {
+	if b.cur.Added == 0 {
+		return nil
+	}
+	out := new(Batch[R])
+	*out = b.cur
+	b.cur = Batch[R]{}
+	clear(b.index)
+	b.sizes = b.sizes[:0]
+	return out
+}
+
+// Recycle gives a written batch back for its memory. The caller must not
+// use it afterwards.
+func (b *Batcher[R]) Recycle(batch *Batch[R]) {
+	if batch == nil {
+		return
+	}
+	clear(batch.Rows) // drop references to the rows' strings
+	batch.Rows = batch.Rows[:0]
+	b.spare = batch
+}

@@ -1,0 +1,355 @@
+package sinks
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config configures the ClickHouse client, its writers and batchers. The
+// zero value works (a native connection to 127.0.0.1:9000, database
+// drivetrain); every field documents its default. Fields set here override
+// what Addr says.
+type Config struct {
+	// Addr is the server's URL; the scheme chooses the transport:
+	//
+	//	clickhouse://[user[:password]@]host[:port][/database][?secure=true&skip_verify=true]
+	//	http(s)://[user[:password]@]host[:port][/path][?database=db&skip_verify=true]
+	//
+	// clickhouse:// speaks the native TCP protocol (ch-go's client; port
+	// 9000, 9440 with secure=true) and needs a server of 2020 or later;
+	// http:// and https:// post Native-format blocks to the HTTP interface
+	// (ports 8123 and 8443), which works with every server from 18.16 on,
+	// ClickHouse Cloud and HTTP proxies (a path is kept as the proxy's
+	// prefix). Default clickhouse://127.0.0.1:9000.
+	Addr string `yaml:"addr"`
+	// Database holds the output tables; default the URL's database, else
+	// "drivetrain". Created if missing.
+	Database string `yaml:"database"`
+	// User and Password authenticate; default the URL's user info, else
+	// user "default" with no password. Never logged.
+	User     string `yaml:"user"`
+	Password string `yaml:"password"`
+	// TableSuffix, when set, is appended to every output table name with
+	// an underscore (sales_facts_<suffix>, customers_<suffix>, …): replays
+	// into fresh tables use it. Letters, digits and underscores.
+	TableSuffix string `yaml:"table_suffix"`
+	// TLS configures encryption: used with https:// and with
+	// clickhouse://…?secure=true (or when any TLS field is set).
+	TLS TLSConfig `yaml:"tls"`
+	// Compression of inserted blocks: "none" (default; best on loopback
+	// and fast networks) or "lz4" (ClickHouse's own block compression on
+	// both transports; worth it over slower links).
+	Compression string `yaml:"compression"`
+	// DialTimeout bounds connecting (TCP, TLS, handshake); default 5s.
+	DialTimeout time.Duration `yaml:"dial_timeout"`
+	// QueryTimeout bounds each attempt of a query or insert; default 60s.
+	QueryTimeout time.Duration `yaml:"query_timeout"`
+	// MaxConns bounds the connections kept open (native: the pool of
+	// ch-go clients; HTTP: idle keep-alive connections); default 8.
+	MaxConns int `yaml:"max_conns"`
+	// Batch sizes the batches of a Batcher.
+	Batch BatchConfig `yaml:"batch"`
+	// Retry paces the retries of transient insert errors.
+	Retry RetryConfig `yaml:"retry"`
+}
+
+// TLSConfig configures TLS. The zero value verifies the server against the
+// system's roots.
+type TLSConfig struct {
+	// CAFile is a PEM file of roots to verify the server with, instead of
+	// the system's.
+	CAFile string `yaml:"ca_file"`
+	// CertFile and KeyFile are a PEM client certificate and its key, for
+	// servers that authenticate clients by certificate.
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// ServerName overrides the name verified in the server's certificate;
+	// default the URL's host.
+	ServerName string `yaml:"server_name"`
+	// InsecureSkipVerify disables verification of the server's
+	// certificate (tests only). Also set by skip_verify=true in Addr.
+	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
+}
+
+func (t TLSConfig) isSet() bool { return t != TLSConfig{} }
+
+// Defaults of Config.
+const (
+	DefaultAddr         = "clickhouse://127.0.0.1:9000"
+	DefaultDatabase     = "drivetrain"
+	DefaultDialTimeout  = 5 * time.Second
+	DefaultQueryTimeout = 60 * time.Second
+	DefaultMaxConns     = 8
+)
+
+// ErrInvalidConfig is wrapped by the errors of Config.Validate and Dial
+// when the configuration is unusable; such errors are permanent.
+var ErrInvalidConfig = errors.New("invalid clickhouse config")
+
+var (
+	identRe  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	suffixRe = regexp.MustCompile(`^[A-Za-z0-9_]*$`)
+)
+
+func (c *Config) setDefaults() {
+	if c.Addr == "" {
+		c.Addr = DefaultAddr
+	}
+	if c.Compression == "" {
+		c.Compression = "none"
+	}
+	if c.DialTimeout == 0 {
+		c.DialTimeout = DefaultDialTimeout
+	}
+	if c.QueryTimeout == 0 {
+		c.QueryTimeout = DefaultQueryTimeout
+	}
+	if c.MaxConns == 0 {
+		c.MaxConns = DefaultMaxConns
+	}
+	c.Batch.setDefaults()
+	c.Retry.setDefaults()
+}
+
+// Validate reports the first invalid field, by name, after applying the
+// defaults. It does not read the TLS files (Dial does).
+func (c Config) Validate() error {
+	c.setDefaults()
+	_, err := c.endpoint()
+	return err
+}
+
+func invalid(field, format string, args ...any) error {
+	return fmt.Errorf("%w: %s: %s", ErrInvalidConfig, field, fmt.Sprintf(format, args...))
+}
+
+// String describes c without its password.
+func (c Config) String() string {
+	c.setDefaults()
+	e, err := c.endpoint()
+	if err != nil {
+		return "clickhouse(" + redactAddr(c.Addr) + ")"
+	}
+	return e.String()
+}
+
+// redactAddr returns addr with any password replaced, for messages.
+func redactAddr(addr string) string {
+	u, err := url.Parse(addr)
+	if err != nil {
+		// Unparsable: show nothing that could be a secret.
+		return "<unparsable address>"
+	}
+	return u.Redacted()
+}
+
+// endpoint is a Config resolved against its Addr.
+type endpoint struct {
+	native   bool   // clickhouse:// (else HTTP)
+	scheme   string // clickhouse, http or https
+	host     string // host:port
+	path     string // HTTP base path ("/" or a proxy prefix ending in "/")
+	user     string
+	password string
+	database string
+	suffix   string
+	secure   bool
+	tls      TLSConfig
+	lz4      bool
+	cfg      Config // with defaults
+}
+
+// String describes e without its password.
+func (e *endpoint) String() string {
+	u := url.URL{Scheme: e.scheme, Host: e.host}
+	if e.user != "" {
+		u.User = url.User(e.user)
+	}
+	if e.native {
+		u.Path = "/" + e.database
+	} else {
+		u.Path = e.path
+		u.RawQuery = "database=" + e.database
+	}
+	if e.native && e.secure {
+		u.RawQuery = "secure=true"
+	}
+	s := u.String()
+	if e.suffix != "" {
+		s += " (table suffix " + e.suffix + ")"
+	}
+	return s
+}
+
+// endpoint resolves c (with defaults applied) into an endpoint, checking
+// every field.
+func (c Config) endpoint() (*endpoint, error) {
+	u, err := url.Parse(c.Addr)
+	if err != nil {
+		return nil, invalid("Addr", "not a URL (want clickhouse://host:9000 or http(s)://host:8123)")
+	}
+	e := &endpoint{scheme: strings.ToLower(u.Scheme), cfg: c, tls: c.TLS, suffix: c.TableSuffix}
+	defaultPort := ""
+	switch e.scheme {
+	case "clickhouse":
+		e.native = true
+	case "http":
+		defaultPort = "8123"
+	case "https":
+		e.secure = true
+		defaultPort = "8443"
+	default:
+		return nil, invalid("Addr", "unsupported scheme %q in %s (want clickhouse, http or https)", u.Scheme, u.Redacted())
+	}
+	if u.Hostname() == "" {
+		return nil, invalid("Addr", "no host in %s", u.Redacted())
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n <= 0 || n > 65535 {
+			return nil, invalid("Addr", "bad port %q", p)
+		}
+	}
+	if u.User != nil {
+		e.user = u.User.Username()
+		e.password, _ = u.User.Password()
+	}
+	q := u.Query()
+	for k, vs := range q {
+		v := vs[len(vs)-1]
+		switch k {
+		case "database":
+			e.database = v
+		case "secure":
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return nil, invalid("Addr", "secure=%q is not a boolean", v)
+			}
+			if !e.native && b != e.secure {
+				return nil, invalid("Addr", "secure=%s contradicts the %s scheme (use https:// for TLS)", v, e.scheme)
+			}
+			e.secure = b
+		case "skip_verify":
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return nil, invalid("Addr", "skip_verify=%q is not a boolean", v)
+			}
+			e.tls.InsecureSkipVerify = e.tls.InsecureSkipVerify || b
+		default:
+			return nil, invalid("Addr", "unknown parameter %q (known: database, secure, skip_verify)", k)
+		}
+	}
+	if e.native {
+		if db := strings.Trim(u.Path, "/"); db != "" {
+			if e.database != "" && e.database != db {
+				return nil, invalid("Addr", "database named twice (path %q, parameter %q)", db, e.database)
+			}
+			e.database = db
+		}
+		if c.TLS.isSet() {
+			e.secure = true
+		}
+		defaultPort = "9000"
+		if e.secure {
+			defaultPort = "9440"
+		}
+	} else {
+		e.path = u.Path
+		if !strings.HasSuffix(e.path, "/") {
+			e.path += "/"
+		}
+		if !e.secure && c.TLS.isSet() {
+			return nil, invalid("TLS", "set for a plain http:// address (use https://)")
+		}
+	}
+	e.host = u.Host
+	if u.Port() == "" {
+		e.host = net.JoinHostPort(u.Hostname(), defaultPort)
+	}
+	if c.User != "" {
+		e.user = c.User
+	}
+	if c.Password != "" {
+		e.password = c.Password
+	}
+	if c.Database != "" {
+		e.database = c.Database
+	}
+	if e.database == "" {
+		e.database = DefaultDatabase
+	}
+	if !identRe.MatchString(e.database) {
+		return nil, invalid("Database", "%q is not a plain identifier (letters, digits, underscores)", e.database)
+	}
+	if !suffixRe.MatchString(c.TableSuffix) {
+		return nil, invalid("TableSuffix", "%q has characters other than letters, digits and underscores", c.TableSuffix)
+	}
+	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
+		return nil, invalid("TLS", "CertFile and KeyFile go together")
+	}
+	switch strings.ToLower(c.Compression) {
+	case "none":
+	case "lz4":
+		e.lz4 = true
+	default:
+		return nil, invalid("Compression", "%q is not none or lz4", c.Compression)
+	}
+	switch {
+	case c.DialTimeout < 0:
+		return nil, invalid("DialTimeout", "%v is negative", c.DialTimeout)
+	case c.QueryTimeout < 0:
+		return nil, invalid("QueryTimeout", "%v is negative", c.QueryTimeout)
+	case c.MaxConns < 0:
+		return nil, invalid("MaxConns", "%d is negative", c.MaxConns)
+	}
+	if err := c.Batch.validate(); err != nil {
+		return nil, err
+	}
+	if err := c.Retry.validate(); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// tlsConfig builds the *tls.Config of e, or nil without TLS.
+func (e *endpoint) tlsConfig() (*tls.Config, error) {
+	if !e.secure {
+		return nil, nil
+	}
+	host, _, _ := net.SplitHostPort(e.host)
+	cfg := &tls.Config{
+		MinVersion:         tls.VersionTLS12,
+		ServerName:         host,
+		InsecureSkipVerify: e.tls.InsecureSkipVerify, //nolint:gosec // opt-in, documented as for tests
+	}
+	if e.tls.ServerName != "" {
+		cfg.ServerName = e.tls.ServerName
+	}
+	if e.tls.CAFile != "" {
+		pem, err := os.ReadFile(e.tls.CAFile)
+		if err != nil {
+			return nil, invalid("TLS.CAFile", "%v", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, invalid("TLS.CAFile", "no PEM certificate in %s", e.tls.CAFile)
+		}
+		cfg.RootCAs = pool
+	}
+	if e.tls.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(e.tls.CertFile, e.tls.KeyFile)
+		if err != nil {
+			return nil, invalid("TLS.CertFile", "%v", err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return cfg, nil
+}
