@@ -38,8 +38,8 @@ const schemaHeader = `-- drivetrain's ClickHouse output tables (DESIGN §4), for
 -- with FINAL). sales_facts_current is the FINAL, non-deleted facts.
 `
 
-// TestSchemaFiles keeps deploy/clickhouse/*.sql equal to what DDL
-// produces; -update rewrites them.
+// TestSchemaFiles keeps deploy/clickhouse/*.sql equal to what DDL and
+// Reports produce; -update rewrites them.
 func TestSchemaFiles(t *testing.T) {
 	files := []struct {
 		path    string
@@ -62,6 +62,7 @@ func TestSchemaFiles(t *testing.T) {
 -- everywhere.
 `, Version{Major: 18, Minor: 16, Patch: 1}),
 		},
+		{path: "queries.sql", content: QueriesSQL()},
 	}
 	for _, f := range files {
 		path := filepath.Join("..", "deploy", "clickhouse", f.path)

@@ -41,6 +41,8 @@ var commands = []command{
 	// Keep alphabetical; each command lives in its own file.
 	connectorCommand,
 	healthCommand,
+	inspectCommand,
+	reportCommand,
 }
 
 func main() {
