@@ -10,6 +10,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/rs/zerolog"
+
 	"github.com/drivetrain-cdc/drivetrain/sinks"
 )
 
@@ -62,7 +64,8 @@ func runReport(ctx context.Context, a *app, c command, args []string) error {
 		}
 		return nil
 	}
-	client, err := sinks.Dial(ctx, sinks.Config{Addr: ep.clickhouse, Database: *database, TableSuffix: *suffix}, a.log)
+	log := a.log.Level(max(a.log.GetLevel(), zerolog.WarnLevel))
+	client, err := sinks.Dial(ctx, sinks.Config{Addr: ep.clickhouse, Database: *database, TableSuffix: *suffix}, log)
 	if err != nil {
 		return fmt.Errorf("connecting to clickhouse: %w", err)
 	}
@@ -70,6 +73,9 @@ func runReport(ctx context.Context, a *app, c command, args []string) error {
 	results := make([][][]string, len(reports))
 	for i, r := range reports {
 		if results[i], err = client.QueryReport(ctx, r); err != nil {
+			if strings.Contains(err.Error(), "doesn't exist") {
+				return fmt.Errorf("%w (drivetrain writes its tables when a node runs; is --database %s the one it writes to?)", err, *database)
+			}
 			return err
 		}
 	}
