@@ -128,12 +128,6 @@ func (c *connectClient) putConfig(ctx context.Context, name string, config map[s
 	return c.do(ctx, http.MethodPut, "/connectors/"+url.PathEscape(name)+"/config", config, nil)
 }
 
-func (c *connectClient) config(ctx context.Context, name string) (map[string]string, error) {
-	var cfg map[string]string
-	err := c.do(ctx, http.MethodGet, "/connectors/"+url.PathEscape(name)+"/config", nil, &cfg)
-	return cfg, err
-}
-
 func (c *connectClient) status(ctx context.Context, name string) (*connectorStatus, error) {
 	var st connectorStatus
 	if err := c.do(ctx, http.MethodGet, "/connectors/"+url.PathEscape(name)+"/status", nil, &st); err != nil {

@@ -40,6 +40,7 @@ type command struct {
 var commands = []command{
 	// Keep alphabetical; each command lives in its own file.
 	connectorCommand,
+	generateCommand,
 	healthCommand,
 	inspectCommand,
 	reportCommand,

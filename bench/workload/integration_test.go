@@ -1,0 +1,216 @@
+//go:build integration
+
+package workload_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/drivetrain-cdc/drivetrain/bench/workload"
+)
+
+func stackDSN(t *testing.T) string {
+	t.Helper()
+	dsn := os.Getenv("DRIVETRAIN_POSTGRES_DSN")
+	if dsn == "" {
+		t.Skip("DRIVETRAIN_POSTGRES_DSN is not set (source .stack/env after `make stack-up`)")
+	}
+	return dsn
+}
+
+// freshDatabase creates an empty database next to the stack's one and
+// returns its DSN; it is dropped when the test ends. It skips the test when
+// the user may not create databases.
+func freshDatabase(t *testing.T, ctx context.Context, dsn string, withSchema bool) string {
+	t.Helper()
+	db, err := createDatabase(t, ctx, dsn, withSchema)
+	if err != nil {
+		t.Skipf("needs a scratch database: %v", err)
+	}
+	return db
+}
+
+func createDatabase(t *testing.T, ctx context.Context, dsn string, withSchema bool) (string, error) {
+	t.Helper()
+	u, err := url.Parse(dsn)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return "", errors.New("the DSN is not a URL")
+	}
+	admin, err := pgx.Connect(ctx, dsn)
+	require.NoError(t, err, "connecting to the stack's PostgreSQL")
+	defer admin.Close(ctx)
+	name := fmt.Sprintf("drivetrain_workload_test_%d", time.Now().UnixNano())
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		return "", fmt.Errorf("creating a database: %w", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if c, err := pgx.Connect(ctx, dsn); err == nil {
+			_, _ = c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+			_ = c.Close(ctx)
+		}
+	})
+	u.Path = "/" + name
+	if withSchema {
+		schema, err := os.ReadFile("../../" + workload.SchemaFile)
+		require.NoError(t, err)
+		c, err := pgx.Connect(ctx, u.String())
+		require.NoError(t, err)
+		defer c.Close(ctx)
+		_, err = c.Exec(ctx, string(schema))
+		require.NoError(t, err, "applying the schema")
+	}
+	return u.String(), nil
+}
+
+// targetDSN is a scratch database with the schema when the user may create
+// one (so concurrent writers to the stack's database cannot disturb the
+// row counts), else the stack's database itself.
+func targetDSN(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	dsn := stackDSN(t)
+	db, err := createDatabase(t, ctx, dsn, true)
+	if err != nil {
+		t.Logf("running in the stack's database (%v): concurrent writers would disturb the row counts", err)
+		return dsn
+	}
+	return db
+}
+
+func countRows(t *testing.T, ctx context.Context, conn *pgx.Conn) map[string]int64 {
+	t.Helper()
+	n := make(map[string]int64)
+	for _, tb := range workload.Tables {
+		var c int64
+		require.NoError(t, conn.QueryRow(ctx, "SELECT count(*) FROM "+tb).Scan(&c))
+		n[tb] = c
+	}
+	return n
+}
+
+func TestIntegrationGenerateCounts(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	dsn := targetDSN(t, ctx)
+
+	g, err := workload.Open(ctx, dsn, zerolog.Nop())
+	require.NoError(t, err, "the stack's PostgreSQL is configured but unusable")
+	defer g.Close()
+	conn, err := pgx.Connect(ctx, dsn)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+
+	tests := []struct {
+		name string
+		opts workload.Options
+	}{
+		{name: "first run seeds", opts: workload.Options{Changes: 700, Seed: 42, Scale: 500, Workers: 4}},
+		{name: "second run reuses the catalogue", opts: workload.Options{Changes: 500, Seed: 43, Scale: 500, Workers: 2, Rate: 2000}},
+		{name: "one worker", opts: workload.Options{Changes: 300, Seed: 44, Scale: 500, Workers: 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := countRows(t, ctx, conn)
+			var progressCalls int
+			tt.opts.Progress = func(workload.Progress) { progressCalls++ }
+			rep, err := g.Run(ctx, tt.opts)
+			require.NoError(t, err)
+			after := countRows(t, ctx, conn)
+
+			assert.Equal(t, tt.opts.Changes, rep.Changes, "exactly the changes asked for")
+			assert.Zero(t, rep.Mismatches)
+			assert.False(t, rep.Interrupted)
+			assert.Positive(t, rep.StartXID)
+			assert.Positive(t, progressCalls)
+			var total, seeded, txns int64
+			for _, tb := range workload.Tables {
+				c := rep.Counts[tb]
+				assert.Equal(t, after[tb]-before[tb], c.Insert-c.Delete, "row delta of %s", tb)
+				total += c.Total()
+				seeded += rep.Seeded[tb]
+			}
+			assert.Equal(t, rep.Changes+seeded, total)
+			for _, n := range rep.Operations {
+				txns += n
+			}
+			assert.Equal(t, rep.Transactions, txns)
+			assert.GreaterOrEqual(t, after["customers"], int64(tt.opts.Scale))
+			if tt.name != "first run seeds" {
+				assert.Zero(t, seeded, "the catalogue is big enough already")
+			}
+		})
+	}
+
+	var toasted int64
+	require.NoError(t, conn.QueryRow(ctx, "SELECT count(*) FROM vehicles WHERE pg_column_size(features) > 2000").Scan(&toasted))
+	assert.Positive(t, toasted, "vehicles with features stored out of line (TOAST)")
+}
+
+func TestIntegrationGenerateDeterministic(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	dsn := stackDSN(t)
+	var digests [2][32]byte
+	for i := range digests {
+		db := freshDatabase(t, ctx, dsn, true)
+		g, err := workload.Open(ctx, db, zerolog.Nop())
+		require.NoError(t, err)
+		rep, err := g.Run(ctx, workload.Options{Changes: 2000, Seed: 9, Scale: 300, Workers: 6})
+		require.NoError(t, err)
+		require.NoError(t, g.Close())
+		require.Equal(t, int64(2000), rep.Changes)
+		digests[i] = contentDigest(t, ctx, db)
+	}
+	assert.Equal(t, digests[0], digests[1], "same seed, same starting database: same rows (timestamps aside)")
+}
+
+// contentDigest hashes every column that does not hold a wall-clock time.
+func contentDigest(t *testing.T, ctx context.Context, dsn string) [32]byte {
+	t.Helper()
+	conn, err := pgx.Connect(ctx, dsn)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	h := sha256.New()
+	for _, q := range []string{
+		"SELECT id, email, first_name, last_name, phone, city, region, country, segment, birth_date FROM customers ORDER BY id",
+		"SELECT id, vin, make, model, model_year, body_type, fuel_type, transmission, color, mileage_km, condition, list_price, cost_price, stock_status, features FROM vehicles ORDER BY id",
+		"SELECT id, customer_id, status, channel, currency FROM orders ORDER BY id",
+		"SELECT id, order_id, vehicle_id, quantity, unit_price, discount FROM order_items ORDER BY id",
+		"SELECT id, order_id, amount, method, status, paid_at IS NULL FROM payments ORDER BY id",
+	} {
+		rows, err := conn.Query(ctx, q, pgx.QueryExecModeSimpleProtocol)
+		require.NoError(t, err)
+		for rows.Next() {
+			vals, err := rows.Values()
+			require.NoError(t, err)
+			fmt.Fprintln(h, vals...)
+		}
+		require.NoError(t, rows.Err())
+	}
+	var d [32]byte
+	copy(d[:], h.Sum(nil))
+	return d
+}
+
+func TestIntegrationGenerateMissingSchema(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	db := freshDatabase(t, ctx, stackDSN(t), false)
+	_, err := workload.Open(ctx, db, zerolog.Nop())
+	require.Error(t, err)
+	assert.True(t, errors.Is(err, workload.ErrSchema))
+	assert.Contains(t, err.Error(), `table "customers" does not exist`)
+	assert.Contains(t, err.Error(), workload.SchemaFile)
+}
