@@ -87,6 +87,20 @@ func (c *Client) Exec(ctx context.Context, sql string) error {
 	return nil
 }
 
+// Query runs a SELECT whose ncols result columns are all of type String
+// (wrap others in toString) and returns its rows, with the query timeout,
+// without retrying. Values arrive exactly as stored (tabs, newlines and
+// bytes beyond ASCII included); NULL cannot be told from text, so select
+// isNull(x) beside a Nullable column. The whole result is read into
+// memory: page large results with LIMIT.
+func (c *Client) Query(ctx context.Context, sql string, ncols int) ([][]string, error) {
+	rows, err := c.query(ctx, sql, ncols)
+	if err != nil {
+		return nil, fmt.Errorf("querying clickhouse: %w", err)
+	}
+	return rows, nil
+}
+
 func (c *Client) query(ctx context.Context, sql string, ncols int) ([][]string, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.e.cfg.QueryTimeout)
 	defer cancel()
