@@ -1,0 +1,170 @@
+// Package pipeline is the processor's speed-and-memory benchmark: Debezium
+// records in the captured format go through decoding, the Pebble state
+// and the join rules to fact rows, in process, with the state of
+// 1,000,000 customers and 100,000 vehicles. Kafka, the actors and the
+// ClickHouse sinks are not part of it.
+//
+// # Workload
+//
+// Records are rendered byte for byte in the layout Debezium 3.6.1 wrote
+// for the captured records of topology/debezium/testdata/fixtures: the
+// key and value "schema" members are the captured ones (schemas/ holds
+// verbatim copies of fixture__<table>__u.json), the payloads are written
+// in the captured field order, numbers as the JSON converter writes them
+// (NUMERIC as precise base64, timestamps as ZonedTimestamp, JSONB as
+// text). TestRenderMatchesCapturedRecords renders the rows and metadata
+// of every captured change record, schemas on and off, and requires the
+// same bytes. Schemas are on by default (4.2 KB per record on average),
+// off with Options.SchemasOff (0.8 KB).
+//
+// The snapshot (op r) holds every customer and vehicle and 200,000 base
+// orders of 1-3 items (400,000 items) with an approved payment each; ids
+// of orders and items are drawn uniformly over the customers and vehicles.
+// The seeded streaming mix, by records: orders c 8%, orders u 20%,
+// order_items c 16.5%, u 7.7%, d 2.8%, payments c 14%, u 11%, customers u
+// 10%, vehicles u 10% (price and stock changes; features small JSON
+// documents, never TOASTed). Updates pick among the 50,000 most recent
+// orders; before images are the rows' current values.
+//
+// # What one record costs
+//
+// One goroutine does the work of a node's actors. Records are grouped as
+// fetches per scope: 100 records (Options.Group) of one order-stream
+// partition (6), or of the global tables. A partition's fetch is one
+// state batch: decode (debezium.Decoder, Change.Detach as an actor does
+// before rows leave it, conversion to topology.Change), topology.Apply
+// per record, the topics' next offsets, one commit (not synced by
+// default, Options.Sync). A global fetch is one GlobalBatch
+// (ApplyGlobal), committed, then one batch per partition with
+// topology.Refresh of every changed customer and vehicle and the global
+// offsets. Each batch's output goes, after its commit, to a counting
+// sink, and its buffers are reused. The snapshot is loaded through the
+// same path without emitting rows (Apply with a nil Output), in fetches of
+// 2,000 records; it is not measured.
+//
+// # Commands
+//
+// Quick behaviour test (about 1 s; 6 s with -race): the rows a
+// hand-written history emits record by record, and sales_facts_current of
+// a generated history against topologytest's in-memory processor fed the
+// same records one by one (one current fact per live item):
+//
+//	go test ./bench/pipeline
+//
+// The benchmark, single core, output for benchstat (the state is loaded
+// once per process and shared by the sub-benchmarks, which continue on
+// it: 35-45 s of loading, then about 25 s per sub-benchmark here; add
+// -count 5 for benchstat's statistics):
+//
+//	go test ./bench/pipeline -run '^$' -bench Pipeline -benchtime 150000x -cpu 1 -timeout 40m | tee bench/out/pipeline.txt
+//	benchstat bench/out/pipeline-before.txt bench/out/pipeline.txt
+//
+// A smaller state, and the state calls per record (count and time of
+// every call of the join rules into state):
+//
+//	go test ./bench/pipeline -run '^$' -bench 'Pipeline/schemas=on/group=100$' -benchtime 50000x -cpu 1 -args -pipeline.customers=100000 -pipeline.vehicles=10000 -pipeline.orders=20000 -pipeline.trace
+//
+// The same outside go test, with a CPU profile of the measured phase only
+// (go test -cpuprofile also profiles the load), phase timing (-phase-timing)
+// and state calls (-trace-store); GOMAXPROCS=1 is -cpu 1:
+//
+//	go build -o bin/pipelinebench ./bench/pipeline/cmd/pipelinebench
+//	GOMAXPROCS=1 bin/pipelinebench -events 150000 -cpuprofile bench/out/pipeline.cpu.prof
+//	go tool pprof -top -cum bin/pipelinebench bench/out/pipeline.cpu.prof
+//	GOMAXPROCS=1 bin/pipelinebench -events 100000 -trace-store -phase-timing
+//
+// The long run: records for a duration, a sample every 10 s (events/s,
+// RSS, Go heap, Pebble writes) into a CSV, least-squares slopes of the
+// heap and RSS over the whole run and its second half, and a plot
+// (python3 with matplotlib):
+//
+//	GOMAXPROCS=1 PIPELINE_SOAK=10m bin/pipelinebench -csv bench/out/pipeline-soak.csv
+//	python3 bench/pipeline/plot.py bench/out/pipeline-soak.csv   # writes bench/out/pipeline-soak.png
+//
+// # Results
+//
+// 2026-11-27, 2 vCPU AMD EPYC VM shared with other builds (load average
+// 1.4-4.2 during the runs), Go 1.26, -cpu 1, full state (1,000,000
+// customers, 100,000 vehicles, 200,000 orders), 150,000 records per run:
+//
+//	                       events/s  allocs/op  B/op   facts/op  RSS end  w-amp
+//	schemas on,  group 100    6,156      48     3,717    1.81    321 MB   14.3
+//	schemas off, group 100    6,187      46     3,456    1.80    356 MB   13.1
+//	schemas on,  group 1      3,961      71     4,485    1.82    386 MB   13.2
+//	schemas on,  group 10     4,489      50     3,636    1.82    390 MB   15.2
+//	schemas on,  group 1000   4,484      48     4,593    1.85    463 MB   17.9
+//	synced commits, group 100 5,551      52     4,109    1.82    271 MB   11.3   (pipelinebench -sync, 60,000 records)
+//
+// (The last three ran while the load average rose to 3.3: the CPU time
+// per record, cpu-ns/op, is the steadier figure there.) pipelinebench
+// measured 6,026 events/s of wall time and 6,347 per CPU second
+// (161 µs of CPU per record, Pebble's background work included). Loading
+// the snapshot (1.9 million records) takes 32-43 s; RSS after it is
+// 170-200 MB, with a peak of 204-227 MB during it; the state then takes
+// 134 MB on disk (snappy-compressed tables).
+//
+// Against the targets: throughput is 40 times short of 250,000 events/s
+// per core; RSS stays under 512 MB (271-323 MB after one pipelinebench
+// run; 321-463 MB at the end of each of the five sub-benchmarks run in
+// sequence in one process, peak 478 MB, the last with fetches of 1,000
+// records);
+// the Go heap does not grow over 2 minutes (below). With a state of
+// 100,000 customers, 10,000 vehicles and 20,000 orders the same mix runs
+// at 11,200-12,900 events/s.
+//
+// # Where the time goes
+//
+// The CPU profile of the measured phase (25 s, full state): the pipeline
+// goroutine 80% (topology.Apply 39%, topology.Refresh 32%, ApplyGlobal 3%,
+// decoding with Detach and conversion 2.4%, commits 1.3%, rendering the
+// records 1.5%), Pebble's compactions 18%, garbage collection under 4%.
+// Reads of state are 68% of all CPU: point reads 40%, prefix scans 28%
+// (read(2) of blocks missing from the 64 MiB block cache 8%, snappy 4%).
+// With -phase-timing: decode 5.5 µs, apply 159 µs, commit 3.4 µs per
+// record. With -trace-store, a record costs 13.6 calls into state:
+//
+//	Customer 1.33 (25.8 µs each: the 32 MiB dimension cache holds a small
+//	part of a million customers), Vehicle 1.92 (12.1 µs), Order 1.51
+//	(9.9 µs), ItemsOfOrder 1.23 and PaymentsOfOrder 1.23 (14.0 µs),
+//	LastFactVersion 1.82 (9.9 µs), OrdersOfCustomer 0.61 (14.8 µs) and
+//	ItemsOfVehicle 0.61 (17.0 µs) — the refresh of a dimension change
+//	scans the index of every partition —, Item and Payment 0.5 together,
+//	writes 2.7 (under 1 µs except PutOrder and PutItem, which read the
+//	old row first): 155 of the 169 µs of a record.
+//
+// Raw pebble.DB.Get on this machine takes 4.3 µs with a tiny, fully
+// cached LSM, so the machine is slow, but not 40 times: at 13.6 reads per
+// record and 1 µs per read on a fast machine, the join rules as they read
+// state would still stay under 75,000 events/s per core. Reaching 250,000
+// needs most records served without reading Pebble: the rows an order's
+// facts share (order, items, payments, fact versions) kept in memory per
+// partition, a dimension cache that holds the hot customers and vehicles,
+// and one scan per dimension change instead of one per partition.
+// Allocations (48 per record) come mostly from Pebble's indexed-batch
+// reads (iterators per Get and scan, 21%), strings of decoded rows (10%),
+// the facts' strings (7%) and prefix bounds (7%); Detach is one per
+// record.
+//
+// # Memory over time
+//
+// A 2-minute soak of the full state (not the 10 minutes of the target,
+// on a shared machine; bench/out/pipeline-soak.csv and .png): 4,800-7,600
+// events/s per 10 s interval; Go heap live 65 → 69 MB (+0.5 MB/min over
+// the second half: flat within the noise); heap in use 73-131 MB (the GC
+// sawtooth); RSS 265 → 321 MB, +5 MB/min over the second half as the
+// block and dimension caches fill, toward their 64 + 32 MiB bounds. A
+// 10-minute run (the command above) is needed to support the target's
+// claim.
+//
+// # Write amplification
+//
+// state.Store does not expose Pebble's Metrics, so the Pipeline opens it
+// on a vfs.FS that counts the bytes written to the WAL and to table
+// files (DiskWrites), and computes Pebble's total write amplification
+// ((WAL + flushed + compacted) / WAL); on a scratch copy that printed
+// Pebble's Metrics the two agreed (2.89 and 2.89). Over the snapshot load
+// and a run: 4.1-5.3; within a run: 13-15 and steady over the 2-minute
+// soak (WAL 150 B and tables 2.1 KB per record): the streaming updates
+// rewrite keys spread over the whole state, compacted through every
+// level.
+package pipeline
