@@ -1,4 +1,213 @@
 // Package actors runs drivetrain's processing: the Kafka consumer, one
 // protoactor-go actor per assigned order-stream partition, one per global
-// table, and the sink actors that write to ClickHouse.
+// table, and the sink actors that write the output tables.
+//
+// A processor node is built with NewNode(cfg, deps) — deps carry the
+// logger and the output writers (Writer; *sinks.FactWriter and
+// *sinks.MirrorWriter implement it) — and runs with Run(ctx), which
+// returns nil once ctx ends and the node has drained and committed, or
+// the error that stopped it.
+//
+// # Actors and goroutines
+//
+//	poll loop (Run's goroutine)        kgo group client: PollRecords, route, commit, AllowRebalance
+//	  │ recordsFetched (per partition number)
+//	  ▼
+//	partition actor n ──writeRows──▶ sink actor (sales_facts, 5 mirror tables) ──▶ write goroutine
+//	  ▲   ▲  │ deadLetter                 │ rowsWritten (ack)              (Writer.Write)
+//	  │   │  └────────▶ dead-letter actor ─┘ deadLetterWritten
+//	  │   └─ catch-up goroutine (catchUpRead)
+//	  │ dimensionsChanged / refreshDone
+//	global actor (customers, vehicles) ◀─ reader goroutine (direct kgo client, globalFetched)
+//
+// One actor owns each piece of mutable state: a partition actor owns its
+// partition's range of the Pebble state and its decoder; a global actor
+// the global range; a sink actor its batcher and writer; the dead-letter
+// actor the producer's bookkeeping. Everything that does network I/O —
+// fetching, writing to the sinks, producing dead letters, catching up —
+// runs in a goroutine owned by an actor (or in the poll loop) and reports
+// back with a message; Receive only applies records to Pebble (local and
+// bounded), builds rows and sends messages. The node's goroutines end
+// before Run returns.
+//
+// # Partitions and ownership
+//
+// orders, order_items and payments are co-partitioned by order id
+// (DESIGN §3): "partition n" of the order stream is partition n of all
+// three, and one partition actor joins them. The group uses its own
+// cooperative balancer (copartitionBalancer, protocol
+// "drivetrain-copartitioned") that assigns partition numbers rather than
+// topic partitions, sticky and balanced, revoking a moving number in one
+// round and assigning it in the next as KIP-429 requires. Kafka's
+// cooperative-sticky balancer would place the three topics' partitions
+// independently. Every member of a group must run this balancer; if a
+// member ever receives only some of a number's topic partitions it pauses
+// them and waits for the rest.
+//
+// The start-up check refuses to run when a source topic is missing or
+// the order-stream topics' partition counts differ; at run time a record
+// whose order id hashes to another partition (topology.OrderPartition)
+// stops the node. Both errors wrap ErrCoPartitioning and name the fix.
+//
+// # Life of a partition actor
+//
+// Assign. kgo fetches the group's committed offsets C (with their
+// metadata), and the node's AdjustFetchOffsetsFn compares them with the
+// offsets S stored in the partition's state: fetching starts at min(S, C)
+// in each topic. Records below C are already reflected in the sinks:
+// recovering, the actor applies them to state without emitting (state
+// behind: left from an earlier ownership, lost, or never there). A topic
+// that reaches its C is paused and its further records held until all
+// three have: emitting earlier would compute facts from state lacking
+// the other topics' committed records, and those newer facts would win
+// over the right ones. Records at or above C are applied and emitted (a
+// state ahead of C — processed but not acknowledged before a crash —
+// re-emits them: a record at a row's stored position emits again, an
+// older one is ignored).
+//
+// Subscribing. The actor subscribes to both global actors, which answer
+// with their positions (see "Dimension changes" below); then it runs.
+//
+// Running. Per recordsFetched message: decode, check the partition, apply
+// every record with topology.Apply into one Pebble batch that also
+// stores the records' offsets, commit the batch, and only then send the
+// rows to the sinks — a crash must never leave rows in the sinks that
+// state lacks. dimensionsChanged messages re-emit the facts that join
+// the changed rows (topology.Refresh) the same way.
+//
+// Revoke. The revoke callback takes the partition from the poll loop,
+// sends drain (the actor stops taking input and the sinks flush), waits
+// until everything the actor sent is acknowledged (at most DrainTimeout),
+// commits what was acknowledged, stops the actor, and only then returns,
+// letting the rebalance proceed. Lost partitions (a lost session) stop
+// without committing: another member may own them already. A node
+// shutting down leaves the group, which revokes everything the same way.
+//
+// # Offsets and acknowledgements
+//
+// Every message an actor processes becomes a unit: the rows it sent to
+// each sink, its dead letters, and the progress it reaches (the next
+// offsets of the partition's three topics after its records). Sinks
+// acknowledge cumulatively per source (sinks.Batch.Tokens); a tracker
+// releases units' progress strictly in order, so a committed offset
+// never runs ahead of a row derived from a record below it — even though
+// each sink batches on its own clock. The actor publishes its reached
+// offsets on a board; the poll loop commits them every CommitInterval,
+// between PollRecords and AllowRebalance (so the partitions are still
+// this member's), and the revoke callback commits the final ones
+// synchronously. A bad record counts as acknowledged once the dead-letter
+// topic has it.
+//
+// The offsets stored in state say what the state reflects; the committed
+// ones what the sinks have. The first are ahead of the second, except
+// after an ownership change or a machine crash with StateNoSync, which
+// the assign step above handles.
+//
+// # Dimension changes and ownership
+//
+// A global actor reads every partition of its topic with a direct
+// client, applies a poll's records with topology.ApplyGlobal in one
+// batch, commits it, sends the mirror rows, and tells every subscribed
+// partition actor which rows changed and its position after them
+// (dimensionsChanged). Each partition re-emits the facts that join those
+// rows. Before the node joins the group, both global actors bootstrap:
+// they apply every record below the end offsets listed at start.
+//
+// The global offsets a global actor stores are the acknowledged ones (its
+// mirror rows written), not the applied ones, so that after a crash the
+// records whose mirror rows may be missing are read again. (Package
+// state's doc describes partitions also storing how far they applied
+// refreshes, and resuming the global topics from the lowest of those;
+// this package does not use that: it would not cover refreshed facts
+// lost in flight, nor partitions moving between nodes, whose global
+// actors progress independently. The mechanism below covers both.)
+//
+// Which dimension changes the facts of partition n in the sinks reflect
+// is part of n's committed offsets: their commit metadata
+// ("drivetrain/1 customers=0:120,1:98 vehicles=0:4000") holds, per global
+// topic partition, the position G below which every record's refreshed
+// facts were acknowledged. Whichever node owns n next subscribes to its
+// global actors, which answer with their position Y, and re-reads the
+// records between G and Y in a catch-up goroutine (a direct client from
+// G to Y; only the keys matter), re-emitting the facts of the rows they
+// changed; changes after Y arrive as notifications. Its own commits carry
+// min(G, Y) until the catch-up is acknowledged, then the position of the
+// last acknowledged notification. A partition never committed before
+// has nothing in the sinks: it starts from Y with no catch-up. The
+// metadata is a few dozen bytes per global partition, within Kafka's
+// default offset.metadata.max.bytes (4096) up to about 150 partitions
+// per global topic.
+//
+// # Backpressure
+//
+// Credits: when a partition's (or a global table's) unacknowledged rows
+// exceed MaxInflightRows, it pauses fetching its topic partitions
+// (kgo PauseFetchPartitions, whose buffered data is dropped and fetched
+// again on resume) and resumes below half of that; a partition over its
+// credit also defers dimension changes and catch-up chunks, and a global
+// actor stops reading while any subscriber has two notifications
+// unprocessed. The poll loop stops polling while more than
+// 2×MaxPollRecords records wait in partition actors' mailboxes. So with a
+// stalled sink, memory stays bounded by the credits, plus the rows the
+// records already handed out emit, plus the sinks' open batches — not by
+// the input rate. Mailboxes are unbounded (a full bounded mailbox would
+// block its sender); the bounds come from the credits.
+//
+// # Sinks
+//
+// A sink actor collects rows in a sinks.Batcher (last row per key wins),
+// writes one batch at a time in a goroutine it owns, and acknowledges the
+// tokens of a written batch to their sources. Batches are written in the
+// order they were cut. A write that fails with an error Deps.Retryable
+// accepts is retried with exponential backoff (SinkRetryMin to
+// SinkRetryMax) for as long as it fails, while the sources run out of
+// credit and pause; any other error stops the node with ErrSinkFailed.
+//
+// # Bad records
+//
+// Records that cannot be decoded (the debezium.ErrorKind names:
+// malformed_json, unknown_op, missing_field, type_mismatch, out_of_range,
+// oversized, …) or that the join rules reject (invalid_change) go to the
+// dead-letter topic (DLQTopic, <prefix>.drivetrain.dlq by default,
+// created when missing) with their original key, value and headers plus
+// error.kind, error.detail, source.topic, source.partition and
+// source.offset headers (a record too large for the dead-letter topic is
+// written without its value and an error.value_omitted_bytes header).
+// They are counted per kind (Node.Stats), logged once per kind, and
+// processing goes on. Tombstones, heartbeats and
+// transaction records are skipped. If the dead-letter topic cannot take
+// a record, the node stops (ErrDeadLetter) rather than drop it.
+//
+// # Supervision
+//
+// Every actor is spawned under a guardian whose decider stops the actor
+// and stops the node (ErrActorFailed) whatever the panic: an actor that
+// panicked broke an invariant, and restarting it would lose the
+// acknowledgements it tracks, so the node exits and resumes from its
+// committed offsets, the recovery path the tests exercise. Transient
+// failures never reach the supervisor: sink writes are retried by the
+// sink actor, and the Kafka clients retry on their own. Errors from the
+// state store, the co-partitioning check and permanent sink errors stop
+// the node with an error naming the cause. After a fatal error the
+// actors process no more input, so that no later acknowledgement lets a
+// commit pass the record that failed.
+//
+// # Shutdown
+//
+// When ctx ends: the poll loop stops polling; leaving the group revokes
+// every partition, which drains it (final sink flush) and commits what
+// the sinks acknowledged; the global actors stop reading and wait for
+// their rows to be acknowledged (so their stored offsets are as far as
+// possible); then the actors stop, the dead-letter producer flushes and
+// closes, the actor system stops and the state store closes. Each wait
+// is bounded by DrainTimeout.
+//
+// # Logging
+//
+// Child loggers carry component (group, partition, global, sink, dlq,
+// kafka, pebble, protoactor) and partition, table and topic fields.
+// franz-go's log lines are routed into zerolog by a small adapter (its
+// kzerolog plugin is not available at a compatible version), its Info at
+// Debug; protoactor's log/slog lines by a slog handler, its Info at
+// Debug; Pebble's through state.Options.Logger.
 package actors

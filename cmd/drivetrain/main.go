@@ -40,10 +40,12 @@ type command struct {
 var commands = []command{
 	// Keep alphabetical; each command lives in its own file.
 	connectorCommand,
+	demoCommand,
 	generateCommand,
 	healthCommand,
 	inspectCommand,
 	reportCommand,
+	runCommand,
 }
 
 func main() {

@@ -621,7 +621,18 @@ cmd_up() {
 cmd_down() {
 	mkdir -p "$RUN"
 	lock
-	local svc pid i port busy=()
+	local svc pid i port busy=() f
+	# drivetrain nodes started by `drivetrain demo` go first (SIGTERM: they
+	# flush, commit and leave the group).
+	for f in "$RUN"/drivetrain-*.pid; do
+		[[ -e $f ]] || continue
+		svc=$(basename "$f" .pid)
+		if pid=$(pid_of "$svc"); then
+			stop_pid "$svc" "$pid" TERM
+			say "$svc stopped"
+		fi
+		rm -f "$f"
+	done
 	for ((i = ${#SERVICES[@]} - 1; i >= 0; i--)); do
 		svc=${SERVICES[i]}
 		if [[ $svc == postgres ]]; then

@@ -1,0 +1,203 @@
+package actorstest
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/drivetrain-cdc/drivetrain/topology"
+	"github.com/drivetrain-cdc/drivetrain/topology/topologytest"
+)
+
+// ErrTransient is the error a Sink returns from FailNext by default;
+// tests classify it as retryable.
+var ErrTransient = errors.New("actorstest: transient sink failure")
+
+// Sink stands in for ClickHouse: the writers it returns insert into one
+// topologytest.Sink (ReplacingMergeTree semantics as SELECT … FINAL sees
+// them). Writes can be stalled (they block until Unstall or their
+// context ends) and made to fail. Safe for concurrent use.
+type Sink struct {
+	mu       sync.Mutex
+	s        *topologytest.Sink
+	stall    chan struct{} // closed on Unstall; nil when not stalled
+	failures []error
+	factFail []error
+	writes   int
+	rows     int
+	waiting  int // writes blocked in a stall
+}
+
+// NewSink returns an empty Sink.
+func NewSink() *Sink { return &Sink{s: topologytest.NewSink()} }
+
+// FactWriter writes sales_facts rows into a Sink.
+type FactWriter struct{ s *Sink }
+
+// MirrorWriter writes the rows of one mirror table into a Sink.
+type MirrorWriter struct {
+	s     *Sink
+	table topology.Table
+}
+
+// Facts returns a writer of sales_facts.
+func (s *Sink) Facts() *FactWriter { return &FactWriter{s} }
+
+// Mirror returns a writer of the mirror table of t.
+func (s *Sink) Mirror(t topology.Table) *MirrorWriter { return &MirrorWriter{s, t} }
+
+// Write inserts rows, unless the sink fails or stalls.
+func (w *FactWriter) Write(ctx context.Context, rows []topology.Fact) error {
+	if err := w.s.factFailure(); err != nil {
+		return err
+	}
+	return w.s.write(ctx, len(rows), func(s *topologytest.Sink) {
+		for _, f := range rows {
+			s.InsertFact(f)
+		}
+	})
+}
+
+// Write inserts rows, unless the sink fails or stalls.
+func (w *MirrorWriter) Write(ctx context.Context, rows []topology.Mirror) error {
+	for _, m := range rows {
+		if m.Row.Table != w.table {
+			return errors.New("actorstest: mirror row of " + m.Row.Table.String() + " written to " + w.table.String())
+		}
+	}
+	return w.s.write(ctx, len(rows), func(s *topologytest.Sink) {
+		for _, m := range rows {
+			s.InsertMirror(m)
+		}
+	})
+}
+
+func (s *Sink) write(ctx context.Context, n int, insert func(*topologytest.Sink)) error {
+	s.mu.Lock()
+	for s.stall != nil {
+		stall := s.stall
+		s.waiting++
+		s.mu.Unlock()
+		select {
+		case <-stall:
+		case <-ctx.Done():
+			s.mu.Lock()
+			s.waiting--
+			s.mu.Unlock()
+			return ctx.Err()
+		}
+		s.mu.Lock()
+		s.waiting--
+	}
+	defer s.mu.Unlock()
+	if len(s.failures) > 0 {
+		err := s.failures[0]
+		s.failures = s.failures[1:]
+		return err
+	}
+	s.writes++
+	s.rows += n
+	insert(s.s)
+	return nil
+}
+
+// Stall makes writes block until Unstall.
+func (s *Sink) Stall() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stall == nil {
+		s.stall = make(chan struct{})
+	}
+}
+
+// Unstall releases the blocked writes and lets new ones through.
+func (s *Sink) Unstall() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stall != nil {
+		close(s.stall)
+		s.stall = nil
+	}
+}
+
+// Stalled returns the number of writes blocked by Stall.
+func (s *Sink) Stalled() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.waiting
+}
+
+// FailNext makes the next n writes fail with err (ErrTransient if nil)
+// without inserting anything.
+func (s *Sink) FailNext(n int, err error) {
+	if err == nil {
+		err = ErrTransient
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.failures = append(s.failures, err)
+	}
+}
+
+// FailNextFacts makes the next n writes of sales_facts fail with err
+// (ErrTransient if nil).
+func (s *Sink) FailNextFacts(n int, err error) {
+	if err == nil {
+		err = ErrTransient
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.factFail = append(s.factFail, err)
+	}
+}
+
+func (s *Sink) factFailure() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.factFail) == 0 {
+		return nil
+	}
+	err := s.factFail[0]
+	s.factFail = s.factFail[1:]
+	return err
+}
+
+// Stats returns the number of successful writes and the rows they held.
+func (s *Sink) Stats() (writes, rows int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.writes, s.rows
+}
+
+// Diff compares the sink with the expected tables (topologytest.Diff):
+// "" when they agree.
+func (s *Sink) Diff(want *topologytest.Tables) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return topologytest.Diff(want, s.s)
+}
+
+// Regressions lists facts inserted with a version not above an earlier
+// one of the same key (topologytest.Sink.Regressions).
+func (s *Sink) Regressions() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.s.Regressions()...)
+}
+
+// MirrorVersions returns the FINAL _version of every mirror row the sink
+// holds (deleted ones included), by table and id.
+func (s *Sink) MirrorVersions() map[topology.Table]map[int64]uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[topology.Table]map[int64]uint64{}
+	for _, m := range s.s.Mirrors() {
+		if out[m.Row.Table] == nil {
+			out[m.Row.Table] = map[int64]uint64{}
+		}
+		out[m.Row.Table][m.Row.ID()] = m.Version
+	}
+	return out
+}

@@ -1,0 +1,205 @@
+package actors
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/drivetrain-cdc/drivetrain/sinks"
+	"github.com/drivetrain-cdc/drivetrain/topology"
+)
+
+// Config configures a processor node. Every field documents its unit and
+// default; Brokers and StateDir are required.
+type Config struct {
+	// Brokers are the Kafka bootstrap brokers (host:port). Required.
+	Brokers []string `yaml:"brokers"`
+	// TopicPrefix is Debezium's topic.prefix: the source topics are
+	// <prefix>.public.<table>. Default "ecommerce".
+	TopicPrefix string `yaml:"topic_prefix"`
+	// Group is the Kafka consumer group the nodes of one cluster share.
+	// Default "drivetrain".
+	Group string `yaml:"group"`
+	// NodeID names this node in logs and in the Kafka client id. Default
+	// "drivetrain".
+	NodeID string `yaml:"node_id"`
+	// StateDir is the directory of the node's Pebble state. Required.
+	StateDir string `yaml:"state_dir"`
+	// StateNoSync makes state commits return before they reach stable
+	// storage (see state.Options.NoSync). Default false.
+	StateNoSync bool `yaml:"state_no_sync"`
+	// DLQTopic receives records that cannot be decoded or applied.
+	// Default "<TopicPrefix>.drivetrain.dlq"; created (one partition,
+	// the brokers' default replication) when missing.
+	DLQTopic string `yaml:"dlq_topic"`
+	// MaxInflightRows bounds, per order-stream partition and per global
+	// table, the output rows handed to the sinks and not yet
+	// acknowledged: above it the partition's fetching pauses, and resumes
+	// below half of it. Default 50,000.
+	MaxInflightRows int `yaml:"max_inflight_rows"`
+	// MaxPollRecords bounds the records one poll hands to the actors.
+	// Default 2,000.
+	MaxPollRecords int `yaml:"max_poll_records"`
+	// CommitInterval is how often acknowledged offsets are committed to
+	// the consumer group. Default 1s.
+	CommitInterval time.Duration `yaml:"commit_interval"`
+	// DrainTimeout bounds how long a revoked partition (or a node
+	// shutting down) waits for the sinks to acknowledge its rows before
+	// it commits what was acknowledged and lets go. Default 30s.
+	DrainTimeout time.Duration `yaml:"drain_timeout"`
+	// SessionTimeout, HeartbeatInterval and RebalanceTimeout are the
+	// consumer group's (kgo defaults: 45s, 3s, 60s). RebalanceTimeout
+	// must exceed DrainTimeout.
+	SessionTimeout    time.Duration `yaml:"session_timeout"`
+	HeartbeatInterval time.Duration `yaml:"heartbeat_interval"`
+	RebalanceTimeout  time.Duration `yaml:"rebalance_timeout"`
+	// MaxRecordBytes bounds a record's key plus value; larger records go
+	// to the dead-letter topic. Default 4 MiB (the decoder's).
+	MaxRecordBytes int `yaml:"max_record_bytes"`
+	// SinkBatch sizes the sink actors' batches (cmd copies the ClickHouse
+	// sink's batch settings here); zero fields take sinks' defaults.
+	SinkBatch sinks.BatchConfig `yaml:"sink_batch"`
+	// SinkRetryMin and SinkRetryMax bound the backoff between attempts of
+	// a batch whose write failed with a retryable error. Defaults 200ms
+	// and 10s.
+	SinkRetryMin time.Duration `yaml:"sink_retry_min"`
+	SinkRetryMax time.Duration `yaml:"sink_retry_max"`
+}
+
+// Defaults of Config.
+const (
+	DefaultTopicPrefix     = "ecommerce"
+	DefaultGroup           = "drivetrain"
+	DefaultNodeID          = "drivetrain"
+	DefaultMaxInflightRows = 50_000
+	DefaultMaxPollRecords  = 2_000
+	DefaultCommitInterval  = time.Second
+	DefaultDrainTimeout    = 30 * time.Second
+	DefaultSinkRetryMin    = 200 * time.Millisecond
+	DefaultSinkRetryMax    = 10 * time.Second
+)
+
+// DLQTopicFor returns the default dead-letter topic for a topic prefix.
+func DLQTopicFor(prefix string) string { return prefix + ".drivetrain.dlq" }
+
+func (c *Config) setDefaults() {
+	if c.TopicPrefix == "" {
+		c.TopicPrefix = DefaultTopicPrefix
+	}
+	if c.Group == "" {
+		c.Group = DefaultGroup
+	}
+	if c.NodeID == "" {
+		c.NodeID = DefaultNodeID
+	}
+	if c.DLQTopic == "" {
+		c.DLQTopic = DLQTopicFor(c.TopicPrefix)
+	}
+	if c.MaxInflightRows == 0 {
+		c.MaxInflightRows = DefaultMaxInflightRows
+	}
+	if c.MaxPollRecords == 0 {
+		c.MaxPollRecords = DefaultMaxPollRecords
+	}
+	if c.CommitInterval == 0 {
+		c.CommitInterval = DefaultCommitInterval
+	}
+	if c.DrainTimeout == 0 {
+		c.DrainTimeout = DefaultDrainTimeout
+	}
+	if c.SinkRetryMin == 0 {
+		c.SinkRetryMin = DefaultSinkRetryMin
+	}
+	if c.SinkRetryMax == 0 {
+		c.SinkRetryMax = DefaultSinkRetryMax
+	}
+}
+
+// ErrInvalidConfig is wrapped by the errors of Config.Validate.
+var ErrInvalidConfig = errors.New("invalid processor configuration")
+
+func invalid(field, format string, args ...any) error {
+	return fmt.Errorf("%w: %s: %s", ErrInvalidConfig, field, fmt.Sprintf(format, args...))
+}
+
+// Validate reports the first invalid field, by name. It checks c as it
+// is, so call it on a Config with defaults applied to validate those
+// too (NewNode does).
+func (c Config) Validate() error {
+	switch {
+	case len(c.Brokers) == 0:
+		return invalid("Brokers", "at least one broker is required")
+	case c.StateDir == "":
+		return invalid("StateDir", "a state directory is required")
+	case strings.ContainsAny(c.TopicPrefix, " \t\n/"):
+		return invalid("TopicPrefix", "%q is not a topic name prefix", c.TopicPrefix)
+	case c.MaxInflightRows < 0:
+		return invalid("MaxInflightRows", "%d is negative", c.MaxInflightRows)
+	case c.MaxPollRecords < 0:
+		return invalid("MaxPollRecords", "%d is negative", c.MaxPollRecords)
+	case c.CommitInterval < 0:
+		return invalid("CommitInterval", "%v is negative", c.CommitInterval)
+	case c.DrainTimeout < 0:
+		return invalid("DrainTimeout", "%v is negative", c.DrainTimeout)
+	case c.SessionTimeout < 0:
+		return invalid("SessionTimeout", "%v is negative", c.SessionTimeout)
+	case c.HeartbeatInterval < 0:
+		return invalid("HeartbeatInterval", "%v is negative", c.HeartbeatInterval)
+	case c.RebalanceTimeout < 0:
+		return invalid("RebalanceTimeout", "%v is negative", c.RebalanceTimeout)
+	case c.RebalanceTimeout > 0 && c.RebalanceTimeout <= c.DrainTimeout:
+		return invalid("RebalanceTimeout", "%v must exceed DrainTimeout (%v)", c.RebalanceTimeout, c.DrainTimeout)
+	case c.SinkRetryMin < 0:
+		return invalid("SinkRetryMin", "%v is negative", c.SinkRetryMin)
+	case c.SinkRetryMax < c.SinkRetryMin:
+		return invalid("SinkRetryMax", "%v is below SinkRetryMin (%v)", c.SinkRetryMax, c.SinkRetryMin)
+	case c.SinkBatch.MaxRows < 0:
+		return invalid("SinkBatch.MaxRows", "%d is negative", c.SinkBatch.MaxRows)
+	case c.SinkBatch.MaxBytes < 0:
+		return invalid("SinkBatch.MaxBytes", "%d is negative", c.SinkBatch.MaxBytes)
+	case c.SinkBatch.MaxDelay < 0:
+		return invalid("SinkBatch.MaxDelay", "%v is negative", c.SinkBatch.MaxDelay)
+	}
+	for i, b := range c.Brokers {
+		if strings.TrimSpace(b) == "" {
+			return invalid(fmt.Sprintf("Brokers[%d]", i), "empty broker address")
+		}
+	}
+	return nil
+}
+
+// topics names the source topics of one prefix.
+type topics struct {
+	prefix string
+	byTab  [6]string // by topology.Table
+}
+
+func newTopics(prefix string) topics {
+	t := topics{prefix: prefix}
+	for _, tab := range topology.Tables {
+		t.byTab[tab] = prefix + ".public." + tab.String()
+	}
+	return t
+}
+
+func (t *topics) of(tab topology.Table) string { return t.byTab[tab] }
+
+// orderStream lists the co-partitioned topics, in the order partition
+// actors index them (orders, order_items, payments).
+func (t *topics) orderStream() [3]string {
+	return [3]string{t.byTab[topology.TableOrders], t.byTab[topology.TableOrderItems], t.byTab[topology.TablePayments]}
+}
+
+// index returns the order-stream index of topic, or -1.
+func (t *topics) index(topic string) int {
+	switch topic {
+	case t.byTab[topology.TableOrders]:
+		return 0
+	case t.byTab[topology.TableOrderItems]:
+		return 1
+	case t.byTab[topology.TablePayments]:
+		return 2
+	}
+	return -1
+}

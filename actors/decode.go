@@ -1,0 +1,112 @@
+package actors
+
+import (
+	"errors"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/drivetrain-cdc/drivetrain/topology"
+	"github.com/drivetrain-cdc/drivetrain/topology/debezium"
+)
+
+// decoder turns Kafka records into topology.Changes. It wraps the
+// Debezium decoder (not safe for concurrent use: one per actor) so that
+// changes to its API stay in this file.
+type decoder struct {
+	d  *debezium.Decoder
+	ch debezium.Change
+}
+
+func newDecoder(prefix string, maxRecordBytes int) *decoder {
+	return &decoder{d: debezium.NewDecoder(debezium.Options{TopicPrefix: prefix, MaxRecordBytes: maxRecordBytes})}
+}
+
+// badRecord is why a record goes to the dead-letter topic.
+type badRecord struct {
+	kind   string // stable: a debezium.ErrorKind name, or invalid_change
+	detail string
+}
+
+func (b *badRecord) Error() string { return b.kind + ": " + b.detail }
+
+// kindInvalidChange is the dead-letter kind of a decoded change that the
+// join rules reject (topology.ErrInvalidChange).
+const kindInvalidChange = "invalid_change"
+
+// decode decodes r into ch. It returns false, nil for records that carry
+// no change (tombstones, heartbeats, transaction and message topics),
+// and a *badRecord for records that cannot be decoded. With detach, the
+// strings of ch own their memory (rows that leave the actor need that);
+// otherwise they are valid until the next call.
+func (d *decoder) decode(r *kgo.Record, detach bool, ch *topology.Change) (bool, error) {
+	if err := d.d.Decode(r.Topic, r.Key, r.Value, &d.ch); err != nil {
+		var e *debezium.Error
+		if errors.As(err, &e) {
+			detail := e.Detail
+			if e.Path != "" {
+				detail = e.Path + ": " + detail
+			}
+			return false, &badRecord{kind: e.Kind.String(), detail: detail}
+		}
+		return false, &badRecord{kind: "decode_error", detail: err.Error()}
+	}
+	if d.ch.Kind != debezium.KindChange {
+		return false, nil
+	}
+	if detach {
+		d.ch.Detach()
+	}
+	toChange(&d.ch, r, ch)
+	return true, nil
+}
+
+// key decodes only what names the row of r: its table and id (from the
+// key, so tombstones have one too). ok is false for records without.
+func (d *decoder) key(r *kgo.Record) (topology.Table, int64, bool) {
+	if err := d.d.Decode(r.Topic, r.Key, r.Value, &d.ch); err != nil {
+		return 0, 0, false
+	}
+	if (d.ch.Kind != debezium.KindChange && d.ch.Kind != debezium.KindTombstone) || !d.ch.Key.Valid {
+		return 0, 0, false
+	}
+	return d.ch.Table, d.ch.Key.V, true
+}
+
+// toChange converts the decoder's change into the join rules' input.
+func toChange(d *debezium.Change, r *kgo.Record, ch *topology.Change) {
+	*ch = topology.Change{
+		Table:      d.Table,
+		Op:         topology.OpNamed(d.Op.String()),
+		Pos:        topology.Position{Partition: r.Partition, Offset: r.Offset},
+		SourceTsMs: d.SourceTsMs,
+		Unchanged:  d.After.Unchanged,
+	}
+	if d.LSN.Valid && d.LSN.V > 0 {
+		ch.LSN = uint64(d.LSN.V)
+	}
+	if d.TxID.Valid && d.TxID.V > 0 {
+		ch.TxID = uint64(d.TxID.V)
+	}
+	if d.Before.Valid {
+		ch.Before = topology.Some(imageRow(d.Table, &d.Before))
+	}
+	if d.After.Valid {
+		ch.After = topology.Some(imageRow(d.Table, &d.After))
+	}
+}
+
+func imageRow(t topology.Table, img *debezium.Image) topology.Row {
+	switch t {
+	case topology.TableCustomers:
+		return topology.CustomerRow(img.Customer)
+	case topology.TableVehicles:
+		return topology.VehicleRow(img.Vehicle)
+	case topology.TableOrders:
+		return topology.OrderRow(img.Order)
+	case topology.TableOrderItems:
+		return topology.ItemRow(img.OrderItem)
+	case topology.TablePayments:
+		return topology.PaymentRow(img.Payment)
+	}
+	return topology.Row{}
+}

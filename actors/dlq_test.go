@@ -1,0 +1,127 @@
+package actors
+
+import (
+	"context"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/drivetrain-cdc/drivetrain/topology"
+	"github.com/drivetrain-cdc/drivetrain/topology/topologytest"
+)
+
+// TestDeadLetters puts bad records among good ones, in an order-stream
+// topic and in a global one: each goes to the dead-letter topic with its
+// key, value and headers plus why and where it came from, is counted by
+// kind, and processing goes on to the same result.
+func TestDeadLetters(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	hist := topologytest.Generate(rng, topologytest.Config{Transactions: 60, Partitions: 2, GlobalPartitions: 1})
+	h := newHarness(t, nil, 2, 1)
+	recs := hist.Interleave(rng, nil)
+	half := len(recs) / 2
+	h.produce(recs[:half])
+
+	orders, customers := h.enc.Topic(topology.TableOrders), h.enc.Topic(topology.TableCustomers)
+	bad := []*kgo.Record{
+		{Topic: orders, Partition: 1, Key: []byte(`{"id":1}`), Value: []byte(`{"payload":{"op":`),
+			Headers: []kgo.RecordHeader{{Key: "origin", Value: []byte("test")}}},
+		{Topic: orders, Partition: 0, Key: h.enc.Key(topology.TableOrders, 2), Value: unknownOp(h, 2)},
+		{Topic: customers, Partition: 0, Key: []byte(`{"id":3}`), Value: []byte(`[1,2,3]`)},
+	}
+	require.NoError(t, h.prod.ProduceRaw(ctx(t), bad...))
+	h.produce(recs[half:])
+
+	n := h.start("a", nil)
+	h.waitIdle(hist.Final, 20*time.Second)
+
+	cl, err := kgo.NewClient(kgo.SeedBrokers(h.brokers...), kgo.ConsumeTopics(DLQTopicFor(h.prefix)),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	require.NoError(t, err)
+	defer cl.Close()
+	var got []*kgo.Record
+	for len(got) < len(bad) {
+		fs := cl.PollFetches(ctx(t))
+		require.NoError(t, fs.Err())
+		got = append(got, fs.Records()...)
+	}
+	require.Len(t, got, len(bad))
+	byOrigin := map[string]*kgo.Record{}
+	for _, r := range got {
+		hs := headers(r)
+		byOrigin[hs[HeaderSourceTopic]+"/"+hs[HeaderSourcePartition]+"/"+hs[HeaderSourceOffset]] = r
+	}
+	wantKinds := []string{"malformed_json", "unknown_op", "not_envelope"}
+	for i, b := range bad {
+		r := byOrigin[b.Topic+"/"+strconv.Itoa(int(b.Partition))+"/"+strconv.FormatInt(b.Offset, 10)]
+		require.NotNil(t, r, "dead letter of %s/%d/%d", b.Topic, b.Partition, b.Offset)
+		assert.Equal(t, b.Key, r.Key)
+		assert.Equal(t, b.Value, r.Value)
+		hs := headers(r)
+		assert.Equal(t, wantKinds[i], hs[HeaderErrorKind])
+		assert.NotEmpty(t, hs[HeaderErrorDetail])
+		for _, oh := range b.Headers {
+			assert.Equal(t, string(oh.Value), hs[oh.Key], "original header %s", oh.Key)
+		}
+	}
+	assert.Equal(t, map[string]int64{"malformed_json": 1, "unknown_op": 1, "not_envelope": 1}, n.Stats().DeadLetters)
+	assert.NoError(t, n.shutdown(t))
+}
+
+func headers(r *kgo.Record) map[string]string {
+	m := map[string]string{}
+	for _, h := range r.Headers {
+		m[h.Key] = string(h.Value)
+	}
+	return m
+}
+
+// unknownOp returns a well-formed order event with op "x".
+func unknownOp(h *harness, id int64) []byte {
+	ch := topology.Change{Table: topology.TableOrders, Op: topology.OpCreate, LSN: 1, SourceTsMs: 1,
+		After: topology.Some(topology.OrderRow(topology.Order{ID: id, Status: "pending", Channel: "web", Currency: "EUR"}))}
+	v := string(h.enc.Value(&ch))
+	return []byte(strings.Replace(v, `"op":"c"`, `"op":"x"`, 1))
+}
+
+// TestDeadLetterTooLarge: an oversized record that does not fit the
+// dead-letter topic either is written without its value, with a header
+// saying how large it was.
+func TestDeadLetterTooLarge(t *testing.T) {
+	h := newHarness(t, nil, 1, 1)
+	h.tweak = func(c *Config) { c.MaxRecordBytes = 1000 }
+	orders := h.enc.Topic(topology.TableOrders)
+	big := &kgo.Record{Topic: orders, Partition: 0, Key: []byte(`{"id":7}`), Value: []byte(strings.Repeat("x", 6000))}
+	require.NoError(t, h.prod.ProduceRaw(ctx(t), big))
+
+	deps := h.deps(nil)
+	deps.KafkaOpts = append(deps.KafkaOpts, kgo.ProducerBatchMaxBytes(4000))
+	n, err := NewNode(h.config("a"), deps)
+	require.NoError(t, err)
+	c, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- n.Run(c) }()
+	h.waitIdle(topologytest.NewTables(), 20*time.Second)
+	cancel()
+	require.NoError(t, <-done)
+
+	cl, err := kgo.NewClient(kgo.SeedBrokers(h.brokers...), kgo.ConsumeTopics(DLQTopicFor(h.prefix)),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	require.NoError(t, err)
+	defer cl.Close()
+	fs := cl.PollFetches(ctx(t))
+	require.NoError(t, fs.Err())
+	recs := fs.Records()
+	require.Len(t, recs, 1)
+	hs := headers(recs[0])
+	assert.Equal(t, "oversized", hs[HeaderErrorKind])
+	assert.Equal(t, "6000", hs[HeaderValueOmitted])
+	assert.Empty(t, recs[0].Value)
+	assert.Equal(t, big.Key, recs[0].Key)
+}

@@ -1,0 +1,303 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/rs/zerolog"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/drivetrain-cdc/drivetrain/state"
+	"github.com/drivetrain-cdc/drivetrain/topology"
+)
+
+// maxOutstandingRefreshes bounds the dimensionsChanged messages a global
+// actor lets a subscriber have unprocessed before it stops reading.
+const maxOutstandingRefreshes = 2
+
+// globalActor keeps one global table (customers or vehicles) of the
+// node's state. A reader goroutine it owns consumes every partition of
+// the table's topic without a group, from the stored offsets, and hands
+// it records one poll at a time (globalFetched), waiting for the actor
+// before polling again.
+//
+// Per poll the actor applies the records in one state batch, commits
+// it, sends the mirror rows to the sink, then tells every subscribed
+// partition actor which rows changed (dimensionsChanged). The offsets it
+// stores are the acknowledged ones, not the applied ones: after a crash
+// the records whose mirror rows may be missing from the sinks are read
+// again (re-applying a record at a row's stored position emits it again;
+// older ones are ignored). It is bootstrapped once it has applied every
+// record below the end offsets listed when the node started; the node
+// joins the consumer group only then.
+type globalActor struct {
+	env    *env
+	table  topology.Table
+	topic  string
+	source int32
+	log    zerolog.Logger
+
+	self      *actor.PID
+	dec       *decoder
+	applied   positions // next offset applied, by partition
+	persisted positions // next offset stored as acknowledged
+	ends      positions // bootstrap targets
+	booted    bool
+	onBoot    func()
+	track     tracker[positions]
+	out       topology.Output
+	subs      map[string]*subscriber
+	held      chan struct{} // the reader's done, held for backpressure
+	drainDone chan struct{}
+	cancel    context.CancelFunc
+}
+
+type subscriber struct {
+	pid         *actor.PID
+	outstanding int
+}
+
+func newGlobalActor(e *env, t topology.Table, resume, ends positions, onBoot func()) *globalActor {
+	return &globalActor{
+		env: e, table: t, topic: e.topics.of(t), source: -int32(t),
+		applied: resume.clone(), persisted: resume.clone(), ends: ends, onBoot: onBoot,
+	}
+}
+
+// Receive implements actor.Actor.
+func (g *globalActor) Receive(c actor.Context) {
+	switch m := c.Message().(type) {
+	case *actor.Started:
+		g.self = c.Self()
+		g.log = g.env.log.With().Str("component", "global").Str("table", g.table.String()).Str("topic", g.topic).Logger()
+		g.dec = newDecoder(g.env.cfg.TopicPrefix, g.env.cfg.MaxRecordBytes)
+		g.subs = map[string]*subscriber{}
+		g.log.Info().Interface("from", g.applied).Interface("bootstrap_to", g.ends).Msg("reading global table")
+		g.checkBoot()
+		var ctx context.Context
+		ctx, g.cancel = context.WithCancel(context.Background())
+		g.startReader(ctx)
+	case *globalFetched:
+		g.apply(m)
+	case *rowsWritten:
+		g.track.ack(m.out, m.seq)
+		g.reached()
+	case *deadLetterWritten:
+		g.track.deadLetterDone(m.seq)
+		g.reached()
+	case *subscribe:
+		g.subs[m.pid.String()] = &subscriber{pid: m.pid}
+		g.env.root.Send(m.pid, &subscribed{table: g.table, through: g.applied.clone()})
+	case *unsubscribe:
+		delete(g.subs, m.pid.String())
+		g.release()
+	case *refreshDone:
+		if s := g.subs[m.pid.String()]; s != nil && s.outstanding > 0 {
+			s.outstanding--
+		}
+		g.release()
+	case *drain:
+		g.cancel()
+		g.drainDone = m.done
+		g.checkDrained()
+	case *actor.Stopping:
+		if g.cancel != nil {
+			g.cancel()
+		}
+	}
+}
+
+func (g *globalActor) startReader(ctx context.Context) {
+	opts := append(g.env.kafkaOpts(g.env.cfg.NodeID+"-"+g.table.String()),
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{g.topic: offsetsOf(g.applied)}),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+	)
+	root, self, maxRecords := g.env.root, g.self, g.env.cfg.MaxPollRecords
+	log, fail := g.log, g.env.fail
+	g.env.goroutines.Add(1)
+	go func() {
+		defer g.env.goroutines.Done()
+		cl, err := kgo.NewClient(opts...)
+		if err != nil {
+			fail(fmt.Errorf("creating the reader of %s: %w", g.topic, err))
+			return
+		}
+		defer cl.Close()
+		for ctx.Err() == nil {
+			fs := cl.PollRecords(ctx, maxRecords)
+			if fs.IsClientClosed() || ctx.Err() != nil {
+				return
+			}
+			fs.EachError(func(topic string, p int32, err error) {
+				if !errors.Is(err, context.Canceled) {
+					log.Warn().Err(err).Int32("partition", p).Msg("fetching global records")
+				}
+			})
+			recs := fs.Records()
+			if len(recs) == 0 {
+				continue
+			}
+			g.env.metrics.consumed(recs[0].Topic, len(recs))
+			done := make(chan struct{})
+			root.Send(self, &globalFetched{records: recs, done: done})
+			select {
+			case <-done:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+}
+
+// offsetsOf returns kgo start offsets for p.
+func offsetsOf(p positions) map[int32]kgo.Offset {
+	out := make(map[int32]kgo.Offset, len(p))
+	for part, next := range p {
+		out[part] = kgo.NewOffset().At(next)
+	}
+	return out
+}
+
+// apply applies one poll's records, commits, emits and notifies.
+func (g *globalActor) apply(m *globalFetched) {
+	if g.drainDone != nil || g.env.failed.Load() {
+		close(m.done)
+		return
+	}
+	b := g.env.store.NewGlobalBatch()
+	defer b.Close()
+	var ids []int64
+	var bad []*deadLetter
+	var ch topology.Change
+	for _, r := range m.records {
+		ok, err := g.dec.decode(r, true, &ch)
+		if err == nil && ok {
+			var applied bool
+			applied, err = topology.ApplyGlobal(b, &ch, &g.out)
+			switch {
+			case errors.Is(err, topology.ErrInvalidChange):
+				err = &badRecord{kind: kindInvalidChange, detail: err.Error()}
+			case err != nil:
+				g.env.fail(fmt.Errorf("applying %s partition %d offset %d: %w", r.Topic, r.Partition, r.Offset, err))
+				return
+			case applied:
+				ids = append(ids, ch.ID())
+			}
+		}
+		var br *badRecord
+		if errors.As(err, &br) {
+			bad = append(bad, &deadLetter{record: r, kind: br.kind, detail: br.detail})
+		}
+		g.applied[r.Partition] = r.Offset + 1
+	}
+	if err := b.Commit(); err != nil {
+		g.env.fail(fmt.Errorf("committing %s state: %w", g.table, err))
+		return
+	}
+	var rows [numOutputs]int
+	mirrors := slices.Clone(g.out.Mirrors)
+	g.out.Reset()
+	rows[mirrorOutput(g.table)] = len(mirrors)
+	seq := g.track.add(&rows, len(bad), g.applied.clone())
+	g.env.metrics.inflightRows.Add(int64(len(mirrors)))
+	if len(mirrors) > 0 {
+		g.env.root.Send(g.env.sinks[mirrorOutput(g.table)], &writeRows[topology.Mirror]{source: g.source, seq: seq, replyTo: g.self, rows: mirrors})
+	}
+	for _, d := range bad {
+		d.replyTo, d.seq = g.self, seq
+		g.env.root.Send(g.env.dlq, d)
+	}
+	if len(g.subs) > 0 {
+		slices.Sort(ids)
+		msg := &dimensionsChanged{table: g.table, ids: slices.Compact(ids), through: g.applied.clone(), from: g.self}
+		for _, s := range g.subs {
+			s.outstanding++
+			g.env.root.Send(s.pid, msg)
+		}
+	}
+	g.reached()
+	g.checkBoot()
+	g.held = m.done
+	g.release()
+}
+
+// reached collects the acknowledged units and stores how far they go.
+func (g *globalActor) reached() {
+	var acked positions
+	before := g.track.inflight
+	if g.track.pop(func(p positions) { acked = p }) == 0 {
+		return
+	}
+	g.env.metrics.inflightRows.Add(-int64(before - g.track.inflight))
+	if acked != nil && !maps.Equal(acked, g.persisted) {
+		b := g.env.store.NewGlobalBatch()
+		defer b.Close()
+		if err := g.persistTo(b, acked); err != nil {
+			return
+		}
+		if err := b.Commit(); err != nil {
+			g.env.fail(fmt.Errorf("storing %s offsets: %w", g.table, err))
+			return
+		}
+	}
+	g.checkDrained()
+	g.release()
+}
+
+// persistTo writes into b the acknowledged offsets not yet stored.
+func (g *globalActor) persistTo(b *state.GlobalBatch, acked positions) error {
+	for part, next := range acked {
+		if g.persisted[part] == next {
+			continue
+		}
+		if err := b.SetOffset(g.topic, part, next); err != nil {
+			g.env.fail(fmt.Errorf("storing %s offsets: %w", g.table, err))
+			return err
+		}
+	}
+	g.persisted = acked.clone()
+	return nil
+}
+
+// release lets the reader poll again when the sinks and every subscriber
+// keep up.
+func (g *globalActor) release() {
+	if g.held == nil || g.track.inflight > g.env.cfg.MaxInflightRows {
+		return
+	}
+	for _, s := range g.subs {
+		if s.outstanding >= maxOutstandingRefreshes {
+			return
+		}
+	}
+	close(g.held)
+	g.held = nil
+}
+
+func (g *globalActor) checkBoot() {
+	if g.booted {
+		return
+	}
+	for part, end := range g.ends {
+		if g.applied[part] < end {
+			return
+		}
+	}
+	g.booted = true
+	g.log.Info().Interface("applied", g.applied).Msg("global table bootstrapped")
+	if g.onBoot != nil {
+		g.onBoot()
+	}
+}
+
+func (g *globalActor) checkDrained() {
+	if g.drainDone != nil && g.track.pending() == 0 {
+		close(g.drainDone)
+		g.drainDone = nil
+	}
+}

@@ -1,0 +1,120 @@
+package actors
+
+import (
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/drivetrain-cdc/drivetrain/topology"
+)
+
+// positions are next offsets to read, by partition of one topic.
+type positions map[int32]int64
+
+func (p positions) clone() positions { return maps.Clone(p) }
+
+// below reports whether p is below q in some partition (a partition
+// missing from p counts as 0).
+func (p positions) below(q positions) bool {
+	for part, n := range q {
+		if p[part] < n {
+			return true
+		}
+	}
+	return false
+}
+
+// minWith returns, per partition of p or q, the lower offset (a missing
+// partition counts as 0).
+func (p positions) minWith(q positions) positions {
+	out := positions{}
+	for part := range p {
+		out[part] = min(p[part], q[part])
+	}
+	for part := range q {
+		out[part] = min(p[part], q[part])
+	}
+	return out
+}
+
+// globalProgress says, for an order-stream partition, up to where the
+// facts in the sinks reflect the global tables: for every record of
+// customers and vehicles before these positions, the facts it affects
+// were re-emitted from state that included it and acknowledged. It
+// travels with the partition's committed offsets as their commit
+// metadata, so that whichever node owns the partition next knows which
+// dimension changes it must still apply to the partition's facts (see
+// the package doc, "Dimension changes and ownership").
+type globalProgress struct {
+	customers positions
+	vehicles  positions
+}
+
+func (g *globalProgress) of(t topology.Table) *positions {
+	if t == topology.TableCustomers {
+		return &g.customers
+	}
+	return &g.vehicles
+}
+
+const metaVersion = "drivetrain/1"
+
+// encodeProgress renders g as commit metadata:
+//
+//	drivetrain/1 customers=0:120,1:98 vehicles=0:4000
+//
+// (partition:next offset pairs, partitions ascending). A few dozen bytes
+// per topic: well within the brokers' offset.metadata.max.bytes (4096 by
+// default) for any sane partition count.
+func encodeProgress(g globalProgress) string {
+	var b strings.Builder
+	b.WriteString(metaVersion)
+	for _, t := range []topology.Table{topology.TableCustomers, topology.TableVehicles} {
+		p := *g.of(t)
+		b.WriteByte(' ')
+		b.WriteString(t.String())
+		b.WriteByte('=')
+		for i, part := range slices.Sorted(maps.Keys(p)) {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(strconv.FormatInt(int64(part), 10))
+			b.WriteByte(':')
+			b.WriteString(strconv.FormatInt(p[part], 10))
+		}
+	}
+	return b.String()
+}
+
+// parseProgress parses what encodeProgress writes; ok is false for
+// anything else (no metadata, or metadata written by another tool or
+// version), which callers must read as "nothing is known".
+func parseProgress(s string) (g globalProgress, ok bool) {
+	fields := strings.Fields(s)
+	if len(fields) == 0 || fields[0] != metaVersion {
+		return g, false
+	}
+	g.customers, g.vehicles = positions{}, positions{}
+	for _, f := range fields[1:] {
+		name, list, found := strings.Cut(f, "=")
+		t := topology.TableNamed(name)
+		if !found || !t.Global() {
+			return globalProgress{}, false
+		}
+		p := *g.of(t)
+		if list == "" {
+			continue
+		}
+		for _, pair := range strings.Split(list, ",") {
+			ps, os, found := strings.Cut(pair, ":")
+			part, err1 := strconv.ParseInt(ps, 10, 32)
+			off, err2 := strconv.ParseInt(os, 10, 64)
+			if !found || err1 != nil || err2 != nil || part < 0 || off < 0 {
+				return globalProgress{}, false
+			}
+			p[int32(part)] = off
+		}
+	}
+	return g, true
+}

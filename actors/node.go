@@ -1,0 +1,644 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/rs/zerolog"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/drivetrain-cdc/drivetrain/state"
+	"github.com/drivetrain-cdc/drivetrain/topology"
+)
+
+// Deps are what a node needs besides its Config: the logger, the output
+// writers and options for its clients.
+type Deps struct {
+	// Log is the root logger. The node logs through child loggers with
+	// component (and topic, partition, table) fields.
+	Log zerolog.Logger
+	// Facts writes sales_facts. Required.
+	Facts Writer[topology.Fact]
+	// Mirrors writes the mirror tables, one writer per source table.
+	// Required for all five.
+	Mirrors map[topology.Table]Writer[topology.Mirror]
+	// Retryable tells transient write errors, which are retried with
+	// backoff, from permanent ones, which stop the node. nil: no error is
+	// retryable. cmd passes sinks.IsRetryable.
+	Retryable func(error) bool
+	// KafkaOpts are added to every Kafka client the node makes (TLS,
+	// SASL, a dialer).
+	KafkaOpts []kgo.Opt
+	// State configures the state store (Config.StateNoSync overrides its
+	// NoSync); tests set FS to vfs.NewMem().
+	State state.Options
+	// Clock returns the emission clock of fact versions in Unix
+	// nanoseconds; default the wall clock.
+	Clock func() uint64
+}
+
+// Node is one processor process: it opens the state store, starts the
+// sink, dead-letter and global-table actors, waits for the global tables'
+// bootstrap, then joins the consumer group and runs a partition actor per
+// assigned partition number. See the package doc. Safe for concurrent
+// use; Run may be called once.
+type Node struct {
+	cfg     Config
+	deps    Deps
+	log     zerolog.Logger
+	metrics metrics
+
+	ran    atomic.Bool
+	ready  atomic.Bool
+	killed atomic.Bool
+	mu     sync.Mutex
+	cancel context.CancelCauseFunc
+	group  *groupConsumer
+}
+
+// NewNode validates cfg (with defaults applied) and deps and returns a
+// node ready to Run. It does no I/O.
+func NewNode(cfg Config, deps Deps) (*Node, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if deps.Facts == nil {
+		return nil, errors.New("creating a processor node: Deps.Facts is nil")
+	}
+	for _, t := range topology.Tables {
+		if deps.Mirrors[t] == nil {
+			return nil, fmt.Errorf("creating a processor node: Deps.Mirrors has no writer for %s", t)
+		}
+	}
+	if deps.Retryable == nil {
+		deps.Retryable = func(error) bool { return false }
+	}
+	if deps.Clock == nil {
+		deps.Clock = func() uint64 { return uint64(time.Now().UnixNano()) }
+	}
+	return &Node{cfg: cfg, deps: deps, log: deps.Log.With().Str("node", cfg.NodeID).Logger()}, nil
+}
+
+// env is what the actors of a node share: configuration, the actor
+// system's root context, the state store and the PIDs of the long-lived
+// actors. It is filled in by Run before the actors that read a field
+// start, and not changed after.
+type env struct {
+	cfg             Config
+	log             zerolog.Logger
+	topics          topics
+	root            *actor.RootContext
+	store           *state.Store
+	sinks           [numOutputs]*actor.PID
+	dlq             *actor.PID
+	globals         map[topology.Table]*actor.PID
+	fetch           fetchControl
+	board           *commitBoard
+	metrics         *metrics
+	goroutines      *sync.WaitGroup
+	retryable       func(error) bool
+	clock           func() uint64
+	fail            func(error)
+	orderPartitions int32
+	baseOpts        []kgo.Opt
+	nextSource      atomic.Int32
+	// queued counts the records the poll loop handed to partition actors
+	// and they have not processed yet; dequeued wakes the poll loop when
+	// it waits for that count to drop (see groupConsumer.poll).
+	queued   atomic.Int64
+	dequeued chan struct{}
+	// failed is set once a fatal error stops the node: draining is then
+	// pointless (a sink may never acknowledge again).
+	failed atomic.Bool
+}
+
+// recordsDone records that a partition actor processed n records.
+func (e *env) recordsDone(n int) {
+	if e.queued.Add(-int64(n)) <= e.maxQueued() {
+		select {
+		case e.dequeued <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// maxQueued bounds the records waiting in partition actors' mailboxes.
+func (e *env) maxQueued() int64 { return 2 * int64(e.cfg.MaxPollRecords) }
+
+// fetchControl pauses and resumes fetching (the group client).
+type fetchControl interface {
+	PauseFetchPartitions(map[string][]int32) map[string][]int32
+	ResumeFetchPartitions(map[string][]int32)
+}
+
+// kafkaOpts returns the options of a new client named id.
+func (e *env) kafkaOpts(id string) []kgo.Opt {
+	return append(slices.Clone(e.baseOpts), kgo.ClientID(id))
+}
+
+// Run runs the node until ctx ends (then it drains, commits what the
+// sinks acknowledged and returns nil) or a fatal error (returned). See
+// the package doc for the shutdown order.
+func (n *Node) Run(ctx context.Context) (err error) {
+	if !n.ran.CompareAndSwap(false, true) {
+		return errors.New("running a processor node: Run called twice")
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	n.mu.Lock()
+	n.cancel = cancel
+	n.mu.Unlock()
+	if n.killed.Load() {
+		return nil
+	}
+
+	var goroutines sync.WaitGroup
+	var failOnce sync.Once
+	e := &env{
+		cfg:        n.cfg,
+		log:        n.log,
+		topics:     newTopics(n.cfg.TopicPrefix),
+		board:      newCommitBoard(),
+		metrics:    &n.metrics,
+		goroutines: &goroutines,
+		retryable:  n.deps.Retryable,
+		clock:      n.deps.Clock,
+		globals:    map[topology.Table]*actor.PID{},
+		dequeued:   make(chan struct{}, 1),
+		baseOpts: append([]kgo.Opt{
+			kgo.SeedBrokers(n.cfg.Brokers...),
+			kgo.WithLogger(kgoLogger{n.log.With().Str("component", "kafka").Logger()}),
+		}, n.deps.KafkaOpts...),
+	}
+	e.fail = func(err error) {
+		failOnce.Do(func() {
+			e.failed.Store(true)
+			if !n.killed.Load() {
+				n.log.Error().Err(err).Msg("stopping the node")
+			}
+			cancel(err)
+		})
+	}
+	defer goroutines.Wait()
+
+	opts := n.deps.State
+	opts.NoSync = n.cfg.StateNoSync
+	if opts.Logger == nil {
+		opts.Logger = pebbleLogger{n.log.With().Str("component", "pebble").Logger()}
+	}
+	store, err := state.Open(n.cfg.StateDir, opts)
+	if err != nil {
+		return fmt.Errorf("running a processor node: %w", err)
+	}
+	e.store = store
+	defer func() {
+		if cerr := store.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+
+	admin, err := kgo.NewClient(e.kafkaOpts(n.cfg.NodeID + "-admin")...)
+	if err != nil {
+		return fmt.Errorf("running a processor node: creating a Kafka client: %w", err)
+	}
+	defer admin.Close()
+	adm := kadm.NewClient(admin)
+	// startErr is the error of a start-up step: a cancellation (or a
+	// kill) while starting is no failure.
+	startErr := func(err error) error {
+		if ctx.Err() != nil {
+			return n.result(ctx, nil)
+		}
+		return fmt.Errorf("running a processor node: %w", err)
+	}
+	layout, err := checkTopics(ctx, adm, &e.topics)
+	if err != nil {
+		return startErr(err)
+	}
+	e.orderPartitions = layout.orderPartitions
+	if err := ensureDLQ(ctx, adm, n.cfg.DLQTopic); err != nil {
+		return startErr(err)
+	}
+	resume, ends, err := n.globalStart(ctx, adm, e, layout)
+	if err != nil {
+		return startErr(err)
+	}
+
+	prod, err := kgo.NewClient(append(e.kafkaOpts(n.cfg.NodeID+"-dlq"), kgo.ProducerLinger(0))...)
+	if err != nil {
+		return fmt.Errorf("running a processor node: creating the dead-letter producer: %w", err)
+	}
+	defer func() {
+		fctx, cancel := context.WithTimeout(context.Background(), n.cfg.DrainTimeout)
+		defer cancel()
+		if !n.killed.Load() {
+			_ = prod.Flush(fctx)
+		}
+		prod.Close()
+	}()
+
+	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+		return newSlogLogger(n.log.With().Str("component", "protoactor").Logger())
+	}))
+	defer system.Shutdown()
+	e.root = system.Root.WithGuardian(supervisor(e))
+	var pids []*actor.PID
+	spawn := func(a actor.Actor) *actor.PID {
+		pid := e.root.Spawn(actor.PropsFromProducer(func() actor.Actor { return a }))
+		pids = append(pids, pid)
+		return pid
+	}
+	defer func() {
+		for i := len(pids) - 1; i >= 0; i-- {
+			_ = e.root.StopFuture(pids[i]).Wait()
+		}
+	}()
+
+	e.sinks[outFacts] = spawn(newFactSink(e, n.deps.Facts))
+	for _, t := range topology.Tables {
+		e.sinks[mirrorOutput(t)] = spawn(newMirrorSink(e, t, n.deps.Mirrors[t]))
+	}
+	e.dlq = spawn(&dlqActor{env: e, p: prod})
+
+	booted := make(chan topology.Table, 2)
+	for _, t := range []topology.Table{topology.TableCustomers, topology.TableVehicles} {
+		e.globals[t] = spawn(newGlobalActor(e, t, resume[t], ends[t], func() { booted <- t }))
+	}
+	for range e.globals {
+		select {
+		case <-booted:
+		case <-ctx.Done():
+			return n.result(ctx, nil)
+		}
+	}
+	n.log.Info().Int32("partitions", e.orderPartitions).Msg("global tables bootstrapped; joining the consumer group")
+	n.ready.Store(true)
+	defer n.ready.Store(false)
+
+	g, err := newGroupConsumer(n, e)
+	if err != nil {
+		return fmt.Errorf("running a processor node: %w", err)
+	}
+	n.mu.Lock()
+	n.group = g
+	n.mu.Unlock()
+	g.poll(ctx)
+
+	// Shutdown: polling stopped; leaving the group revokes every
+	// partition, which drains and commits it (unless killed).
+	g.close()
+	if !n.killed.Load() && !e.failed.Load() {
+		n.drainGlobals(e)
+	}
+	return n.result(ctx, nil)
+}
+
+// supervisor is the strategy of every actor of a node. Its decider stops
+// the failing actor and the node, whatever the panic: no panic is
+// transient (transient errors are retried where they happen, by the sink
+// actors and the Kafka clients), and restarting an actor would lose the
+// acknowledgements it tracks. Errors from the state store (a corrupt or
+// failed store) are named as such. See the package doc, "Supervision".
+func supervisor(e *env) actor.SupervisorStrategy {
+	return actor.NewOneForOneStrategy(0, 0, func(reason any) actor.Directive {
+		switch r := reason.(type) {
+		case error:
+			if errors.Is(r, state.ErrCorrupt) || errors.Is(r, state.ErrFailed) {
+				e.fail(fmt.Errorf("%w: state store: %w", ErrActorFailed, r))
+			} else {
+				e.fail(fmt.Errorf("%w: %w", ErrActorFailed, r))
+			}
+		default:
+			e.fail(fmt.Errorf("%w: %v", ErrActorFailed, r))
+		}
+		return actor.StopDirective
+	})
+}
+
+// result is Run's error: the cause of a fatal stop, nil for a
+// cancellation of the caller's context or a kill.
+func (n *Node) result(ctx context.Context, err error) error {
+	if err != nil {
+		return err
+	}
+	cause := context.Cause(ctx)
+	if cause == nil || errors.Is(cause, context.Canceled) || errors.Is(cause, errKilled) {
+		return nil
+	}
+	return cause
+}
+
+var errKilled = errors.New("node killed")
+
+// kill stops the node as a crash would: no draining, no commits, the
+// state store closed as it is. Tests use it.
+func (n *Node) kill() {
+	n.killed.Store(true)
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.cancel != nil {
+		n.cancel(errKilled)
+	}
+}
+
+// drainGlobals waits (up to DrainTimeout) for the global actors' rows to
+// be acknowledged, so that their stored offsets are as far as possible.
+func (n *Node) drainGlobals(e *env) {
+	var dones []chan struct{}
+	for _, pid := range e.globals {
+		done := make(chan struct{})
+		e.root.Send(pid, &drain{done: done})
+		dones = append(dones, done)
+	}
+	timeout := time.NewTimer(n.cfg.DrainTimeout)
+	defer timeout.Stop()
+	for _, d := range dones {
+		select {
+		case <-d:
+		case <-timeout.C:
+			n.log.Warn().Dur("timeout", n.cfg.DrainTimeout).Msg("global tables not drained in time; their last records will be read again")
+			return
+		}
+	}
+}
+
+// layout is what the start-up check learns about the source topics.
+type layout struct {
+	orderPartitions int32
+	global          map[topology.Table][]int32
+}
+
+// checkTopics checks that the five source topics exist and that the three
+// order-stream topics have equal partition counts (DESIGN §3).
+func checkTopics(ctx context.Context, adm *kadm.Client, t *topics) (layout, error) {
+	var l layout
+	names := make([]string, 0, len(topology.Tables))
+	for _, tab := range topology.Tables {
+		names = append(names, t.of(tab))
+	}
+	td, err := adm.ListTopics(ctx, names...)
+	if err != nil {
+		return l, fmt.Errorf("listing the source topics: %w", err)
+	}
+	var missing []string
+	for _, name := range names {
+		if d, ok := td[name]; !ok || d.Err != nil || len(d.Partitions) == 0 {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		return l, fmt.Errorf("%w: %v; register the Debezium connector (drivetrain connector register), which creates "+
+			"them, or create them compacted with equal partition counts for the order-stream topics, "+
+			"or set the topic prefix the connector uses", ErrMissingTopic, missing)
+	}
+	counts := map[string]int32{}
+	for _, name := range t.orderStream() {
+		counts[name] = int32(len(td[name].Partitions))
+	}
+	for _, c := range counts {
+		if c != counts[t.of(topology.TableOrders)] {
+			return l, copartitionCountError(counts)
+		}
+	}
+	l.orderPartitions = counts[t.of(topology.TableOrders)]
+	l.global = map[topology.Table][]int32{}
+	for _, tab := range []topology.Table{topology.TableCustomers, topology.TableVehicles} {
+		ps := td[t.of(tab)].Partitions.Numbers()
+		slices.Sort(ps)
+		l.global[tab] = ps
+	}
+	return l, nil
+}
+
+// ensureDLQ creates the dead-letter topic when it is missing.
+func ensureDLQ(ctx context.Context, adm *kadm.Client, topic string) error {
+	td, err := adm.ListTopics(ctx, topic)
+	if err != nil {
+		return fmt.Errorf("looking up the dead-letter topic %s: %w", topic, err)
+	}
+	if d, ok := td[topic]; ok && d.Err == nil && len(d.Partitions) > 0 {
+		return nil
+	}
+	resp, err := adm.CreateTopic(ctx, 1, -1, nil, topic)
+	if err == nil {
+		err = resp.Err
+	}
+	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+		return fmt.Errorf("creating the dead-letter topic %s (create it, or set DLQTopic to an existing one): %w", topic, err)
+	}
+	return nil
+}
+
+// globalStart returns, per global table, where its actor resumes (the
+// stored acknowledged offsets) and the end offsets it bootstraps to.
+func (n *Node) globalStart(ctx context.Context, adm *kadm.Client, e *env, l layout) (resume, ends map[topology.Table]positions, err error) {
+	resume, ends = map[topology.Table]positions{}, map[topology.Table]positions{}
+	for tab, parts := range l.global {
+		topic := e.topics.of(tab)
+		listed, err := adm.ListEndOffsets(ctx, topic)
+		if err == nil {
+			err = listed.Error()
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("listing the end offsets of %s: %w", topic, err)
+		}
+		r, en := positions{}, positions{}
+		for _, p := range parts {
+			next, _, err := e.store.GlobalOffset(topic, p)
+			if err != nil {
+				return nil, nil, fmt.Errorf("reading the stored offsets of %s: %w", topic, err)
+			}
+			r[p] = next
+			if o, ok := listed.Lookup(topic, p); ok {
+				en[p] = o.Offset
+				if next > o.Offset {
+					return nil, nil, fmt.Errorf("%w: the state in %s has read %s partition %d up to offset %d, beyond its end %d: "+
+						"the topics were recreated; remove the state directory (or point StateDir at a new one) to rebuild it",
+						ErrStaleState, n.cfg.StateDir, topic, p, next, o.Offset)
+				}
+			}
+		}
+		resume[tab], ends[tab] = r, en
+	}
+	return resume, ends, nil
+}
+
+// Ready reports whether the node has bootstrapped the global tables and
+// takes part in the consumer group (for a readiness probe).
+func (n *Node) Ready() bool { return n.ready.Load() }
+
+// Stats are a node's counters.
+type Stats struct {
+	// InflightRows is the number of rows handed to the sinks and not yet
+	// acknowledged; MaxInflightRows the most there ever were.
+	InflightRows, MaxInflightRows int64
+	// BufferedRows is the number of rows the sink actors hold (open
+	// batches and writes in flight).
+	BufferedRows int64
+	// RowsEmitted counts the rows the actors handed to the sinks;
+	// RowsWritten the rows the sinks wrote (after coalescing).
+	RowsEmitted, RowsWritten int64
+	// DeadLetters counts the records sent to the dead-letter topic, by
+	// kind.
+	DeadLetters map[string]int64
+	// Consumed counts the records fetched, by topic.
+	Consumed map[string]int64
+}
+
+// Stats returns the node's counters.
+func (n *Node) Stats() Stats {
+	m := &n.metrics
+	s := Stats{
+		InflightRows:    m.inflightRows.Load(),
+		MaxInflightRows: m.inflightRows.high.Load(),
+		BufferedRows:    m.sinkRows.Load(),
+		RowsEmitted:     m.rowsEmitted.Load(),
+		RowsWritten:     m.rowsWritten.Load(),
+		DeadLetters:     map[string]int64{},
+		Consumed:        map[string]int64{},
+	}
+	m.mu.Lock()
+	maps.Copy(s.DeadLetters, m.deadLetters)
+	m.mu.Unlock()
+	m.consumedBy.Range(func(k, v any) bool {
+		s.Consumed[k.(string)] = v.(*atomic.Int64).Load()
+		return true
+	})
+	return s
+}
+
+// consumed counts n records fetched from topic.
+func (m *metrics) consumed(topic string, n int) {
+	c, ok := m.consumedBy.Load(topic)
+	if !ok {
+		c, _ = m.consumedBy.LoadOrStore(topic, new(atomic.Int64))
+	}
+	c.(*atomic.Int64).Add(int64(n))
+}
+
+// metrics are the node's counters, updated by its actors.
+type metrics struct {
+	inflightRows gauge
+	sinkRows     atomic.Int64
+	rowsEmitted  atomic.Int64
+	rowsWritten  atomic.Int64
+	mu           sync.Mutex
+	deadLetters  map[string]int64
+	consumedBy   sync.Map // topic → *atomic.Int64
+}
+
+func (m *metrics) deadLetter(kind string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.deadLetters == nil {
+		m.deadLetters = map[string]int64{}
+	}
+	m.deadLetters[kind]++
+}
+
+// gauge is an atomic value that remembers its highest.
+type gauge struct {
+	atomic.Int64
+	high atomic.Int64
+}
+
+func (g *gauge) Add(d int64) int64 {
+	v := g.Int64.Add(d)
+	for {
+		h := g.high.Load()
+		if v <= h || g.high.CompareAndSwap(h, v) {
+			return v
+		}
+	}
+}
+
+// commitBoard is where partition actors publish what may be committed:
+// per partition number, the next offsets of its three topics and the
+// commit metadata. The poll loop and the revoke callback read it. Safe
+// for concurrent use.
+type commitBoard struct {
+	mu sync.Mutex
+	m  map[int32]*boardEntry
+}
+
+type boardEntry struct {
+	offsets [3]int64
+	meta    string
+	dirty   bool
+}
+
+func newCommitBoard() *commitBoard { return &commitBoard{m: map[int32]*boardEntry{}} }
+
+func (b *commitBoard) set(n int32, offsets [3]int64, meta string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	e := b.m[n]
+	if e == nil {
+		e = &boardEntry{}
+		b.m[n] = e
+	}
+	if e.offsets != offsets || e.meta != meta {
+		e.offsets, e.meta, e.dirty = offsets, meta, true
+	}
+}
+
+// takeDirty returns the entries changed since the last take, of the
+// given partitions, and marks them clean.
+func (b *commitBoard) takeDirty(owned func(int32) bool) map[int32]boardEntry {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := map[int32]boardEntry{}
+	for n, e := range b.m {
+		if e.dirty && owned(n) {
+			out[n] = *e
+			e.dirty = false
+		}
+	}
+	return out
+}
+
+// redirty marks entries dirty again after a failed commit, unless they
+// changed since.
+func (b *commitBoard) redirty(entries map[int32]boardEntry) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for n, old := range entries {
+		if e := b.m[n]; e != nil && e.offsets == old.offsets && e.meta == old.meta {
+			e.dirty = true
+		}
+	}
+}
+
+// take returns the entries of the given partitions (dirty or not) and
+// removes them.
+func (b *commitBoard) take(ns []int32) map[int32]boardEntry {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := map[int32]boardEntry{}
+	for _, n := range ns {
+		if e := b.m[n]; e != nil {
+			out[n] = *e
+			delete(b.m, n)
+		}
+	}
+	return out
+}
+
+func (b *commitBoard) remove(ns []int32) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, n := range ns {
+		delete(b.m, n)
+	}
+}

@@ -1,0 +1,693 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/rs/zerolog"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/drivetrain-cdc/drivetrain/state"
+	"github.com/drivetrain-cdc/drivetrain/topology"
+)
+
+// phase is a partition actor's state.
+type phase uint8
+
+const (
+	// phaseRecovering replays, without emitting, the records below the
+	// group's committed offsets that the local state lacks.
+	phaseRecovering phase = iota
+	// phaseSubscribing waits for the global actors' positions.
+	phaseSubscribing
+	// phaseRunning applies records and dimension changes and emits.
+	phaseRunning
+	// phaseDraining takes no more input and waits for acknowledgements.
+	phaseDraining
+)
+
+var phaseNames = [...]string{"recovering", "subscribing", "running", "draining"}
+
+func (p phase) String() string { return phaseNames[p] }
+
+// partitionPlan is how a partition actor starts, decided when its topic
+// partitions are assigned (see Node.adjustOffsets).
+type partitionPlan struct {
+	n int32
+	// start is where fetching starts in each order-stream topic: the
+	// lower of the stored and the committed offset.
+	start [3]int64
+	// committed holds the group's committed offsets (0 when none):
+	// records below them are already reflected in the sinks and are
+	// applied without emitting.
+	committed [3]int64
+	// hasCommit is false when the group never committed the partition:
+	// nothing of it has reached the sinks.
+	hasCommit bool
+	// progress is the committed offsets' metadata (progressOK when it
+	// parsed): how far the facts in the sinks reflect the global tables.
+	progress   globalProgress
+	progressOK bool
+}
+
+// pmark is the progress a partition actor reaches once a unit is
+// acknowledged.
+type pmark struct {
+	order    [3]int64 // next offsets after the unit, when hasOrder
+	hasOrder bool
+	table    topology.Table // refresh units: the global table refreshed
+	through  positions      // notification units: the global actor's position
+	catchUp  bool           // the last catch-up chunk of table
+}
+
+// partitionActor owns one partition number n of the order stream:
+// partition n of orders, order_items and payments, and partition n's
+// range of the state. See the package doc for its life cycle.
+type partitionActor struct {
+	env    *env
+	plan   partitionPlan
+	tps    [3]string
+	source int32
+	log    zerolog.Logger
+
+	self  *actor.PID
+	dec   *decoder
+	part  *state.Partition
+	phase phase
+	ch    topology.Change
+	out   topology.Output
+	track tracker[pmark]
+
+	reached        [3]bool
+	held           []*kgo.Record // fetched at or past the committed offsets while recovering
+	recoveryPaused [3]bool
+	creditPaused   bool
+	paused         [3]bool // as last told to the client
+
+	committable [3]int64
+	subscribed  map[topology.Table]positions
+	startG      globalProgress // progress the sinks are known to reflect at start
+	notified    globalProgress // position of the last acknowledged notification
+	catchingUp  map[topology.Table]bool
+
+	queued        []any // dimensionsChanged and catchUpRead waiting to run
+	cancelCatchUp context.CancelFunc
+	drainDone     chan struct{}
+	fetched       int64 // records received, for the stop log
+}
+
+func newPartitionActor(e *env, plan partitionPlan) *partitionActor {
+	return &partitionActor{env: e, plan: plan, tps: e.topics.orderStream(), source: e.nextSource.Add(1)}
+}
+
+// Receive implements actor.Actor.
+func (p *partitionActor) Receive(c actor.Context) {
+	if p.env.failed.Load() {
+		// The node is stopping on a fatal error: process nothing more,
+		// so that no later record's acknowledgement lets a commit pass
+		// the record that failed.
+		switch m := c.Message().(type) {
+		case *recordsFetched:
+			p.env.recordsDone(len(m.records))
+			return
+		case *catchUpRead:
+			close(m.done)
+			return
+		case *dimensionsChanged, *subscribed:
+			return
+		}
+	}
+	switch m := c.Message().(type) {
+	case *actor.Started:
+		p.start(c)
+	case *recordsFetched:
+		defer p.env.recordsDone(len(m.records))
+		p.fetched += int64(len(m.records))
+		switch p.phase {
+		case phaseRecovering:
+			p.recover(m.records)
+		case phaseSubscribing:
+			p.held = append(p.held, m.records...)
+		case phaseRunning:
+			p.process(m.records)
+		}
+	case *subscribed:
+		if p.phase != phaseSubscribing {
+			return
+		}
+		p.subscribed[m.table] = m.through
+		if len(p.subscribed) == len(p.env.globals) {
+			p.run()
+		}
+	case *dimensionsChanged:
+		if p.phase == phaseDraining {
+			return
+		}
+		p.queued = append(p.queued, m)
+		p.runQueued()
+	case *catchUpRead:
+		if p.phase == phaseDraining {
+			close(m.done)
+			return
+		}
+		p.queued = append(p.queued, m)
+		p.runQueued()
+	case *catchUpFailed:
+		if p.phase != phaseDraining {
+			p.env.fail(fmt.Errorf("catching partition %d up with the global tables: %w", p.plan.n, m.err))
+		}
+	case *rowsWritten:
+		p.track.ack(m.out, m.seq)
+		p.reachedUnits()
+	case *deadLetterWritten:
+		p.track.deadLetterDone(m.seq)
+		p.reachedUnits()
+	case *drain:
+		p.startDrain(m.done)
+	case *actor.Stopping:
+		p.stop()
+	}
+}
+
+func (p *partitionActor) start(c actor.Context) {
+	p.self = c.Self()
+	p.log = p.env.log.With().Str("component", "partition").Int32("partition", p.plan.n).Logger()
+	p.dec = newDecoder(p.env.cfg.TopicPrefix, p.env.cfg.MaxRecordBytes)
+	p.part = p.env.store.Partition(p.plan.n)
+	p.committable = p.plan.committed
+	p.subscribed = map[topology.Table]positions{}
+	p.catchingUp = map[topology.Table]bool{}
+	for i := range p.tps {
+		p.reached[i] = p.plan.start[i] >= p.plan.committed[i]
+	}
+	p.log.Info().Ints64("start", p.plan.start[:]).Ints64("committed", p.plan.committed[:]).
+		Bool("replay", !p.allReached()).Msg("partition assigned")
+	p.phase = phaseRecovering
+	if p.allReached() {
+		p.subscribe()
+	}
+}
+
+func (p *partitionActor) allReached() bool { return p.reached[0] && p.reached[1] && p.reached[2] }
+
+// recover applies records below the committed offsets to state without
+// emitting: the sinks already hold what they produced. A topic partition
+// that reaches its committed offset is paused and its further records
+// held, because emitting before every topic has caught up would compute
+// facts from state that lacks the other topics' committed records, and
+// those facts, newer than the ones the sinks hold, would win.
+func (p *partitionActor) recover(records []*kgo.Record) {
+	b := p.part.NewBatch()
+	defer b.Close()
+	for _, r := range records {
+		i := p.env.topics.index(r.Topic)
+		if i < 0 {
+			continue
+		}
+		if p.reached[i] || r.Offset >= p.plan.committed[i] {
+			p.reached[i] = true
+			p.held = append(p.held, r)
+			continue
+		}
+		ok, err := p.dec.decode(r, false, &p.ch)
+		if err == nil && ok {
+			if !p.checkPartition(r) {
+				return
+			}
+			err = topology.Apply(b, &p.ch, 0, nil)
+			if err != nil && !errors.Is(err, topology.ErrInvalidChange) {
+				p.env.fail(fmt.Errorf("replaying %s partition %d offset %d: %w", r.Topic, r.Partition, r.Offset, err))
+				return
+			}
+		}
+		// Bad records below the committed offset went to the dead-letter
+		// topic when they were first processed.
+		if err := b.SetOffset(r.Topic, r.Partition, r.Offset+1); err != nil {
+			p.env.fail(fmt.Errorf("replaying %s partition %d: %w", r.Topic, r.Partition, err))
+			return
+		}
+		if r.Offset+1 >= p.plan.committed[i] {
+			p.reached[i] = true
+		}
+	}
+	if !b.Empty() {
+		if err := b.Commit(); err != nil {
+			p.env.fail(fmt.Errorf("committing partition %d state: %w", p.plan.n, err))
+			return
+		}
+	}
+	if p.allReached() {
+		p.subscribe()
+		return
+	}
+	for i := range p.tps {
+		p.recoveryPaused[i] = p.reached[i]
+	}
+	p.applyPause()
+}
+
+func (p *partitionActor) subscribe() {
+	p.phase = phaseSubscribing
+	for _, pid := range p.env.globals {
+		p.env.root.Send(pid, &subscribe{pid: p.self})
+	}
+}
+
+// run starts emitting, once the global actors told their positions: it
+// decides which dimension changes the partition's facts in the sinks may
+// miss (those between the committed progress and the global actors'
+// positions) and starts a catch-up goroutine that reads them again.
+func (p *partitionActor) run() {
+	ranges := map[topology.Table][2]positions{}
+	for t, y := range p.subscribed {
+		switch {
+		case !p.plan.hasCommit:
+			// Nothing of the partition is in the sinks: every fact is
+			// emitted from now on, from state that has y.
+			*p.startG.of(t) = y.clone()
+		default:
+			var g positions
+			if p.plan.progressOK {
+				g = *p.plan.progress.of(t)
+			}
+			*p.startG.of(t) = g.minWith(y)
+			if g.below(y) {
+				ranges[t] = [2]positions{g.minWith(y), y}
+				p.catchingUp[t] = true
+			}
+		}
+		*p.notified.of(t) = y.clone()
+	}
+	p.phase = phaseRunning
+	p.log.Info().Int("replayed", int(p.fetched)-len(p.held)).Int("catch_up_tables", len(ranges)).Msg("partition running")
+	if len(ranges) > 0 {
+		p.startCatchUp(ranges)
+	}
+	p.publish()
+	held := p.held
+	p.held = nil
+	p.recoveryPaused = [3]bool{}
+	if len(held) > 0 {
+		p.process(held)
+	}
+	p.applyPause()
+	p.runQueued()
+}
+
+// checkPartition stops the node when r's order belongs to another
+// partition: the topics are not co-partitioned and joining would be wrong.
+func (p *partitionActor) checkPartition(r *kgo.Record) bool {
+	id := p.ch.Image().OrderID()
+	if want := topology.OrderPartition(id, p.env.orderPartitions); want != r.Partition {
+		p.env.fail(copartitionRecordError(r.Topic, r.Partition, r.Offset, id, want))
+		return false
+	}
+	return true
+}
+
+// process applies records to state in one batch, commits it, and hands
+// what they emitted to the sinks.
+func (p *partitionActor) process(records []*kgo.Record) {
+	b := p.part.NewBatch()
+	defer b.Close()
+	var bad []*deadLetter
+	m := pmark{order: p.lastOrder(), hasOrder: true}
+	for _, r := range records {
+		i := p.env.topics.index(r.Topic)
+		if i < 0 {
+			continue
+		}
+		ok, err := p.dec.decode(r, true, &p.ch)
+		if err == nil && ok {
+			if !p.checkPartition(r) {
+				return
+			}
+			err = topology.Apply(b, &p.ch, p.env.clock(), &p.out)
+			if errors.Is(err, topology.ErrInvalidChange) {
+				err = &badRecord{kind: kindInvalidChange, detail: err.Error()}
+			} else if err != nil {
+				p.env.fail(fmt.Errorf("applying %s partition %d offset %d: %w", r.Topic, r.Partition, r.Offset, err))
+				return
+			}
+		}
+		var br *badRecord
+		if errors.As(err, &br) {
+			bad = append(bad, &deadLetter{record: r, kind: br.kind, detail: br.detail})
+		}
+		if err := b.SetOffset(r.Topic, r.Partition, r.Offset+1); err != nil {
+			p.env.fail(fmt.Errorf("applying %s partition %d: %w", r.Topic, r.Partition, err))
+			return
+		}
+		m.order[i] = r.Offset + 1
+	}
+	if err := b.Commit(); err != nil {
+		p.env.fail(fmt.Errorf("committing partition %d state: %w", p.plan.n, err))
+		return
+	}
+	p.emit(m, bad)
+}
+
+// lastOrder returns the order offsets of the last unit, or the
+// committable ones: a unit's mark holds all three.
+func (p *partitionActor) lastOrder() [3]int64 {
+	for i := len(p.track.units) - 1; i >= p.track.head; i-- {
+		if u := &p.track.units[i]; u.mark.hasOrder {
+			return u.mark.order
+		}
+	}
+	return p.committable
+}
+
+// emit registers a unit for what p.out holds and bad, and sends them.
+// Rows leave only after the state batch that produced them committed:
+// otherwise a crash could leave rows in the sinks that state lacks.
+func (p *partitionActor) emit(m pmark, bad []*deadLetter) {
+	var rows [numOutputs]int
+	facts := slices.Clone(p.out.Facts)
+	rows[outFacts] = len(facts)
+	var mirrors [numOutputs][]topology.Mirror
+	for _, mr := range p.out.Mirrors {
+		o := mirrorOutput(mr.Row.Table)
+		mirrors[o] = append(mirrors[o], mr)
+		rows[o]++
+	}
+	p.out.Reset()
+	seq := p.track.add(&rows, len(bad), m)
+	total := 0
+	for _, n := range rows {
+		total += n
+	}
+	p.env.metrics.inflightRows.Add(int64(total))
+	if len(facts) > 0 {
+		p.env.root.Send(p.env.sinks[outFacts], &writeRows[topology.Fact]{source: p.source, seq: seq, replyTo: p.self, rows: facts})
+	}
+	for o, ms := range mirrors {
+		if len(ms) > 0 {
+			p.env.root.Send(p.env.sinks[o], &writeRows[topology.Mirror]{source: p.source, seq: seq, replyTo: p.self, rows: ms})
+		}
+	}
+	for _, d := range bad {
+		d.replyTo, d.seq = p.self, seq
+		p.env.root.Send(p.env.dlq, d)
+	}
+	p.reachedUnits()
+}
+
+// reachedUnits collects acknowledged units, publishes the offsets and
+// progress they reach, and lets input flow again when credit allows.
+func (p *partitionActor) reachedUnits() {
+	before := p.track.inflight
+	changed := false
+	p.track.pop(func(m pmark) {
+		if m.hasOrder && m.order != p.committable {
+			p.committable = m.order
+			changed = true
+		}
+		switch {
+		case m.table == topology.TableUnknown:
+		case m.catchUp:
+			p.catchingUp[m.table] = false
+			changed = true
+		case m.through != nil:
+			*p.notified.of(m.table) = m.through
+			changed = true
+		}
+	})
+	p.env.metrics.inflightRows.Add(-int64(before - p.track.inflight))
+	if changed {
+		p.publish()
+	}
+	p.checkCredit()
+	p.runQueued()
+	if p.drainDone != nil && p.track.pending() == 0 {
+		close(p.drainDone)
+		p.drainDone = nil
+	}
+}
+
+// progress returns how far the partition's facts in the sinks reflect
+// the global tables: before the partition runs, what the committed
+// metadata said; then, per table, the start (the lower of the committed
+// progress and the global actor's position) until the catch-up is
+// acknowledged, and the last acknowledged notification after.
+func (p *partitionActor) progress() globalProgress {
+	if p.phase < phaseRunning || len(p.subscribed) == 0 {
+		if p.plan.progressOK {
+			return p.plan.progress
+		}
+		return globalProgress{customers: positions{}, vehicles: positions{}}
+	}
+	var g globalProgress
+	for _, t := range []topology.Table{topology.TableCustomers, topology.TableVehicles} {
+		if p.catchingUp[t] {
+			*g.of(t) = *p.startG.of(t)
+		} else {
+			*g.of(t) = *p.notified.of(t)
+		}
+	}
+	return g
+}
+
+// publish offers the committable offsets and progress to the committer.
+func (p *partitionActor) publish() {
+	p.env.board.set(p.plan.n, p.committable, encodeProgress(p.progress()))
+}
+
+// checkCredit pauses fetching when the unacknowledged rows exceed
+// MaxInflightRows and resumes it below half of that.
+func (p *partitionActor) checkCredit() {
+	limit := p.env.cfg.MaxInflightRows
+	switch {
+	case !p.creditPaused && p.track.inflight > limit:
+		p.creditPaused = true
+		p.log.Debug().Int("inflight", p.track.inflight).Msg("paused: sinks behind")
+	case p.creditPaused && p.track.inflight <= limit/2:
+		p.creditPaused = false
+		p.log.Debug().Int("inflight", p.track.inflight).Msg("resumed")
+	default:
+		return
+	}
+	p.applyPause()
+}
+
+func (p *partitionActor) applyPause() {
+	var pause, resume []int
+	for i := range p.tps {
+		want := p.phase != phaseDraining && (p.creditPaused || p.recoveryPaused[i])
+		if want != p.paused[i] {
+			p.paused[i] = want
+			if want {
+				pause = append(pause, i)
+			} else {
+				resume = append(resume, i)
+			}
+		}
+	}
+	if p.env.fetch == nil {
+		return
+	}
+	if len(pause) > 0 {
+		p.env.fetch.PauseFetchPartitions(p.topicPartitions(pause))
+	}
+	if len(resume) > 0 {
+		p.env.fetch.ResumeFetchPartitions(p.topicPartitions(resume))
+	}
+}
+
+func (p *partitionActor) topicPartitions(idx []int) map[string][]int32 {
+	m := make(map[string][]int32, len(idx))
+	for _, i := range idx {
+		m[p.tps[i]] = []int32{p.plan.n}
+	}
+	return m
+}
+
+// runQueued re-emits the facts of queued dimension changes while credit
+// allows.
+func (p *partitionActor) runQueued() {
+	for len(p.queued) > 0 && p.phase == phaseRunning && p.track.inflight <= p.env.cfg.MaxInflightRows {
+		q := p.queued[0]
+		p.queued[0] = nil
+		p.queued = p.queued[1:]
+		switch m := q.(type) {
+		case *dimensionsChanged:
+			p.refresh(m.table, m.ids, pmark{table: m.table, through: m.through})
+			p.env.root.Send(m.from, &refreshDone{pid: p.self})
+		case *catchUpRead:
+			p.refresh(m.table, m.ids, pmark{table: m.table, catchUp: m.last})
+			close(m.done)
+		}
+	}
+}
+
+// refresh re-emits the facts that join the given rows of a global table.
+func (p *partitionActor) refresh(t topology.Table, ids []int64, m pmark) {
+	b := p.part.NewBatch()
+	defer b.Close()
+	for _, id := range ids {
+		if err := topology.Refresh(b, t, id, p.env.clock(), &p.out); err != nil {
+			p.env.fail(fmt.Errorf("refreshing partition %d for %s %d: %w", p.plan.n, t, id, err))
+			return
+		}
+	}
+	if !b.Empty() {
+		if err := b.Commit(); err != nil {
+			p.env.fail(fmt.Errorf("committing partition %d state: %w", p.plan.n, err))
+			return
+		}
+	}
+	p.emit(m, nil)
+}
+
+func (p *partitionActor) startDrain(done chan struct{}) {
+	p.phase = phaseDraining
+	p.stopInputs()
+	p.held = nil
+	p.drainDone = done
+	p.log.Debug().Int("pending_units", p.track.pending()).Int("inflight", p.track.inflight).Msg("draining")
+	for o := range p.env.sinks {
+		p.env.root.Send(p.env.sinks[o], &flush{})
+	}
+	if p.track.pending() == 0 {
+		close(done)
+		p.drainDone = nil
+	}
+}
+
+// stopInputs ends the catch-up, answers queued work and unsubscribes.
+func (p *partitionActor) stopInputs() {
+	if p.cancelCatchUp != nil {
+		p.cancelCatchUp()
+		p.cancelCatchUp = nil
+	}
+	for _, q := range p.queued {
+		switch m := q.(type) {
+		case *dimensionsChanged:
+			p.env.root.Send(m.from, &refreshDone{pid: p.self})
+		case *catchUpRead:
+			close(m.done)
+		}
+	}
+	p.queued = nil
+	for _, pid := range p.env.globals {
+		p.env.root.Send(pid, &unsubscribe{pid: p.self})
+	}
+}
+
+func (p *partitionActor) stop() {
+	if p.phase != phaseDraining {
+		p.phase = phaseDraining
+		p.stopInputs()
+	}
+	p.creditPaused = false
+	p.recoveryPaused = [3]bool{}
+	p.applyPause()
+	p.env.metrics.inflightRows.Add(-int64(p.track.inflight))
+	p.track.inflight = 0
+	p.log.Info().Int64("records", p.fetched).Msg("partition stopped")
+}
+
+// startCatchUp reads, in a goroutine the actor owns, the global records
+// of ranges (per table, from → to) and sends the ids they change in
+// chunks, waiting for each to be processed.
+func (p *partitionActor) startCatchUp(ranges map[topology.Table][2]positions) {
+	ctx, cancel := context.WithCancel(context.Background())
+	p.cancelCatchUp = cancel
+	e, root, self := p.env, p.env.root, p.self
+	tables := slices.Sorted(maps.Keys(ranges))
+	ev := p.log.Info()
+	for t, r := range ranges {
+		ev = ev.Interface(t.String(), r)
+	}
+	ev.Msg("catching up with dimension changes the sinks may miss")
+	e.goroutines.Add(1)
+	go func() {
+		defer e.goroutines.Done()
+		for _, t := range tables {
+			r := ranges[t]
+			err := readChanged(ctx, e, t, r[0], r[1], func(ids []int64, last bool) bool {
+				done := make(chan struct{})
+				root.Send(self, &catchUpRead{table: t, ids: ids, last: last, done: done})
+				select {
+				case <-done:
+					return true
+				case <-ctx.Done():
+					return false
+				}
+			})
+			if err != nil {
+				if ctx.Err() == nil {
+					root.Send(self, &catchUpFailed{err: err})
+				}
+				return
+			}
+		}
+	}()
+}
+
+// catchUpChunk is how many ids a catch-up sends at once.
+const catchUpChunk = 1000
+
+// readChanged reads the records of table's topic from → to (next
+// offsets per partition) and calls send with the ids of the rows they
+// change, in chunks, the last one with last set. send returns false to
+// stop.
+func readChanged(ctx context.Context, e *env, t topology.Table, from, to positions, send func([]int64, bool) bool) error {
+	topic := e.topics.of(t)
+	start := map[int32]kgo.Offset{}
+	pending := map[int32]bool{}
+	for part, end := range to {
+		if from[part] < end {
+			start[part] = kgo.NewOffset().At(from[part])
+			pending[part] = true
+		}
+	}
+	if len(pending) == 0 {
+		send(nil, true)
+		return nil
+	}
+	cl, err := kgo.NewClient(append(e.kafkaOpts(e.cfg.NodeID+"-catchup"),
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: start}),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+	)...)
+	if err != nil {
+		return fmt.Errorf("creating a reader of %s: %w", topic, err)
+	}
+	defer cl.Close()
+	dec := newDecoder(e.cfg.TopicPrefix, e.cfg.MaxRecordBytes)
+	ids := map[int64]struct{}{}
+	for len(pending) > 0 {
+		fs := cl.PollRecords(ctx, e.cfg.MaxPollRecords)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			if !pending[r.Partition] {
+				return
+			}
+			if r.Offset >= to[r.Partition] {
+				delete(pending, r.Partition)
+				return
+			}
+			if _, id, ok := dec.key(r); ok {
+				ids[id] = struct{}{}
+			}
+			if r.Offset+1 >= to[r.Partition] {
+				delete(pending, r.Partition)
+			}
+		})
+		if len(ids) >= catchUpChunk || len(pending) == 0 {
+			chunk := slices.Sorted(maps.Keys(ids))
+			clear(ids)
+			if !send(chunk, len(pending) == 0) {
+				return ctx.Err()
+			}
+		}
+	}
+	return nil
+}

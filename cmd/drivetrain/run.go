@@ -1,0 +1,307 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/drivetrain-cdc/drivetrain/actors"
+	"github.com/drivetrain-cdc/drivetrain/sinks"
+	"github.com/drivetrain-cdc/drivetrain/topology"
+)
+
+var runCommand = command{
+	name:    "run",
+	summary: "start a processor node: joins the cluster through the Kafka consumer group and writes facts to ClickHouse",
+	run:     runRun,
+}
+
+// runConfig is the YAML config of `drivetrain run` (see config.go for the
+// file, environment and flag layers).
+type runConfig struct {
+	// HTTPAddr serves /healthz, /readyz, /status, /metrics and
+	// /debug/pprof. Default 127.0.0.1:18090 (loopback).
+	HTTPAddr string `yaml:"http_addr"`
+	// ReadyMaxLag is the consumer lag (records of the order-stream topics
+	// not yet committed) above which /readyz reports not ready. Default
+	// 100000.
+	ReadyMaxLag int64 `yaml:"ready_max_lag"`
+	// ShutdownTimeout bounds a graceful shutdown (stop intake, flush the
+	// sinks, commit, leave the group) after SIGTERM or SIGINT; a second
+	// signal aborts at once. Default 60s.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// Processor configures the node: Kafka, group, state directory,
+	// credits (actors.Config).
+	Processor actors.Config `yaml:"processor"`
+	// ClickHouse configures the output (sinks.Config).
+	ClickHouse sinks.Config `yaml:"clickhouse"`
+}
+
+// runEnvAliases are the short environment variables every command reads.
+var runEnvAliases = map[string]string{
+	"DRIVETRAIN_KAFKA_BROKERS":  "processor.brokers",
+	"DRIVETRAIN_TOPIC_PREFIX":   "processor.topic_prefix",
+	"DRIVETRAIN_CLICKHOUSE_URL": "clickhouse.addr",
+}
+
+func defaultRunConfig() runConfig {
+	c := runConfig{HTTPAddr: "127.0.0.1:18090", ShutdownTimeout: time.Minute, ReadyMaxLag: 100_000}
+	c.Processor.Brokers = []string{defaultKafka}
+	c.Processor.StateDir = "drivetrain-state"
+	if h, err := os.Hostname(); err == nil {
+		c.Processor.NodeID = h
+	}
+	c.ClickHouse.Addr = defaultClickHouse
+	return c
+}
+
+func runRun(ctx context.Context, a *app, c command, args []string) error {
+	fs := newFlagSet(a, c)
+	configPath := fs.String("config", "", "YAML config file (see the README for its keys); environment variables DRIVETRAIN_<PATH> override it, flags override both")
+	printConfig := fs.Bool("print-config", false, "print the effective config (secrets masked) and exit")
+	nodeID := fs.String("node-id", "", "node name (processor.node_id; default the host name)")
+	stateDir := fs.String("state-dir", "", "state directory (processor.state_dir; default ./drivetrain-state)")
+	httpAddr := fs.String("http-addr", "", "address of /metrics, /healthz, /readyz, /status (http_addr; default 127.0.0.1:18090)")
+	kafka := fs.String("kafka", "", "Kafka brokers, comma-separated (processor.brokers)")
+	clickhouse := fs.String("clickhouse", "", "ClickHouse URL (clickhouse.addr)")
+	database := fs.String("database", "", "ClickHouse database (clickhouse.database; default drivetrain)")
+	group := fs.String("group", "", "consumer group (processor.group; default drivetrain)")
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	cfg := defaultRunConfig()
+	if *configPath != "" {
+		if err := loadYAML(*configPath, &cfg); err != nil {
+			return err
+		}
+	}
+	if err := envOverrides(&cfg, runEnvAliases); err != nil {
+		return err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	apply := func(flag string, dst *string, v string) {
+		if set[flag] {
+			*dst = v
+		}
+	}
+	apply("node-id", &cfg.Processor.NodeID, *nodeID)
+	apply("state-dir", &cfg.Processor.StateDir, *stateDir)
+	apply("http-addr", &cfg.HTTPAddr, *httpAddr)
+	apply("clickhouse", &cfg.ClickHouse.Addr, *clickhouse)
+	apply("database", &cfg.ClickHouse.Database, *database)
+	apply("group", &cfg.Processor.Group, *group)
+	if set["kafka"] {
+		cfg.Processor.Brokers = (&endpoints{kafka: *kafka}).brokers()
+	}
+	where := "config"
+	if *configPath != "" {
+		where = "config " + *configPath
+	}
+	if err := cfg.ClickHouse.Validate(); err != nil {
+		return fmt.Errorf("%s: clickhouse: %w", where, err)
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		return fmt.Errorf("%s: shutdown_timeout must be positive, got %s", where, cfg.ShutdownTimeout)
+	}
+	if *printConfig {
+		out, err := maskedYAML(&cfg)
+		if err != nil {
+			return err
+		}
+		_, err = a.stdout.Write(out)
+		return err
+	}
+
+	log := a.log
+	srvStatus := &nodeStatusSource{id: cfg.Processor.NodeID}
+	srv := newStatusServer(srvStatus.get)
+	ln, err := srv.listen(cfg.HTTPAddr)
+	if err != nil {
+		return err
+	}
+
+	// Signals: the first stops the node gracefully within
+	// ShutdownTimeout; a second one aborts.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		select {
+		case s := <-sigs:
+			log.Info().Str("signal", s.String()).Dur("timeout", cfg.ShutdownTimeout).Msg("shutting down: stopping intake, flushing sinks, committing, leaving the group (a second signal aborts)")
+			cancel()
+		case <-ctx.Done():
+			return
+		}
+		select {
+		case s := <-sigs:
+			log.Error().Str("signal", s.String()).Msg("second signal: aborting without flushing")
+			os.Exit(130)
+		case <-time.After(cfg.ShutdownTimeout):
+			log.Error().Dur("timeout", cfg.ShutdownTimeout).Msg("graceful shutdown took too long: aborting")
+			os.Exit(1)
+		}
+	}()
+	go func() { _ = srv.serve(ctx, ln) }()
+
+	client, err := dialClickHouse(ctx, cfg.ClickHouse, srvStatus, log)
+	if err != nil {
+		return err
+	}
+	if client == nil {
+		return nil // stopped while waiting
+	}
+	defer client.Close()
+	schema, err := client.EnsureSchema(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("preparing clickhouse tables: %w", err)
+	}
+	if cfg.Processor.SinkBatch == (sinks.BatchConfig{}) {
+		cfg.Processor.SinkBatch = cfg.ClickHouse.Batch
+	}
+	facts := &factCounter{w: schema.FactWriter(), freshness: newHistogram(), now: time.Now}
+	mirrors := map[topology.Table]actors.Writer[topology.Mirror]{}
+	counters := map[string]*mirrorCounter{}
+	for _, t := range topology.Tables {
+		mc := &mirrorCounter{w: schema.MirrorWriter(t)}
+		mirrors[t], counters[t.String()] = mc, mc
+	}
+	node, err := actors.NewNode(cfg.Processor, actors.Deps{
+		Log:       log,
+		Facts:     facts,
+		Mirrors:   mirrors,
+		Retryable: sinks.IsRetryable,
+	})
+	if err != nil {
+		return fmt.Errorf("%s: %w", where, err)
+	}
+	prefix := cfg.Processor.TopicPrefix
+	if prefix == "" {
+		prefix = actors.DefaultTopicPrefix
+	}
+	groupID := cfg.Processor.Group
+	if groupID == "" {
+		groupID = actors.DefaultGroup
+	}
+	var streamTopics []string
+	for _, t := range orderStreamTables {
+		streamTopics = append(streamTopics, prefix+".public."+t.String())
+	}
+	lag, lagClient, err := newLagWatcher([]kgo.Opt{kgo.SeedBrokers(cfg.Processor.Brokers...)}, groupID, streamTopics)
+	if err != nil {
+		return fmt.Errorf("creating a Kafka client: %w", err)
+	}
+	defer lagClient.Close()
+	go lag.run(ctx)
+	srvStatus.set(node, facts, counters, lag, cfg.ReadyMaxLag)
+	log.Info().Str("clickhouse", client.String()).Str("http", ln.Addr().String()).Strs("brokers", cfg.Processor.Brokers).Msg("node starting")
+	if err := node.Run(ctx); err != nil {
+		return err
+	}
+	log.Info().Msg("node stopped")
+	return nil
+}
+
+// dialClickHouse connects, retrying with backoff while the server is
+// unreachable (reported on /readyz); a configuration or authentication
+// error stops at once. It returns nil, nil when ctx ends first.
+func dialClickHouse(ctx context.Context, cfg sinks.Config, st *nodeStatusSource, log zerolog.Logger) (*sinks.Client, error) {
+	backoff := 200 * time.Millisecond
+	for {
+		client, err := sinks.Dial(ctx, cfg, log)
+		if err == nil {
+			return client, nil
+		}
+		if ctx.Err() != nil {
+			return nil, nil
+		}
+		if !sinks.IsRetryable(err) {
+			return nil, fmt.Errorf("connecting to clickhouse: %w", err)
+		}
+		st.setReason("clickhouse unreachable: " + err.Error())
+		log.Warn().Err(err).Dur("retry_in", backoff).Msg("clickhouse unreachable; retrying")
+		select {
+		case <-ctx.Done():
+			return nil, nil
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 10*time.Second)
+	}
+}
+
+// nodeStatusSource feeds /status and /readyz from the node once it exists.
+type nodeStatusSource struct {
+	id      string
+	mu      sync.Mutex
+	node    *actors.Node
+	facts   *factCounter
+	mirrors map[string]*mirrorCounter
+	lag     *lagWatcher
+	maxLag  int64
+	reason  string
+}
+
+func (s *nodeStatusSource) set(n *actors.Node, facts *factCounter, mirrors map[string]*mirrorCounter, lag *lagWatcher, maxLag int64) {
+	s.mu.Lock()
+	s.node, s.facts, s.mirrors, s.lag, s.maxLag, s.reason = n, facts, mirrors, lag, maxLag, ""
+	s.mu.Unlock()
+}
+
+func (s *nodeStatusSource) setReason(r string) {
+	s.mu.Lock()
+	s.reason = r
+	s.mu.Unlock()
+}
+
+func (s *nodeStatusSource) get() nodeStatus {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := nodeStatus{Node: s.id, Reason: s.reason}
+	if s.node == nil {
+		if st.Reason == "" {
+			st.Reason = "starting"
+		}
+		return st
+	}
+	ns := s.node.Stats()
+	st.SinkBacklog = ns.InflightRows + ns.BufferedRows
+	st.DLQ = ns.DeadLetters
+	st.Consumed = ns.Consumed
+	st.Bootstrapped = s.node.Ready()
+	st.FactsWritten = s.facts.written.Load()
+	st.Freshness = s.facts.freshness.summary()
+	st.RowsWritten = map[string]int64{"sales_facts": st.FactsWritten}
+	for t, c := range s.mirrors {
+		st.RowsWritten[t] = c.written.Load()
+	}
+	lag, measured, lastCommit, err := s.lag.snapshot()
+	st.Lag, st.LastCommit = lag, lastCommit
+	switch {
+	case !st.Bootstrapped:
+		st.Reason = "bootstrapping the global tables or joining the group"
+	case err != nil:
+		st.Reason = "measuring consumer lag: " + err.Error()
+	case !measured:
+		st.Reason = "measuring consumer lag"
+	case lag > s.maxLag:
+		st.Reason = fmt.Sprintf("consumer lag %d above %d", lag, s.maxLag)
+	default:
+		st.Ready = true
+	}
+	st.Idle = st.Ready && lag == 0 && st.SinkBacklog == 0
+	return st
+}

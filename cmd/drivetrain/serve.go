@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"time"
+)
+
+// nodeStatus is what a node serves as JSON on /status: the figures `demo`
+// shows and the tests wait on. Fields are stable.
+type nodeStatus struct {
+	Node string `json:"node"`
+	// Ready is what /readyz answers: bootstrapped, sinks healthy, lag below
+	// the threshold; Reason says why not.
+	Ready  bool   `json:"ready"`
+	Reason string `json:"reason,omitempty"`
+	// Idle: nothing left to do right now: consumer lag 0 on every owned
+	// and global partition, nothing buffered or in flight to the sinks, and
+	// every acknowledged offset committed.
+	Idle         bool `json:"idle"`
+	Bootstrapped bool `json:"bootstrapped"`
+	// Consumed counts records read per topic since start.
+	Consumed map[string]int64 `json:"consumed"`
+	// Lag is the sum over owned and global partitions of high watermark
+	// minus the next offset to process.
+	Lag int64 `json:"lag"`
+	// FactsWritten and RowsWritten count rows ClickHouse acknowledged
+	// (sales_facts, and per mirror table).
+	FactsWritten int64            `json:"facts_written"`
+	RowsWritten  map[string]int64 `json:"rows_written"`
+	// SinkBacklog is the number of rows buffered or in flight to sinks.
+	SinkBacklog int64 `json:"sink_backlog"`
+	// DLQ counts dead-lettered records by error kind.
+	DLQ map[string]int64 `json:"dlq"`
+	// Freshness summarises, per fact row, the time from the source commit
+	// (source.ts_ms of the change that produced it) to ClickHouse
+	// acknowledging its insert, in milliseconds.
+	Freshness freshnessSummary `json:"freshness"`
+	// LastCommit is when offsets were last committed to Kafka.
+	LastCommit time.Time `json:"last_commit,omitzero"`
+}
+
+type freshnessSummary struct {
+	Count int64   `json:"count"`
+	P50   float64 `json:"p50_ms"`
+	P90   float64 `json:"p90_ms"`
+	P99   float64 `json:"p99_ms"`
+	Max   float64 `json:"max_ms"`
+}
+
+// statusServer serves /healthz, /readyz, /status and /debug/pprof for one
+// node.
+type statusServer struct {
+	mux    *http.ServeMux
+	status func() nodeStatus
+}
+
+func newStatusServer(status func() nodeStatus) *statusServer {
+	s := &statusServer{mux: http.NewServeMux(), status: status}
+	s.mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = fmt.Fprintln(w, "ok")
+	})
+	s.mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		st := s.status()
+		if !st.Ready {
+			http.Error(w, "not ready: "+st.Reason, http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = fmt.Fprintln(w, "ready")
+	})
+	s.mux.HandleFunc("/status", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(s.status())
+	})
+	s.mux.HandleFunc("/debug/pprof/", pprof.Index)
+	s.mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	s.mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	s.mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	s.mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return s
+}
+
+// listen opens the listener first, so a taken port fails at start.
+func (s *statusServer) listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listening on %s for /metrics and health checks: %w", addr, err)
+	}
+	return ln, nil
+}
+
+// serve serves on ln until ctx ends.
+func (s *statusServer) serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{Handler: s.mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// fetchStatus reads a node's /status.
+func fetchStatus(ctx context.Context, base string) (*nodeStatus, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/status", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s/status: %s", base, resp.Status)
+	}
+	var st nodeStatus
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		return nil, fmt.Errorf("decoding %s/status: %w", base, err)
+	}
+	return &st, nil
+}
