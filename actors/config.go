@@ -54,6 +54,13 @@ type Config struct {
 	SessionTimeout    time.Duration `yaml:"session_timeout"`
 	HeartbeatInterval time.Duration `yaml:"heartbeat_interval"`
 	RebalanceTimeout  time.Duration `yaml:"rebalance_timeout"`
+	// TopicWait is how long a starting node waits for missing source
+	// topics, checking every 2s: Debezium creates each topic with the
+	// first change of its table, so a node started right after the
+	// connector on an empty database finds none. Default 0: wait until
+	// they appear (the node is not ready meanwhile); negative: fail at
+	// once.
+	TopicWait time.Duration `yaml:"topic_wait"`
 	// MaxRecordBytes bounds a record's key plus value; larger records go
 	// to the dead-letter topic. Default 4 MiB (the decoder's).
 	MaxRecordBytes int `yaml:"max_record_bytes"`

@@ -120,6 +120,7 @@ func (h *harness) config(id string) Config {
 		RebalanceTimeout:  10 * time.Second,
 		SinkRetryMin:      5 * time.Millisecond,
 		SinkRetryMax:      50 * time.Millisecond,
+		TopicWait:         -1,
 	}
 	cfg.SinkBatch.MaxDelay = 10 * time.Millisecond
 	if h.tweak != nil {

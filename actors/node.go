@@ -222,8 +222,11 @@ func (n *Node) Run(ctx context.Context) (err error) {
 		}
 		return fmt.Errorf("running a processor node: %w", err)
 	}
-	layout, err := checkTopics(ctx, adm, &e.topics)
+	layout, err := n.waitTopics(ctx, adm, &e.topics)
 	if err != nil {
+		if ctx.Err() != nil && errors.Is(err, ErrMissingTopic) {
+			return n.result(ctx, nil)
+		}
 		return startErr(err)
 	}
 	e.orderPartitions = layout.orderPartitions
@@ -377,6 +380,29 @@ func (n *Node) drainGlobals(e *env) {
 type layout struct {
 	orderPartitions int32
 	global          map[topology.Table][]int32
+}
+
+// waitTopics runs checkTopics until the source topics exist, for at most
+// Config.TopicWait (see there), logging every 30s while it waits.
+func (n *Node) waitTopics(ctx context.Context, adm *kadm.Client, t *topics) (layout, error) {
+	start := time.Now()
+	var logged time.Time
+	for {
+		l, err := checkTopics(ctx, adm, t)
+		if err == nil || !errors.Is(err, ErrMissingTopic) || n.cfg.TopicWait < 0 ||
+			(n.cfg.TopicWait > 0 && time.Since(start) >= n.cfg.TopicWait) {
+			return l, err
+		}
+		if time.Since(logged) >= 30*time.Second {
+			logged = time.Now()
+			n.log.Warn().Err(err).Msg("waiting for the source topics (Debezium creates each with the first change of its table)")
+		}
+		select {
+		case <-ctx.Done():
+			return l, err
+		case <-time.After(2 * time.Second):
+		}
+	}
 }
 
 // checkTopics checks that the five source topics exist and that the three
