@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/drivetrain-cdc/drivetrain/topology"
 )
 
@@ -96,16 +98,30 @@ type factCounter struct {
 	written   atomic.Int64
 	freshness *histogram
 	now       func() time.Time
+	// since excludes from freshness the rows whose latest source change
+	// is older than this (Unix µs): history read while catching up says
+	// nothing about how fresh the pipeline keeps up.
+	since int64
+	// insert and promFreshness feed /metrics; nil records nothing.
+	insert        *insertObserver
+	promFreshness prometheus.Observer
 }
 
 func (c *factCounter) Write(ctx context.Context, rows []topology.Fact) error {
+	start := c.now()
 	if err := c.w.Write(ctx, rows); err != nil {
 		return err
 	}
-	ack := c.now().UnixMicro()
+	ackTime := c.now()
+	c.insert.observe(ackTime.Sub(start), len(rows))
+	ack := ackTime.UnixMicro()
 	for i := range rows {
-		if rows[i].UpdatedAt > 0 {
-			c.freshness.observeN(float64(ack-int64(rows[i].UpdatedAt))/1000, 1)
+		if rows[i].UpdatedAt > 0 && int64(rows[i].UpdatedAt) >= c.since {
+			ms := float64(ack-int64(rows[i].UpdatedAt)) / 1000
+			c.freshness.observeN(ms, 1)
+			if c.promFreshness != nil {
+				c.promFreshness.Observe(ms / 1000)
+			}
 		}
 	}
 	c.written.Add(int64(len(rows)))
@@ -118,12 +134,16 @@ type mirrorCounter struct {
 		Write(ctx context.Context, rows []topology.Mirror) error
 	}
 	written atomic.Int64
+	// insert feeds /metrics; nil records nothing.
+	insert *insertObserver
 }
 
 func (c *mirrorCounter) Write(ctx context.Context, rows []topology.Mirror) error {
+	start := time.Now()
 	if err := c.w.Write(ctx, rows); err != nil {
 		return err
 	}
+	c.insert.observe(time.Since(start), len(rows))
 	c.written.Add(int64(len(rows)))
 	return nil
 }

@@ -123,7 +123,8 @@ func runRun(ctx context.Context, a *app, c command, args []string) error {
 
 	log := a.log
 	srvStatus := &nodeStatusSource{id: cfg.Processor.NodeID}
-	srv := newStatusServer(srvStatus.get)
+	prom := newNodeMetrics(srvStatus.metrics, cfg.Processor.StateDir)
+	srv := newStatusServer(srvStatus.get, prom.handler())
 	ln, err := srv.listen(cfg.HTTPAddr)
 	if err != nil {
 		return err
@@ -173,11 +174,12 @@ func runRun(ctx context.Context, a *app, c command, args []string) error {
 	if cfg.Processor.SinkBatch == (sinks.BatchConfig{}) {
 		cfg.Processor.SinkBatch = cfg.ClickHouse.Batch
 	}
-	facts := &factCounter{w: schema.FactWriter(), freshness: newHistogram(), now: time.Now}
+	facts := &factCounter{w: schema.FactWriter(), freshness: newHistogram(), now: time.Now, since: time.Now().UnixMicro(),
+		insert: prom.insertObserver("sales_facts"), promFreshness: prom.freshness}
 	mirrors := map[topology.Table]actors.Writer[topology.Mirror]{}
 	counters := map[string]*mirrorCounter{}
 	for _, t := range topology.Tables {
-		mc := &mirrorCounter{w: schema.MirrorWriter(t)}
+		mc := &mirrorCounter{w: schema.MirrorWriter(t), insert: prom.insertObserver(t.String())}
 		mirrors[t], counters[t.String()] = mc, mc
 	}
 	node, err := actors.NewNode(cfg.Processor, actors.Deps{

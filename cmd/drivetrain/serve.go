@@ -38,8 +38,10 @@ type nodeStatus struct {
 	// DLQ counts dead-lettered records by error kind.
 	DLQ map[string]int64 `json:"dlq"`
 	// Freshness summarises, per fact row, the time from the source commit
-	// (source.ts_ms of the change that produced it) to ClickHouse
-	// acknowledging its insert, in milliseconds.
+	// (source.ts_ms of the latest change that went into it) to ClickHouse
+	// acknowledging its insert, in milliseconds; rows whose changes were
+	// committed before the node started (history it caught up on) are
+	// left out.
 	Freshness freshnessSummary `json:"freshness"`
 	// LastCommit is when offsets were last committed to Kafka.
 	LastCommit time.Time `json:"last_commit,omitzero"`
@@ -53,15 +55,20 @@ type freshnessSummary struct {
 	Max   float64 `json:"max_ms"`
 }
 
-// statusServer serves /healthz, /readyz, /status and /debug/pprof for one
-// node.
+// statusServer serves /healthz, /readyz, /status, /metrics and
+// /debug/pprof for one node.
 type statusServer struct {
 	mux    *http.ServeMux
 	status func() nodeStatus
 }
 
-func newStatusServer(status func() nodeStatus) *statusServer {
+// newStatusServer serves status on /status and /readyz and metrics (if not
+// nil) on /metrics.
+func newStatusServer(status func() nodeStatus, metrics http.Handler) *statusServer {
 	s := &statusServer{mux: http.NewServeMux(), status: status}
+	if metrics != nil {
+		s.mux.Handle("/metrics", metrics)
+	}
 	s.mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = fmt.Fprintln(w, "ok")
 	})
