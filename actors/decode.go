@@ -56,7 +56,7 @@ func (d *decoder) decode(r *kgo.Record, detach bool, ch *topology.Change) (bool,
 	if detach {
 		d.ch.Detach()
 	}
-	toChange(&d.ch, r, ch)
+	d.ch.ToTopology(topology.Position{Partition: r.Partition, Offset: r.Offset}, ch)
 	return true, nil
 }
 
@@ -70,43 +70,4 @@ func (d *decoder) key(r *kgo.Record) (topology.Table, int64, bool) {
 		return 0, 0, false
 	}
 	return d.ch.Table, d.ch.Key.V, true
-}
-
-// toChange converts the decoder's change into the join rules' input.
-func toChange(d *debezium.Change, r *kgo.Record, ch *topology.Change) {
-	*ch = topology.Change{
-		Table:      d.Table,
-		Op:         topology.OpNamed(d.Op.String()),
-		Pos:        topology.Position{Partition: r.Partition, Offset: r.Offset},
-		SourceTsMs: d.SourceTsMs,
-		Unchanged:  d.After.Unchanged,
-	}
-	if d.LSN.Valid && d.LSN.V > 0 {
-		ch.LSN = uint64(d.LSN.V)
-	}
-	if d.TxID.Valid && d.TxID.V > 0 {
-		ch.TxID = uint64(d.TxID.V)
-	}
-	if d.Before.Valid {
-		ch.Before = topology.Some(imageRow(d.Table, &d.Before))
-	}
-	if d.After.Valid {
-		ch.After = topology.Some(imageRow(d.Table, &d.After))
-	}
-}
-
-func imageRow(t topology.Table, img *debezium.Image) topology.Row {
-	switch t {
-	case topology.TableCustomers:
-		return topology.CustomerRow(img.Customer)
-	case topology.TableVehicles:
-		return topology.VehicleRow(img.Vehicle)
-	case topology.TableOrders:
-		return topology.OrderRow(img.Order)
-	case topology.TableOrderItems:
-		return topology.ItemRow(img.OrderItem)
-	case topology.TablePayments:
-		return topology.PaymentRow(img.Payment)
-	}
-	return topology.Row{}
 }
