@@ -46,6 +46,7 @@ var commands = []command{
 	inspectCommand,
 	reportCommand,
 	runCommand,
+	statusCommand,
 }
 
 func main() {

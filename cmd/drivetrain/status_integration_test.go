@@ -1,0 +1,78 @@
+//go:build integration
+
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/drivetrain-cdc/drivetrain/bench/workload"
+	"github.com/drivetrain-cdc/drivetrain/sinks"
+)
+
+// TestIntegrationStatus runs a node on the real stack and checks what
+// `drivetrain status` reports: the group's one member owning every
+// order-stream partition, the lag, and the node's own figures.
+func TestIntegrationStatus(t *testing.T) {
+	pgDSN, _, _ := stackEnv(t)
+	chURL := os.Getenv("DRIVETRAIN_CLICKHOUSE_URL")
+	if chURL == "" {
+		t.Skip("DRIVETRAIN_CLICKHOUSE_URL is not set; source .stack/env")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	stdout, stderr, code := runCLI(t, "connector", "register")
+	require.Zero(t, code, "connector register:\n%s%s", stdout, stderr)
+
+	suffix := time.Now().UnixNano()
+	database, group := fmt.Sprintf("status_%d", suffix), fmt.Sprintf("status-%d", suffix)
+	ch, err := sinks.Dial(ctx, sinks.Config{Addr: chURL, Database: database}, zerolog.Nop())
+	require.NoError(t, err)
+	defer ch.Close()
+	t.Cleanup(func() { _ = ch.Exec(context.Background(), "DROP DATABASE IF EXISTS "+database) })
+
+	node := newTestNode(t, "status-1", group, database, t.TempDir())
+	node.start()
+	gen, err := workload.Open(ctx, pgDSN, zerolog.Nop())
+	require.NoError(t, err)
+	defer gen.Close()
+	_, err = gen.Run(ctx, workload.Options{Changes: 300, Rate: 0, Seed: uint64(suffix), Scale: 300})
+	require.NoError(t, err)
+	require.NoError(t, waitFor(ctx, 3*time.Minute, func(ctx context.Context) (bool, string) {
+		st, err := node.status(ctx)
+		if err != nil {
+			return false, err.Error()
+		}
+		return st.Idle, fmt.Sprintf("lag %d, backlog %d, reason %q", st.Lag, st.SinkBacklog, st.Reason)
+	}))
+
+	stdout, stderr, code = runCLI(t, "status", "--group", group, "--nodes", node.url, "--json")
+	require.Zero(t, code, stderr)
+	var st clusterStatus
+	require.NoError(t, json.Unmarshal([]byte(stdout), &st), stdout)
+	assert.Equal(t, "Stable", st.State)
+	assert.Zero(t, st.TotalLag)
+	require.Len(t, st.Members, 1)
+	for _, topic := range topicsOf("ecommerce")[2:] {
+		assert.Equal(t, []int{0, 1, 2, 3, 4, 5}, st.Members[0].Partitions[topic], "the one node owns every partition of %s", topic)
+	}
+	assert.Len(t, st.Lag, 18, "three topics of six partitions")
+	require.Len(t, st.Nodes, 1)
+	require.Empty(t, st.Nodes[0].Error)
+	assert.Equal(t, "status-1", st.Nodes[0].Status.Node)
+	assert.True(t, st.Nodes[0].Status.Idle)
+	assert.Positive(t, st.Nodes[0].Status.FactsWritten)
+
+	stdout, _, code = runCLI(t, "status", "--group", group, "--nodes", node.url)
+	require.Zero(t, code)
+	assert.Contains(t, stdout, "group "+group+": Stable, 1 member(s), total lag 0")
+	assert.Contains(t, stdout, "node status-1 ("+node.url+"): ready, idle;")
+}
