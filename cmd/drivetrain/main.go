@@ -44,6 +44,7 @@ var commands = []command{
 	generateCommand,
 	healthCommand,
 	inspectCommand,
+	replayCommand,
 	reportCommand,
 	runCommand,
 	statusCommand,

@@ -63,54 +63,77 @@ func defaultRunConfig() runConfig {
 	return c
 }
 
-func runRun(ctx context.Context, a *app, c command, args []string) error {
-	fs := newFlagSet(a, c)
-	configPath := fs.String("config", "", "YAML config file (see the README for its keys); environment variables DRIVETRAIN_<PATH> override it, flags override both")
-	printConfig := fs.Bool("print-config", false, "print the effective config (secrets masked) and exit")
-	nodeID := fs.String("node-id", "", "node name (processor.node_id; default the host name)")
-	stateDir := fs.String("state-dir", "", "state directory (processor.state_dir; default ./drivetrain-state)")
-	httpAddr := fs.String("http-addr", "", "address of /metrics, /healthz, /readyz, /status (http_addr; default 127.0.0.1:18090)")
-	kafka := fs.String("kafka", "", "Kafka brokers, comma-separated (processor.brokers)")
-	clickhouse := fs.String("clickhouse", "", "ClickHouse URL (clickhouse.addr)")
-	database := fs.String("database", "", "ClickHouse database (clickhouse.database; default drivetrain)")
-	group := fs.String("group", "", "consumer group (processor.group; default drivetrain)")
-	if err := fs.parse(args); err != nil {
-		return err
+// nodeFlags are the flags of the commands that run a node (run, replay)
+// on top of the config file and the environment.
+type nodeFlags struct {
+	fs                                                             *flagSet
+	configPath                                                     *string
+	nodeID, stateDir, httpAddr, kafka, clickhouse, database, group *string
+}
+
+func registerNodeFlags(fs *flagSet) *nodeFlags {
+	return &nodeFlags{
+		fs:         fs,
+		configPath: fs.String("config", "", "YAML config file (see the README for its keys); environment variables DRIVETRAIN_<PATH> override it, flags override both"),
+		nodeID:     fs.String("node-id", "", "node name (processor.node_id; default the host name)"),
+		stateDir:   fs.String("state-dir", "", "state directory (processor.state_dir; default ./drivetrain-state)"),
+		httpAddr:   fs.String("http-addr", "", "address of /metrics, /healthz, /readyz, /status (http_addr; default 127.0.0.1:18090)"),
+		kafka:      fs.String("kafka", "", "Kafka brokers, comma-separated (processor.brokers)"),
+		clickhouse: fs.String("clickhouse", "", "ClickHouse URL (clickhouse.addr)"),
+		database:   fs.String("database", "", "ClickHouse database (clickhouse.database; default drivetrain)"),
+		group:      fs.String("group", "", "consumer group (processor.group; default drivetrain)"),
 	}
+}
+
+// load returns the effective config (defaults, file, environment, flags)
+// and a name for where it came from, for error messages.
+func (f *nodeFlags) load() (runConfig, string, error) {
 	cfg := defaultRunConfig()
-	if *configPath != "" {
-		if err := loadYAML(*configPath, &cfg); err != nil {
-			return err
+	where := "config"
+	if *f.configPath != "" {
+		where = "config " + *f.configPath
+		if err := loadYAML(*f.configPath, &cfg); err != nil {
+			return cfg, where, err
 		}
 	}
 	if err := envOverrides(&cfg, runEnvAliases); err != nil {
-		return err
+		return cfg, where, err
 	}
 	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	f.fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
 	apply := func(flag string, dst *string, v string) {
 		if set[flag] {
 			*dst = v
 		}
 	}
-	apply("node-id", &cfg.Processor.NodeID, *nodeID)
-	apply("state-dir", &cfg.Processor.StateDir, *stateDir)
-	apply("http-addr", &cfg.HTTPAddr, *httpAddr)
-	apply("clickhouse", &cfg.ClickHouse.Addr, *clickhouse)
-	apply("database", &cfg.ClickHouse.Database, *database)
-	apply("group", &cfg.Processor.Group, *group)
+	apply("node-id", &cfg.Processor.NodeID, *f.nodeID)
+	apply("state-dir", &cfg.Processor.StateDir, *f.stateDir)
+	apply("http-addr", &cfg.HTTPAddr, *f.httpAddr)
+	apply("clickhouse", &cfg.ClickHouse.Addr, *f.clickhouse)
+	apply("database", &cfg.ClickHouse.Database, *f.database)
+	apply("group", &cfg.Processor.Group, *f.group)
 	if set["kafka"] {
-		cfg.Processor.Brokers = (&endpoints{kafka: *kafka}).brokers()
-	}
-	where := "config"
-	if *configPath != "" {
-		where = "config " + *configPath
+		cfg.Processor.Brokers = (&endpoints{kafka: *f.kafka}).brokers()
 	}
 	if err := cfg.ClickHouse.Validate(); err != nil {
-		return fmt.Errorf("%s: clickhouse: %w", where, err)
+		return cfg, where, fmt.Errorf("%s: clickhouse: %w", where, err)
 	}
 	if cfg.ShutdownTimeout <= 0 {
-		return fmt.Errorf("%s: shutdown_timeout must be positive, got %s", where, cfg.ShutdownTimeout)
+		return cfg, where, fmt.Errorf("%s: shutdown_timeout must be positive, got %s", where, cfg.ShutdownTimeout)
+	}
+	return cfg, where, nil
+}
+
+func runRun(ctx context.Context, a *app, c command, args []string) error {
+	fs := newFlagSet(a, c)
+	nf := registerNodeFlags(fs)
+	printConfig := fs.Bool("print-config", false, "print the effective config (secrets masked) and exit")
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	cfg, where, err := nf.load()
+	if err != nil {
+		return err
 	}
 	if *printConfig {
 		out, err := maskedYAML(&cfg)
