@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -18,10 +19,17 @@ import (
 // safe for concurrent use. Commit or Close it; it cannot be reused.
 type Batch struct {
 	view
-	b    *pebble.Batch
-	wkey []byte // scratch for written keys
-	wval []byte // scratch for written values
-	done bool
+	oc batchOrders
+	// dbView reads committed state (see committed); indexWritten is set
+	// once the batch wrote an index entry.
+	dbView       view
+	indexWritten bool
+	// The customers and vehicles the batch wrote index entries for.
+	idxCustomers, idxVehicles []int64
+	b                         *pebble.Batch
+	wkey                      []byte // scratch for written keys
+	wval                      []byte // scratch for written values
+	done                      bool
 }
 
 var _ topology.PartitionStore = (*Batch)(nil)
@@ -52,18 +60,25 @@ func (b *Batch) del(key []byte) error {
 // orders index (live orders only).
 func (b *Batch) PutOrder(s topology.Stored[topology.Order]) error {
 	id := s.Row.ID
-	old, found, err := b.Order(id)
+	if b.done {
+		_, _, err := b.view.Order(id)
+		return err
+	}
+	e, err := b.orderOf(id)
 	if err != nil {
 		return err
 	}
-	if found && !old.Deleted && (s.Deleted || old.Row.CustomerID != s.Row.CustomerID) {
+	if old := &e.order; e.orderFound && !old.Deleted && (s.Deleted || old.Row.CustomerID != s.Row.CustomerID) {
 		b.wkey = partKey(b.wkey[:0], b.part, kindCustOrders, old.Row.CustomerID, id)
+		b.indexWritten = true
 		if err := b.del(b.wkey); err != nil {
 			return fmt.Errorf("writing order %d: %w", id, err)
 		}
 	}
 	if !s.Deleted {
 		b.wkey = partKey(b.wkey[:0], b.part, kindCustOrders, s.Row.CustomerID, id)
+		b.indexWritten = true
+		b.idxCustomers = append(b.idxCustomers, s.Row.CustomerID)
 		if err := b.set(b.wkey, nil); err != nil {
 			return fmt.Errorf("writing order %d: %w", id, err)
 		}
@@ -73,6 +88,7 @@ func (b *Batch) PutOrder(s topology.Stored[topology.Order]) error {
 	if err := b.set(b.wkey, b.wval); err != nil {
 		return fmt.Errorf("writing order %d: %w", id, err)
 	}
+	e.order, e.orderFound = s, true
 	return nil
 }
 
@@ -81,18 +97,29 @@ func (b *Batch) PutOrder(s topology.Stored[topology.Order]) error {
 // old vehicle's entries.
 func (b *Batch) PutItem(s topology.Stored[topology.OrderItem]) error {
 	id, orderID := s.Row.ID, s.Row.OrderID
-	old, found, err := b.Item(orderID, id)
+	if b.done {
+		_, _, err := b.view.Item(orderID, id)
+		return err
+	}
+	e, err := b.itemsOf(orderID)
 	if err != nil {
 		return err
 	}
-	if found && !old.Deleted && (s.Deleted || old.Row.VehicleID != s.Row.VehicleID) {
-		b.wkey = partKey(b.wkey[:0], b.part, kindVehItems, old.Row.VehicleID, orderID, id)
-		if err := b.del(b.wkey); err != nil {
-			return fmt.Errorf("writing order item %d: %w", id, err)
+	i, found := findItem(e.items, id)
+	if old := (*topology.Stored[topology.OrderItem])(nil); found {
+		old = &e.items[i]
+		if !old.Deleted && (s.Deleted || old.Row.VehicleID != s.Row.VehicleID) {
+			b.wkey = partKey(b.wkey[:0], b.part, kindVehItems, old.Row.VehicleID, orderID, id)
+			b.indexWritten = true
+			if err := b.del(b.wkey); err != nil {
+				return fmt.Errorf("writing order item %d: %w", id, err)
+			}
 		}
 	}
 	if !s.Deleted {
 		b.wkey = partKey(b.wkey[:0], b.part, kindVehItems, s.Row.VehicleID, orderID, id)
+		b.indexWritten = true
+		b.idxVehicles = append(b.idxVehicles, s.Row.VehicleID)
 		if err := b.set(b.wkey, nil); err != nil {
 			return fmt.Errorf("writing order item %d: %w", id, err)
 		}
@@ -101,6 +128,11 @@ func (b *Batch) PutItem(s topology.Stored[topology.OrderItem]) error {
 	b.wval = appendItem(b.wval[:0], &s)
 	if err := b.set(b.wkey, b.wval); err != nil {
 		return fmt.Errorf("writing order item %d: %w", id, err)
+	}
+	if found {
+		e.items[i] = s
+	} else {
+		e.items = slices.Insert(e.items, i, s)
 	}
 	return nil
 }
@@ -112,6 +144,16 @@ func (b *Batch) PutPayment(s topology.Stored[topology.Payment]) error {
 	if err := b.set(b.wkey, b.wval); err != nil {
 		return fmt.Errorf("writing payment %d: %w", s.Row.ID, err)
 	}
+	// The batch's entry replaces the cached one at commit; without loaded
+	// payments it loads them, this one included, from the batch when
+	// needed.
+	if e := b.entry(s.Row.OrderID); e.paymentsLoaded {
+		if i, found := findPayment(e.payments, s.Row.ID); found {
+			e.payments[i] = s
+		} else {
+			e.payments = slices.Insert(e.payments, i, s)
+		}
+	}
 	return nil
 }
 
@@ -122,6 +164,7 @@ func (b *Batch) SetFactVersion(itemID int64, version uint64) error {
 	if err := b.set(b.wkey, b.wval); err != nil {
 		return fmt.Errorf("writing fact version of item %d: %w", itemID, err)
 	}
+	b.setFact(itemID, factEntry{version: version, found: true})
 	return nil
 }
 
@@ -148,7 +191,18 @@ func (b *Batch) Commit() error {
 		return ErrBatchDone
 	}
 	b.finish()
+	// Before the commit, so that no reader sees an entry the filters miss.
+	b.oc.pc.indexed(b.idxCustomers, b.idxVehicles)
 	err := b.s.commit(b.pb())
+	// The cache holds committed values only: install the batch's views
+	// once visible, or forget what it touched if the commit failed (it may
+	// have reached the memtable or not).
+	if err == nil {
+		b.oc.pc.install(b.oc.gen, b.oc.orders, b.oc.facts)
+	} else {
+		b.oc.pc.invalidate(b.oc.orders, b.oc.facts)
+	}
+	b.oc.orders, b.oc.facts = nil, nil
 	return joinClose(err, b.pb())
 }
 
@@ -158,6 +212,7 @@ func (b *Batch) Close() error {
 		return nil
 	}
 	b.finish()
+	b.oc.orders, b.oc.facts = nil, nil
 	return b.pb().Close()
 }
 

@@ -20,6 +20,12 @@ type Options struct {
 	// customers and vehicles (approximate: the encoded size of each entry
 	// plus a fixed overhead); default 32 MiB; negative disables it.
 	DimensionCacheBytes int64
+	// OrderCacheEntries bounds, per partition, the cache of decoded order
+	// views (an order with its items and payments) that write batches read
+	// through, and holds twice as many items' last fact versions;
+	// default 8,192; negative disables it (a batch then still keeps the
+	// views it touched until it ends).
+	OrderCacheEntries int
 	// NoSync makes commits return before the write-ahead log reaches
 	// stable storage: faster, and a process crash loses nothing, but a
 	// machine crash may lose the last commits, whose rows may already be in
@@ -44,6 +50,7 @@ type Logger interface {
 const (
 	defaultBlockCacheBytes     = 64 << 20
 	defaultDimensionCacheBytes = 32 << 20
+	defaultOrderCacheEntries   = 8 << 10
 )
 
 // ErrInvalidOptions is wrapped by the errors of Options.Validate.
@@ -67,6 +74,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.DimensionCacheBytes == 0 {
 		o.DimensionCacheBytes = defaultDimensionCacheBytes
+	}
+	if o.OrderCacheEntries == 0 {
+		o.OrderCacheEntries = defaultOrderCacheEntries
 	}
 	if o.Logger == nil {
 		o.Logger = pebble.DefaultLogger

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
 
 	"github.com/drivetrain-cdc/drivetrain/topology"
 )
@@ -37,6 +38,10 @@ type Store struct {
 	cache *dimCache
 	view  view // committed reads of the global tables
 
+	orderCacheLimit int // per partition and generation; 0: no order cache
+	partsMu         sync.Mutex
+	partCaches      map[int32]*partCache
+
 	failed    atomic.Pointer[error]
 	closeOnce sync.Once
 	closeErr  error
@@ -61,15 +66,25 @@ func Open(dir string, opts Options) (s *Store, err error) {
 			s, err = nil, fmt.Errorf("opening state in %s: %w: %s", dir, ErrFailed, fe.msg)
 		}
 	}()
-	db, err := pebble.Open(dir, &pebble.Options{
-		FS:     opts.FS,
-		Cache:  cache,
-		Logger: pebbleLogger{opts.Logger},
-	})
+	po := &pebble.Options{
+		FS:           opts.FS,
+		Cache:        cache,
+		Logger:       pebbleLogger{opts.Logger},
+		MemTableSize: 16 << 20,
+	}
+	// Bloom filters let point reads (most of them for rows the join rules
+	// look up) skip the tables that lack the key.
+	for i := range po.Levels {
+		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+	}
+	db, err := pebble.Open(dir, po)
 	if err != nil {
 		return nil, fmt.Errorf("opening state in %s: %w", dir, err)
 	}
-	s = &Store{db: db, wo: pebble.Sync, cache: newDimCache(opts.DimensionCacheBytes)}
+	s = &Store{db: db, wo: pebble.Sync, cache: newDimCache(opts.DimensionCacheBytes), partCaches: map[int32]*partCache{}}
+	if opts.OrderCacheEntries > 0 {
+		s.orderCacheLimit = max(1, opts.OrderCacheEntries/2)
+	}
 	if opts.NoSync {
 		s.wo = pebble.NoSync
 	}
@@ -232,6 +247,8 @@ func (s *Store) DropPartition(p int32) (err error) {
 			s.failed.Store(&err)
 		}
 	}()
+	// Forget the partition's cached views whatever the outcome.
+	defer s.partCache(p).drop()
 	if err := s.db.DeleteRange(prefix, prefixEnd(prefix), pebble.Sync); err != nil {
 		return fmt.Errorf("dropping partition %d: %w", p, err)
 	}
@@ -248,17 +265,26 @@ func (s *Store) DiskUsage(p int32) (uint64, error) {
 	return n, nil
 }
 
-// CacheStats describes the dimension cache.
+// CacheStats describes the dimension cache and, summed over the
+// partitions, the order-view cache and the presence filters.
 type CacheStats struct {
 	Hits, Misses uint64
 	Bytes        int64 // approximate memory held
 	Entries      int
+	// Order views and fact versions that write batches found in the
+	// cache or not (a batch looks each up once), views held, and index
+	// scans of refreshes that the presence filters skipped.
+	OrderHits, OrderMisses, FactHits, FactMisses uint64
+	OrderEntries                                 int
+	ScansSkipped                                 uint64
 }
 
-// CacheStats returns the dimension cache's counters.
+// CacheStats returns the caches' counters.
 func (s *Store) CacheStats() CacheStats {
+	st := s.orderStats()
 	h, m, b, n := s.cache.stats()
-	return CacheStats{Hits: h, Misses: m, Bytes: b, Entries: n}
+	st.Hits, st.Misses, st.Bytes, st.Entries = h, m, b, n
+	return st
 }
 
 // Partition reads the committed state of one order-stream partition (and
@@ -277,7 +303,8 @@ func (p *Partition) ID() int32 { return p.part }
 // writes.
 func (p *Partition) NewBatch() *Batch {
 	pb := p.s.db.NewIndexedBatch()
-	return &Batch{b: pb, view: view{s: p.s, r: pb, part: p.part, owned: true}}
+	pc := p.s.partCache(p.part)
+	return &Batch{b: pb, view: view{s: p.s, r: pb, part: p.part, owned: true}, oc: batchOrders{pc: pc, gen: pc.generation()}}
 }
 
 // Offset returns the offset of a topic partition stored in this
