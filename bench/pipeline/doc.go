@@ -83,6 +83,19 @@
 //
 // # Results
 //
+// After the state changes of the same day (cached order views, Bloom
+// filters, per-partition presence filters; see state/doc.go), paired runs
+// of pipelinebench -events 150000, GOMAXPROCS=1, load average about 3.5:
+//
+//	          events/s  cpu-ns/event  allocs/event  RSS end  w-amp
+//	before      5,909      157,546        48.9       337 MB   13.5
+//	after       9,276      111,507        37.3       334 MB    6.3
+//
+// Customer reads are now the largest cost (about 20 µs per event: 1M
+// customers drawn uniformly overflow the 32 MiB dimension cache), then
+// vehicle→items scans and fact-version misses for refreshes of old
+// orders. The first measurements, before those changes, follow.
+//
 // 2026-11-27, 2 vCPU AMD EPYC VM shared with other builds (load average
 // 1.4-4.2 during the runs), Go 1.26, -cpu 1, full state (1,000,000
 // customers, 100,000 vehicles, 200,000 orders), 150,000 records per run:

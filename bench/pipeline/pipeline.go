@@ -652,49 +652,9 @@ func (p *Pipeline) decode(f *fetch, r *record) error {
 	if !p.opts.NoDetach {
 		p.dch.Detach()
 	}
-	toChange(&p.dch, r.partition, r.offset, &p.ch)
+	p.dch.ToTopology(topology.Position{Partition: r.partition, Offset: r.offset}, &p.ch)
 	if p.opts.PhaseTiming {
 		p.stats.DecodeTime += time.Since(t0)
 	}
 	return nil
-}
-
-// toChange converts the decoder's change into the join rules' input, as
-// the partition actors do (actors/decode.go).
-func toChange(d *debezium.Change, partition int32, offset int64, ch *topology.Change) {
-	*ch = topology.Change{
-		Table:      d.Table,
-		Op:         topology.OpNamed(d.Op.String()),
-		Pos:        topology.Position{Partition: partition, Offset: offset},
-		SourceTsMs: d.SourceTsMs,
-		Unchanged:  d.After.Unchanged,
-	}
-	if d.LSN.Valid && d.LSN.V > 0 {
-		ch.LSN = uint64(d.LSN.V)
-	}
-	if d.TxID.Valid && d.TxID.V > 0 {
-		ch.TxID = uint64(d.TxID.V)
-	}
-	if d.Before.Valid {
-		ch.Before = topology.Some(imageRow(d.Table, &d.Before))
-	}
-	if d.After.Valid {
-		ch.After = topology.Some(imageRow(d.Table, &d.After))
-	}
-}
-
-func imageRow(t topology.Table, img *debezium.Image) topology.Row {
-	switch t {
-	case topology.TableCustomers:
-		return topology.CustomerRow(img.Customer)
-	case topology.TableVehicles:
-		return topology.VehicleRow(img.Vehicle)
-	case topology.TableOrders:
-		return topology.OrderRow(img.Order)
-	case topology.TableOrderItems:
-		return topology.ItemRow(img.OrderItem)
-	case topology.TablePayments:
-		return topology.PaymentRow(img.Payment)
-	}
-	return topology.Row{}
 }

@@ -190,6 +190,6 @@ func (e *refEmitter) emit(t topology.Table, partition int32, offset int64, buf [
 	require.NoError(e.t, e.dec.Decode(topic, buf[keyStart:valueStart], buf[valueStart:], &e.dch))
 	e.dch.Detach()
 	rec := topologytest.Record{Topic: topic}
-	toChange(&e.dch, partition, offset, &rec.Change)
+	e.dch.ToTopology(topology.Position{Partition: partition, Offset: offset}, &rec.Change)
 	require.NoError(e.t, e.proc.Process(&rec))
 }

@@ -109,11 +109,11 @@ func TestRenderMatchesCapturedRecords(t *testing.T) {
 			require.NoError(t, err)
 			var before, after *topology.Row
 			if ch.Before.Valid {
-				row := imageRow(ch.Table, &ch.Before)
+				row := ch.Before.Row(ch.Table)
 				before = &row
 			}
 			if ch.After.Valid {
-				row := imageRow(ch.Table, &ch.After)
+				row := ch.After.Row(ch.Table)
 				after = &row
 			}
 			assert.Equal(t, f.Topic, r.topic(ch.Table))
