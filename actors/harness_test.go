@@ -129,7 +129,12 @@ func (h *harness) config(id string) Config {
 	return cfg
 }
 
+// deps returns the node's dependencies with its state on fs; nil means a
+// new in-memory filesystem (tests never write state to the real disk).
 func (h *harness) deps(fs vfs.FS) Deps {
+	if fs == nil {
+		fs = vfs.NewMem()
+	}
 	d := Deps{
 		Log:       testLogger(h.t),
 		Facts:     h.sink.Facts(),
