@@ -224,7 +224,7 @@ func (n *Node) Run(ctx context.Context) (err error) {
 	}
 	layout, err := n.waitTopics(ctx, adm, &e.topics)
 	if err != nil {
-		if ctx.Err() != nil && errors.Is(err, ErrMissingTopic) {
+		if ctx.Err() != nil {
 			return n.result(ctx, nil)
 		}
 		return startErr(err)
@@ -382,20 +382,33 @@ type layout struct {
 	global          map[topology.Table][]int32
 }
 
-// waitTopics runs checkTopics until the source topics exist, for at most
-// Config.TopicWait (see there), logging every 30s while it waits.
+// errKafkaUnavailable marks a failure to reach Kafka at start, which the
+// node retries (not ready meanwhile) rather than exiting.
+var errKafkaUnavailable = errors.New("kafka unavailable")
+
+// waitTopics runs checkTopics until Kafka answers and the source topics
+// exist: an unreachable Kafka is retried until ctx ends, missing topics for
+// at most Config.TopicWait (see there); it logs every 30s while it waits.
 func (n *Node) waitTopics(ctx context.Context, adm *kadm.Client, t *topics) (layout, error) {
 	start := time.Now()
 	var logged time.Time
 	for {
 		l, err := checkTopics(ctx, adm, t)
-		if err == nil || !errors.Is(err, ErrMissingTopic) || n.cfg.TopicWait < 0 ||
-			(n.cfg.TopicWait > 0 && time.Since(start) >= n.cfg.TopicWait) {
+		switch {
+		case err == nil, ctx.Err() != nil:
+			return l, err
+		case errors.Is(err, errKafkaUnavailable):
+		case !errors.Is(err, ErrMissingTopic) || n.cfg.TopicWait < 0 ||
+			(n.cfg.TopicWait > 0 && time.Since(start) >= n.cfg.TopicWait):
 			return l, err
 		}
 		if time.Since(logged) >= 30*time.Second {
 			logged = time.Now()
-			n.log.Warn().Err(err).Msg("waiting for the source topics (Debezium creates each with the first change of its table)")
+			if errors.Is(err, errKafkaUnavailable) {
+				n.log.Warn().Err(err).Msg("kafka unreachable; retrying")
+			} else {
+				n.log.Warn().Err(err).Msg("waiting for the source topics (Debezium creates each with the first change of its table)")
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -415,7 +428,7 @@ func checkTopics(ctx context.Context, adm *kadm.Client, t *topics) (layout, erro
 	}
 	td, err := adm.ListTopics(ctx, names...)
 	if err != nil {
-		return l, fmt.Errorf("listing the source topics: %w", err)
+		return l, fmt.Errorf("listing the source topics: %w: %w", errKafkaUnavailable, err)
 	}
 	var missing []string
 	for _, name := range names {

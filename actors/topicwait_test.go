@@ -2,6 +2,7 @@ package actors
 
 import (
 	"context"
+	"net"
 	"testing"
 	"time"
 
@@ -49,4 +50,30 @@ func TestNodeTopicWaitBounded(t *testing.T) {
 	c, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	require.ErrorIs(t, n.Run(c), ErrMissingTopic)
+}
+
+// TestNodeRetriesUnreachableKafka: a node whose brokers do not answer at
+// start keeps retrying, not ready, instead of exiting; stopping it then is
+// a clean stop.
+func TestNodeRetriesUnreachableKafka(t *testing.T) {
+	h := newHarness(t, nil, 3, 1)
+	cfg := h.config("a")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	cfg.Brokers = []string{ln.Addr().String()}
+	require.NoError(t, ln.Close()) // nothing listens there any more
+	n, err := NewNode(cfg, h.deps(nil))
+	require.NoError(t, err)
+	c, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- n.Run(c) }()
+	stop := time.AfterFunc(3*time.Second, cancel)
+	defer stop.Stop()
+	select {
+	case err := <-done:
+		require.NoError(t, err, "the node must keep retrying until stopped, not fail")
+		require.False(t, n.Ready())
+	case <-time.After(30 * time.Second):
+		t.Fatal("the node did not stop after its context was cancelled")
+	}
 }
