@@ -90,6 +90,13 @@ const (
 // DLQTopicFor returns the default dead-letter topic for a topic prefix.
 func DLQTopicFor(prefix string) string { return prefix + ".drivetrain.dlq" }
 
+// WithDefaults returns c with every unset field at its default (what
+// NewNode uses), for showing the effective configuration.
+func (c Config) WithDefaults() Config {
+	c.setDefaults()
+	return c
+}
+
 func (c *Config) setDefaults() {
 	if c.TopicPrefix == "" {
 		c.TopicPrefix = DefaultTopicPrefix

@@ -38,6 +38,10 @@ type Config struct {
 	// user "default" with no password. Never logged.
 	User     string `yaml:"user"`
 	Password string `yaml:"password"`
+	// PasswordFile names a file holding the password (a trailing newline
+	// is ignored), such as a mounted Kubernetes secret; read when the
+	// client dials. Password, when set, wins.
+	PasswordFile string `yaml:"password_file"`
 	// TableSuffix, when set, is appended to every output table name with
 	// an underscore (sales_facts_<suffix>, customers_<suffix>, …): replays
 	// into fresh tables use it. Letters, digits and underscores.
@@ -118,6 +122,13 @@ func (c *Config) setDefaults() {
 	}
 	c.Batch.setDefaults()
 	c.Retry.setDefaults()
+}
+
+// WithDefaults returns c with every unset field at its default (what Dial
+// uses), for showing the effective configuration.
+func (c Config) WithDefaults() Config {
+	c.setDefaults()
+	return c
 }
 
 // Validate reports the first invalid field, by name, after applying the
@@ -276,6 +287,13 @@ func (c Config) endpoint() (*endpoint, error) {
 	}
 	if c.User != "" {
 		e.user = c.User
+	}
+	if c.Password == "" && c.PasswordFile != "" {
+		data, err := os.ReadFile(c.PasswordFile)
+		if err != nil {
+			return nil, invalid("PasswordFile", "%v", err)
+		}
+		e.password = strings.TrimRight(string(data), "\r\n")
 	}
 	if c.Password != "" {
 		e.password = c.Password

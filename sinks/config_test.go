@@ -1,6 +1,8 @@
 package sinks
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -177,4 +179,22 @@ func TestParseVersion(t *testing.T) {
 	assert.Equal(t, []layout{legacyLayout}, layoutsFor(Version{18, 16, 1}))
 	assert.Equal(t, []layout{{micros: true}, legacyLayout}, layoutsFor(Version{20, 3, 0}))
 	assert.Equal(t, []layout{modernLayout, {micros: true}, {date32: true}, legacyLayout}, layoutsFor(Version{24, 1, 0}))
+}
+
+func TestPasswordFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "pw")
+	require.NoError(t, os.WriteFile(path, []byte("s3cret\n"), 0o600))
+	e, err := Config{Addr: "http://h:8123", PasswordFile: path}.WithDefaults().endpoint()
+	require.NoError(t, err)
+	assert.Equal(t, "s3cret", e.password)
+
+	e, err = Config{Addr: "http://h:8123", PasswordFile: path, Password: "explicit"}.WithDefaults().endpoint()
+	require.NoError(t, err)
+	assert.Equal(t, "explicit", e.password, "Password wins")
+
+	_, err = Config{Addr: "http://h:8123", PasswordFile: filepath.Join(dir, "missing")}.WithDefaults().endpoint()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "PasswordFile")
+	assert.NotContains(t, Config{Addr: "http://h:8123", PasswordFile: path}.String(), "s3cret")
 }

@@ -34,6 +34,10 @@ type runConfig struct {
 	// not yet committed) above which /readyz reports not ready. Default
 	// 100000.
 	ReadyMaxLag int64 `yaml:"ready_max_lag"`
+	// SummaryInterval is how often the node logs its one-line summary
+	// (events consumed, rows written, lag, backlog, freshness, dead
+	// letters). Default 30s; negative: never.
+	SummaryInterval time.Duration `yaml:"summary_interval"`
 	// ShutdownTimeout bounds a graceful shutdown (stop intake, flush the
 	// sinks, commit, leave the group) after SIGTERM or SIGINT; a second
 	// signal aborts at once. Default 60s.
@@ -53,7 +57,7 @@ var runEnvAliases = map[string]string{
 }
 
 func defaultRunConfig() runConfig {
-	c := runConfig{HTTPAddr: "127.0.0.1:18090", ShutdownTimeout: time.Minute, ReadyMaxLag: 100_000}
+	c := runConfig{HTTPAddr: "127.0.0.1:18090", ShutdownTimeout: time.Minute, ReadyMaxLag: 100_000, SummaryInterval: 30 * time.Second}
 	c.Processor.Brokers = []string{defaultKafka}
 	c.Processor.StateDir = "drivetrain-state"
 	if h, err := os.Hostname(); err == nil {
@@ -136,7 +140,13 @@ func runRun(ctx context.Context, a *app, c command, args []string) error {
 		return err
 	}
 	if *printConfig {
-		out, err := maskedYAML(&cfg)
+		shown := cfg
+		shown.Processor = cfg.Processor.WithDefaults()
+		shown.ClickHouse = cfg.ClickHouse.WithDefaults()
+		if shown.Processor.SinkBatch == (sinks.BatchConfig{}) {
+			shown.Processor.SinkBatch = shown.ClickHouse.Batch
+		}
+		out, err := maskedYAML(&shown)
 		if err != nil {
 			return err
 		}
@@ -233,6 +243,9 @@ func runRun(ctx context.Context, a *app, c command, args []string) error {
 	defer lagClient.Close()
 	go lag.run(ctx)
 	srvStatus.set(node, facts, counters, lag, cfg.ReadyMaxLag)
+	if cfg.SummaryInterval > 0 {
+		go logSummaries(ctx, log, cfg.SummaryInterval, srvStatus.get)
+	}
 	log.Info().Str("clickhouse", client.String()).Str("http", ln.Addr().String()).Strs("brokers", cfg.Processor.Brokers).Msg("node starting")
 	if err := node.Run(ctx); err != nil {
 		return err
@@ -329,4 +342,31 @@ func (s *nodeStatusSource) get() nodeStatus {
 	}
 	st.Idle = st.Ready && lag == 0 && st.SinkBacklog == 0
 	return st
+}
+
+// logSummaries logs one line per interval with the node's figures.
+func logSummaries(ctx context.Context, log zerolog.Logger, every time.Duration, status func() nodeStatus) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		st := status()
+		var consumed, written, dlq int64
+		for _, v := range st.Consumed {
+			consumed += v
+		}
+		for _, v := range st.RowsWritten {
+			written += v
+		}
+		for _, v := range st.DLQ {
+			dlq += v
+		}
+		log.Info().Bool("ready", st.Ready).Bool("idle", st.Idle).Int64("consumed", consumed).Int64("rows_written", written).
+			Int64("facts_written", st.FactsWritten).Int64("lag", st.Lag).Int64("sink_backlog", st.SinkBacklog).
+			Int64("dead_letters", dlq).Float64("freshness_p99_ms", st.Freshness.P99).Msg("summary")
+	}
 }
