@@ -54,7 +54,8 @@ func runReplay(ctx context.Context, a *app, c command, args []string) error {
 	if prefix == "" {
 		prefix = actors.DefaultTopicPrefix
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(cfg.Processor.Brokers...))
+	kafkaOpts, _ := cfg.Kafka.opts() // validated by load
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(cfg.Processor.Brokers...)}, kafkaOpts...)...)
 	if err != nil {
 		return err
 	}
@@ -105,7 +106,7 @@ func runReplay(ctx context.Context, a *app, c command, args []string) error {
 	if cfg.Processor.SinkBatch == (sinks.BatchConfig{}) {
 		cfg.Processor.SinkBatch = cfg.ClickHouse.Batch
 	}
-	node, err := actors.NewNode(cfg.Processor, actors.Deps{Log: a.log, Facts: schema.FactWriter(), Mirrors: mirrors, Retryable: sinks.IsRetryable})
+	node, err := actors.NewNode(cfg.Processor, actors.Deps{Log: a.log, Facts: schema.FactWriter(), Mirrors: mirrors, Retryable: sinks.IsRetryable, KafkaOpts: kafkaOpts})
 	if err != nil {
 		return fmt.Errorf("%s: %w", where, err)
 	}

@@ -42,6 +42,9 @@ type runConfig struct {
 	// sinks, commit, leave the group) after SIGTERM or SIGINT; a second
 	// signal aborts at once. Default 60s.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// Kafka secures every Kafka connection of the node: TLS and SASL
+	// (SCRAM-SHA-256/512, PLAIN).
+	Kafka kafkaSecurity `yaml:"kafka"`
 	// Processor configures the node: Kafka, group, state directory,
 	// credits (actors.Config).
 	Processor actors.Config `yaml:"processor"`
@@ -124,6 +127,9 @@ func (f *nodeFlags) load() (runConfig, string, error) {
 	}
 	if cfg.ShutdownTimeout <= 0 {
 		return cfg, where, fmt.Errorf("%s: shutdown_timeout must be positive, got %s", where, cfg.ShutdownTimeout)
+	}
+	if _, err := cfg.Kafka.opts(); err != nil {
+		return cfg, where, fmt.Errorf("%s: %w", where, err)
 	}
 	return cfg, where, nil
 }
@@ -215,11 +221,13 @@ func runRun(ctx context.Context, a *app, c command, args []string) error {
 		mc := &mirrorCounter{w: schema.MirrorWriter(t), insert: prom.insertObserver(t.String())}
 		mirrors[t], counters[t.String()] = mc, mc
 	}
+	kafkaOpts, _ := cfg.Kafka.opts() // validated by load
 	node, err := actors.NewNode(cfg.Processor, actors.Deps{
 		Log:       log,
 		Facts:     facts,
 		Mirrors:   mirrors,
 		Retryable: sinks.IsRetryable,
+		KafkaOpts: kafkaOpts,
 	})
 	if err != nil {
 		return fmt.Errorf("%s: %w", where, err)
@@ -236,7 +244,7 @@ func runRun(ctx context.Context, a *app, c command, args []string) error {
 	for _, t := range orderStreamTables {
 		streamTopics = append(streamTopics, prefix+".public."+t.String())
 	}
-	lag, lagClient, err := newLagWatcher([]kgo.Opt{kgo.SeedBrokers(cfg.Processor.Brokers...)}, groupID, streamTopics)
+	lag, lagClient, err := newLagWatcher(append([]kgo.Opt{kgo.SeedBrokers(cfg.Processor.Brokers...)}, kafkaOpts...), groupID, streamTopics)
 	if err != nil {
 		return fmt.Errorf("creating a Kafka client: %w", err)
 	}
