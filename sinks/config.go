@@ -343,29 +343,55 @@ func (e *endpoint) tlsConfig() (*tls.Config, error) {
 		return nil, nil
 	}
 	host, _, _ := net.SplitHostPort(e.host)
+	cfg, err := e.tls.Build(host)
+	var fe *TLSFieldError
+	if errors.As(err, &fe) {
+		return nil, invalid("TLS."+fe.Field, "%v", fe.Err)
+	}
+	return cfg, err
+}
+
+// TLSFieldError is an error of TLSConfig.Build about one field: Field is
+// its Go name (CAFile, CertFile), YAML its key (ca_file, cert_file).
+type TLSFieldError struct {
+	Field, YAML string
+	Err         error
+}
+
+func (e *TLSFieldError) Error() string { return e.YAML + ": " + e.Err.Error() }
+
+func (e *TLSFieldError) Unwrap() error { return e.Err }
+
+// Build returns the *tls.Config t describes, verifying serverName unless
+// t.ServerName overrides it. Errors name the YAML field. The node's Kafka
+// clients use it too.
+func (t TLSConfig) Build(serverName string) (*tls.Config, error) {
 	cfg := &tls.Config{
 		MinVersion:         tls.VersionTLS12,
-		ServerName:         host,
-		InsecureSkipVerify: e.tls.InsecureSkipVerify, //nolint:gosec // opt-in, documented as for tests
+		ServerName:         serverName,
+		InsecureSkipVerify: t.InsecureSkipVerify, //nolint:gosec // opt-in, documented as for tests
 	}
-	if e.tls.ServerName != "" {
-		cfg.ServerName = e.tls.ServerName
+	if t.ServerName != "" {
+		cfg.ServerName = t.ServerName
 	}
-	if e.tls.CAFile != "" {
-		pem, err := os.ReadFile(e.tls.CAFile)
+	if t.CAFile != "" {
+		pem, err := os.ReadFile(t.CAFile)
 		if err != nil {
-			return nil, invalid("TLS.CAFile", "%v", err)
+			return nil, &TLSFieldError{Field: "CAFile", YAML: "ca_file", Err: err}
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, invalid("TLS.CAFile", "no PEM certificate in %s", e.tls.CAFile)
+			return nil, &TLSFieldError{Field: "CAFile", YAML: "ca_file", Err: fmt.Errorf("no PEM certificate in %s", t.CAFile)}
 		}
 		cfg.RootCAs = pool
 	}
-	if e.tls.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(e.tls.CertFile, e.tls.KeyFile)
+	if (t.CertFile == "") != (t.KeyFile == "") {
+		return nil, &TLSFieldError{Field: "CertFile", YAML: "cert_file", Err: errors.New("cert_file and key_file go together")}
+	}
+	if t.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
 		if err != nil {
-			return nil, invalid("TLS.CertFile", "%v", err)
+			return nil, &TLSFieldError{Field: "CertFile", YAML: "cert_file", Err: err}
 		}
 		cfg.Certificates = []tls.Certificate{cert}
 	}

@@ -73,10 +73,16 @@ func walkConfig(v reflect.Value, path []string, fn func(path []string, f reflect
 	for i := 0; i < t.NumField(); i++ {
 		sf := t.Field(i)
 		tag := strings.Split(sf.Tag.Get("yaml"), ",")[0]
+		f := v.Field(i)
+		if sf.IsExported() && strings.Contains(sf.Tag.Get("yaml"), ",inline") && f.Kind() == reflect.Struct {
+			if err := walkConfig(f, path, fn); err != nil {
+				return err
+			}
+			continue
+		}
 		if !sf.IsExported() || tag == "-" || tag == "" {
 			continue
 		}
-		f := v.Field(i)
 		p := append(append([]string(nil), path...), tag)
 		if f.Kind() == reflect.Struct && f.Type() != reflect.TypeOf(time.Time{}) {
 			if err := walkConfig(f, p, fn); err != nil {

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"os"
 	"strings"
@@ -10,26 +8,19 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
+
+	"github.com/drivetrain-cdc/drivetrain/sinks"
 )
 
 // kafkaSecurity configures how every Kafka client of a node connects:
 // TLS and SASL. The zero value is plaintext without authentication.
 type kafkaSecurity struct {
+	// TLS: Enabled turns it on (also implied by any other field); the
+	// fields are those of clickhouse.tls (CA, client certificate, server
+	// name, insecure_skip_verify for tests).
 	TLS struct {
-		// Enabled turns TLS on (also implied by any other TLS field).
-		Enabled bool `yaml:"enabled"`
-		// CAFile is a PEM bundle of roots to verify the brokers with,
-		// instead of the system's.
-		CAFile string `yaml:"ca_file"`
-		// CertFile and KeyFile are a client certificate and its key, for
-		// brokers that authenticate clients by certificate.
-		CertFile string `yaml:"cert_file"`
-		KeyFile  string `yaml:"key_file"`
-		// ServerName overrides the name verified in the brokers'
-		// certificates.
-		ServerName string `yaml:"server_name"`
-		// InsecureSkipVerify disables verification (tests only).
-		InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
+		Enabled         bool `yaml:"enabled"`
+		sinks.TLSConfig `yaml:",inline"`
 	} `yaml:"tls"`
 	SASL struct {
 		// Mechanism is SCRAM-SHA-256, SCRAM-SHA-512 or PLAIN; empty: no
@@ -46,29 +37,10 @@ type kafkaSecurity struct {
 // opts returns the kgo options for s; errors name the field.
 func (s kafkaSecurity) opts() ([]kgo.Opt, error) {
 	var out []kgo.Opt
-	t := s.TLS
-	if t.Enabled || t.CAFile != "" || t.CertFile != "" || t.KeyFile != "" || t.ServerName != "" || t.InsecureSkipVerify {
-		cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: t.ServerName, InsecureSkipVerify: t.InsecureSkipVerify}
-		if t.CAFile != "" {
-			pem, err := os.ReadFile(t.CAFile)
-			if err != nil {
-				return nil, fmt.Errorf("kafka.tls.ca_file: %w", err)
-			}
-			pool := x509.NewCertPool()
-			if !pool.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("kafka.tls.ca_file: no PEM certificate in %s", t.CAFile)
-			}
-			cfg.RootCAs = pool
-		}
-		if (t.CertFile == "") != (t.KeyFile == "") {
-			return nil, fmt.Errorf("kafka.tls.cert_file and kafka.tls.key_file go together")
-		}
-		if t.CertFile != "" {
-			cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
-			if err != nil {
-				return nil, fmt.Errorf("kafka.tls.cert_file: %w", err)
-			}
-			cfg.Certificates = []tls.Certificate{cert}
+	if s.TLS.Enabled || s.TLS.TLSConfig != (sinks.TLSConfig{}) {
+		cfg, err := s.TLS.Build("")
+		if err != nil {
+			return nil, fmt.Errorf("kafka.tls: %w", err)
 		}
 		out = append(out, kgo.DialTLSConfig(cfg))
 	}

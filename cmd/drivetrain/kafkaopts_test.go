@@ -36,7 +36,7 @@ func TestKafkaSecurityOpts(t *testing.T) {
 		{name: "missing password file", set: func(s *kafkaSecurity) {
 			s.SASL.Mechanism, s.SASL.User, s.SASL.PasswordFile = "SCRAM-SHA-256", "app", filepath.Join(dir, "none")
 		}, wantErr: "kafka.sasl.password_file"},
-		{name: "bad CA file", set: func(s *kafkaSecurity) { s.TLS.CAFile = notPEM }, wantErr: "kafka.tls.ca_file: no PEM certificate"},
+		{name: "bad CA file", set: func(s *kafkaSecurity) { s.TLS.CAFile = notPEM }, wantErr: "kafka.tls: ca_file: no PEM certificate"},
 		{name: "cert without key", set: func(s *kafkaSecurity) { s.TLS.CertFile = notPEM }, wantErr: "go together"},
 	}
 	for _, tt := range tests {
@@ -53,4 +53,13 @@ func TestKafkaSecurityOpts(t *testing.T) {
 			assert.Len(t, opts, tt.wantOpts)
 		})
 	}
+}
+
+func TestKafkaSecurityFromEnvironment(t *testing.T) {
+	t.Setenv("DRIVETRAIN_KAFKA_TLS_SERVER_NAME", "kafka.internal")
+	t.Setenv("DRIVETRAIN_KAFKA_SASL_MECHANISM", "SCRAM-SHA-256")
+	cfg := defaultRunConfig()
+	require.NoError(t, envOverrides(&cfg, runEnvAliases))
+	assert.Equal(t, "kafka.internal", cfg.Kafka.TLS.ServerName, "inline TLS fields have environment variables too")
+	assert.Equal(t, "SCRAM-SHA-256", cfg.Kafka.SASL.Mechanism)
 }
