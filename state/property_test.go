@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/stretchr/testify/require"
@@ -116,10 +115,6 @@ func (b *pebbleBackend) crash() {
 
 func randomCases(t *testing.T, f func(rng *rand.Rand) string) {
 	t.Helper()
-	seed := *seedFlag
-	if seed == 0 {
-		seed = uint64(time.Now().UnixNano())
-	}
 	n := *casesFlag
 	if n == 0 {
 		// Fewer than the 300 of the topology package's in-memory runs:
@@ -129,12 +124,7 @@ func randomCases(t *testing.T, f func(rng *rand.Rand) string) {
 			n = 10
 		}
 	}
-	for i := range n {
-		s := seed + uint64(i)
-		if msg := f(rand.New(rand.NewPCG(s, 0x5eed))); msg != "" {
-			t.Fatalf("case with seed %d failed (rerun: go test ./state -run '^%s$' -seed %d -cases 1):\n%s", s, t.Name(), s, msg)
-		}
-	}
+	topologytest.RandomCases(t, "./state", *seedFlag, n, f)
 }
 
 func check(h *topologytest.History, sink *topologytest.Sink) string {

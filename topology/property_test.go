@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -22,10 +21,6 @@ var (
 // with the seed and a command that reruns the failing case.
 func randomCases(t *testing.T, f func(rng *rand.Rand) string) {
 	t.Helper()
-	seed := *seedFlag
-	if seed == 0 {
-		seed = uint64(time.Now().UnixNano())
-	}
 	n := *casesFlag
 	if n == 0 {
 		n = 300
@@ -33,12 +28,7 @@ func randomCases(t *testing.T, f func(rng *rand.Rand) string) {
 			n = 40
 		}
 	}
-	for i := range n {
-		s := seed + uint64(i)
-		if msg := f(rand.New(rand.NewPCG(s, 0x5eed))); msg != "" {
-			t.Fatalf("case with seed %d failed (rerun: go test ./topology -run '^%s$' -seed %d -cases 1):\n%s", s, t.Name(), s, msg)
-		}
-	}
+	topologytest.RandomCases(t, "./topology", *seedFlag, n, f)
 }
 
 // run feeds one interleaving of h through a Processor on an in-memory
