@@ -5,17 +5,14 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
 	"github.com/drivetrain-cdc/drivetrain/bench/workload"
-	"github.com/drivetrain-cdc/drivetrain/sinks"
 )
 
 // TestIntegrationCluster runs three `drivetrain run` processes in one group
@@ -23,26 +20,8 @@ import (
 // again, the cluster is scaled down to one node (graceful stops) and back to
 // three; once idle, ClickHouse must equal PostgreSQL row by row.
 func TestIntegrationCluster(t *testing.T) {
-	pgDSN, _, _ := stackEnv(t)
-	chURL := os.Getenv("DRIVETRAIN_CLICKHOUSE_URL")
-	if chURL == "" {
-		t.Skip("DRIVETRAIN_CLICKHOUSE_URL is not set; source .stack/env")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
-	defer cancel()
-	stdout, stderr, code := runCLI(t, "connector", "register")
-	require.Zero(t, code, "connector register:\n%s%s", stdout, stderr)
-	waitSlotActive(ctx, t, pgDSN, "drivetrain")
-
-	suffix := time.Now().UnixNano()
-	database, group := fmt.Sprintf("cluster_%d", suffix), fmt.Sprintf("cluster-%d", suffix)
-	ch, err := sinks.Dial(ctx, sinks.Config{Addr: chURL, Database: database}, zerolog.Nop())
-	require.NoError(t, err)
-	defer ch.Close()
-	t.Cleanup(func() { _ = ch.Exec(context.Background(), "DROP DATABASE IF EXISTS "+database) })
-	pg, err := pgx.Connect(ctx, pgDSN)
-	require.NoError(t, err)
-	defer pg.Close(context.Background())
+	r := newPipelineRun(t, "cluster")
+	ctx, pgDSN, suffix, database, group, ch, pg := r.ctx, r.pgDSN, r.suffix, r.database, r.group, r.ch, r.pg
 
 	nodes := make([]*testNode, 3)
 	for i := range nodes {

@@ -198,6 +198,48 @@ func waitConverged(ctx context.Context, t *testing.T, pg *pgx.Conn, ch *sinks.Cl
 	t.Logf("converged:\n%s", last.String())
 }
 
+// pipelineRun is what an end-to-end test on the local stack starts from:
+// the connector registered and streaming, and its own ClickHouse database
+// (dropped at the end) and consumer group, named <name>_<n> and <name>-<n>.
+type pipelineRun struct {
+	ctx             context.Context
+	pgDSN           string
+	suffix          int64
+	database, group string
+	ch              *sinks.Client
+	pg              *pgx.Conn
+}
+
+// newPipelineRun skips the test when the stack's addresses are not set.
+func newPipelineRun(t *testing.T, name string) *pipelineRun {
+	t.Helper()
+	pgDSN, _, _ := stackEnv(t)
+	chURL := os.Getenv("DRIVETRAIN_CLICKHOUSE_URL")
+	if chURL == "" {
+		t.Skip("DRIVETRAIN_CLICKHOUSE_URL is not set; source .stack/env")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	t.Cleanup(cancel)
+	stdout, stderr, code := runCLI(t, "connector", "register")
+	require.Zero(t, code, "connector register:\n%s%s", stdout, stderr)
+	waitSlotActive(ctx, t, pgDSN, "drivetrain")
+
+	r := &pipelineRun{ctx: ctx, pgDSN: pgDSN, suffix: time.Now().UnixNano()}
+	r.database, r.group = fmt.Sprintf("%s_%d", name, r.suffix), fmt.Sprintf("%s-%d", name, r.suffix)
+	ch, err := sinks.Dial(ctx, sinks.Config{Addr: chURL, Database: r.database}, zerolog.Nop())
+	require.NoError(t, err)
+	r.ch = ch
+	pg, err := pgx.Connect(ctx, pgDSN)
+	require.NoError(t, err)
+	r.pg = pg
+	t.Cleanup(func() {
+		_ = ch.Exec(context.Background(), "DROP DATABASE IF EXISTS "+r.database)
+		ch.Close()
+		pg.Close(context.Background())
+	})
+	return r
+}
+
 // TestIntegrationEndToEnd is the correctness oracle on the real pipeline:
 // PostgreSQL → Debezium → Kafka → drivetrain run (a separate process) →
 // ClickHouse over HTTP, with a mixed workload; once idle, every mirror table
@@ -209,28 +251,8 @@ func TestIntegrationEndToEnd(t *testing.T) { endToEnd(t, false) }
 func TestIntegrationEndToEndKill(t *testing.T) { endToEnd(t, true) }
 
 func endToEnd(t *testing.T, kill bool) {
-	pgDSN, _, _ := stackEnv(t)
-	chURL := os.Getenv("DRIVETRAIN_CLICKHOUSE_URL")
-	if chURL == "" {
-		t.Skip("DRIVETRAIN_CLICKHOUSE_URL is not set; source .stack/env")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
-	defer cancel()
-	stdout, stderr, code := runCLI(t, "connector", "register")
-	require.Zero(t, code, "connector register:\n%s%s", stdout, stderr)
-	waitSlotActive(ctx, t, pgDSN, "drivetrain")
-
-	suffix := time.Now().UnixNano()
-	database := fmt.Sprintf("e2e_%d", suffix)
-	group := fmt.Sprintf("e2e-%d", suffix)
-	ch, err := sinks.Dial(ctx, sinks.Config{Addr: chURL, Database: database}, zerolog.Nop())
-	require.NoError(t, err)
-	defer ch.Close()
-	t.Cleanup(func() { _ = ch.Exec(context.Background(), "DROP DATABASE IF EXISTS "+database) })
-	pg, err := pgx.Connect(ctx, pgDSN)
-	require.NoError(t, err)
-	defer pg.Close(context.Background())
-
+	r := newPipelineRun(t, "e2e")
+	ctx, pgDSN, suffix, database, group, ch, pg := r.ctx, r.pgDSN, r.suffix, r.database, r.group, r.ch, r.pg
 	node := newTestNode(t, "e2e-1", group, database, t.TempDir())
 	node.start()
 	// Not waiting for ready here: on a new database Debezium creates the

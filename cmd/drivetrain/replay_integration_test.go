@@ -3,21 +3,15 @@
 package main
 
 import (
-	"context"
-	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/drivetrain-cdc/drivetrain/bench/oracle"
 	"github.com/drivetrain-cdc/drivetrain/bench/workload"
-	"github.com/drivetrain-cdc/drivetrain/sinks"
 )
 
 // TestIntegrationReplay: after a node processed a workload, `drivetrain
@@ -25,26 +19,8 @@ import (
 // tables swapped in when caught up; each is followed by the oracle. Replay
 // refuses to run while a live node holds the group's partitions.
 func TestIntegrationReplay(t *testing.T) {
-	pgDSN, _, _ := stackEnv(t)
-	chURL := os.Getenv("DRIVETRAIN_CLICKHOUSE_URL")
-	if chURL == "" {
-		t.Skip("DRIVETRAIN_CLICKHOUSE_URL is not set; source .stack/env")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
-	defer cancel()
-	stdout, stderr, code := runCLI(t, "connector", "register")
-	require.Zero(t, code, "connector register:\n%s%s", stdout, stderr)
-	waitSlotActive(ctx, t, pgDSN, "drivetrain")
-
-	suffix := time.Now().UnixNano()
-	database, group := fmt.Sprintf("replay_%d", suffix), fmt.Sprintf("replay-%d", suffix)
-	ch, err := sinks.Dial(ctx, sinks.Config{Addr: chURL, Database: database}, zerolog.Nop())
-	require.NoError(t, err)
-	defer ch.Close()
-	t.Cleanup(func() { _ = ch.Exec(context.Background(), "DROP DATABASE IF EXISTS "+database) })
-	pg, err := pgx.Connect(ctx, pgDSN)
-	require.NoError(t, err)
-	defer pg.Close(context.Background())
+	r := newPipelineRun(t, "replay")
+	ctx, pgDSN, suffix, database, group, ch, pg := r.ctx, r.pgDSN, r.suffix, r.database, r.group, r.ch, r.pg
 
 	node := newTestNode(t, "replay-1", group, database, t.TempDir())
 	node.start()
@@ -55,7 +31,7 @@ func TestIntegrationReplay(t *testing.T) {
 	require.NoError(t, err)
 	waitConverged(ctx, t, pg, ch, node)
 
-	stdout, stderr, code = runCLI(t, "replay", "--group", group, "--database", database, "--state-dir", filepath.Join(t.TempDir(), "s0"))
+	stdout, stderr, code := runCLI(t, "replay", "--group", group, "--database", database, "--state-dir", filepath.Join(t.TempDir(), "s0"))
 	assert.NotZero(t, code, stdout)
 	assert.Contains(t, stderr, "live member")
 	node.stop()

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"testing"
 	"time"
 
@@ -15,29 +14,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/drivetrain-cdc/drivetrain/bench/workload"
-	"github.com/drivetrain-cdc/drivetrain/sinks"
 )
 
 // TestIntegrationStatus runs a node on the real stack and checks what
 // `drivetrain status` reports: the group's one member owning every
 // order-stream partition, the lag, and the node's own figures.
 func TestIntegrationStatus(t *testing.T) {
-	pgDSN, _, _ := stackEnv(t)
-	chURL := os.Getenv("DRIVETRAIN_CLICKHOUSE_URL")
-	if chURL == "" {
-		t.Skip("DRIVETRAIN_CLICKHOUSE_URL is not set; source .stack/env")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	stdout, stderr, code := runCLI(t, "connector", "register")
-	require.Zero(t, code, "connector register:\n%s%s", stdout, stderr)
-
-	suffix := time.Now().UnixNano()
-	database, group := fmt.Sprintf("status_%d", suffix), fmt.Sprintf("status-%d", suffix)
-	ch, err := sinks.Dial(ctx, sinks.Config{Addr: chURL, Database: database}, zerolog.Nop())
-	require.NoError(t, err)
-	defer ch.Close()
-	t.Cleanup(func() { _ = ch.Exec(context.Background(), "DROP DATABASE IF EXISTS "+database) })
+	r := newPipelineRun(t, "status")
+	ctx, pgDSN, suffix, database, group := r.ctx, r.pgDSN, r.suffix, r.database, r.group
 
 	node := newTestNode(t, "status-1", group, database, t.TempDir())
 	node.start()
@@ -54,7 +38,7 @@ func TestIntegrationStatus(t *testing.T) {
 		return st.Idle, fmt.Sprintf("lag %d, backlog %d, reason %q", st.Lag, st.SinkBacklog, st.Reason)
 	}))
 
-	stdout, stderr, code = runCLI(t, "status", "--group", group, "--nodes", node.url, "--json")
+	stdout, stderr, code := runCLI(t, "status", "--group", group, "--nodes", node.url, "--json")
 	require.Zero(t, code, stderr)
 	var st clusterStatus
 	require.NoError(t, json.Unmarshal([]byte(stdout), &st), stdout)
