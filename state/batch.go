@@ -20,16 +20,12 @@ import (
 type Batch struct {
 	view
 	oc batchOrders
-	// dbView reads committed state (see committed); indexWritten is set
-	// once the batch wrote an index entry.
-	dbView       view
-	indexWritten bool
-	// The customers and vehicles the batch wrote index entries for.
-	idxCustomers, idxVehicles []int64
-	b                         *pebble.Batch
-	wkey                      []byte // scratch for written keys
-	wval                      []byte // scratch for written values
-	done                      bool
+	// dbView reads committed state (see committed).
+	dbView view
+	b      *pebble.Batch
+	wkey   []byte // scratch for written keys
+	wval   []byte // scratch for written values
+	done   bool
 }
 
 var _ topology.PartitionStore = (*Batch)(nil)
@@ -70,15 +66,14 @@ func (b *Batch) PutOrder(s topology.Stored[topology.Order]) error {
 	}
 	if old := &e.order; e.orderFound && !old.Deleted && (s.Deleted || old.Row.CustomerID != s.Row.CustomerID) {
 		b.wkey = partKey(b.wkey[:0], b.part, kindCustOrders, old.Row.CustomerID, id)
-		b.indexWritten = true
+		b.indexChanged(indexOp{kind: kindCustOrders, id: old.Row.CustomerID, order: id})
 		if err := b.del(b.wkey); err != nil {
 			return fmt.Errorf("writing order %d: %w", id, err)
 		}
 	}
 	if !s.Deleted {
 		b.wkey = partKey(b.wkey[:0], b.part, kindCustOrders, s.Row.CustomerID, id)
-		b.indexWritten = true
-		b.idxCustomers = append(b.idxCustomers, s.Row.CustomerID)
+		b.indexChanged(indexOp{kind: kindCustOrders, add: true, id: s.Row.CustomerID, order: id})
 		if err := b.set(b.wkey, nil); err != nil {
 			return fmt.Errorf("writing order %d: %w", id, err)
 		}
@@ -88,7 +83,7 @@ func (b *Batch) PutOrder(s topology.Stored[topology.Order]) error {
 	if err := b.set(b.wkey, b.wval); err != nil {
 		return fmt.Errorf("writing order %d: %w", id, err)
 	}
-	e.order, e.orderFound = s, true
+	e.order, e.orderFound, e.changed = s, true, true
 	return nil
 }
 
@@ -110,7 +105,7 @@ func (b *Batch) PutItem(s topology.Stored[topology.OrderItem]) error {
 		old = &e.items[i]
 		if !old.Deleted && (s.Deleted || old.Row.VehicleID != s.Row.VehicleID) {
 			b.wkey = partKey(b.wkey[:0], b.part, kindVehItems, old.Row.VehicleID, orderID, id)
-			b.indexWritten = true
+			b.indexChanged(indexOp{kind: kindVehItems, id: old.Row.VehicleID, order: orderID, item: id})
 			if err := b.del(b.wkey); err != nil {
 				return fmt.Errorf("writing order item %d: %w", id, err)
 			}
@@ -118,8 +113,7 @@ func (b *Batch) PutItem(s topology.Stored[topology.OrderItem]) error {
 	}
 	if !s.Deleted {
 		b.wkey = partKey(b.wkey[:0], b.part, kindVehItems, s.Row.VehicleID, orderID, id)
-		b.indexWritten = true
-		b.idxVehicles = append(b.idxVehicles, s.Row.VehicleID)
+		b.indexChanged(indexOp{kind: kindVehItems, add: true, id: s.Row.VehicleID, order: orderID, item: id})
 		if err := b.set(b.wkey, nil); err != nil {
 			return fmt.Errorf("writing order item %d: %w", id, err)
 		}
@@ -134,6 +128,7 @@ func (b *Batch) PutItem(s topology.Stored[topology.OrderItem]) error {
 	} else {
 		e.items = slices.Insert(e.items, i, s)
 	}
+	e.changed = true
 	return nil
 }
 
@@ -147,12 +142,17 @@ func (b *Batch) PutPayment(s topology.Stored[topology.Payment]) error {
 	// The batch's entry replaces the cached one at commit; without loaded
 	// payments it loads them, this one included, from the batch when
 	// needed.
-	if e := b.entry(s.Row.OrderID); e.paymentsLoaded {
+	e, err := b.entry(s.Row.OrderID)
+	if err != nil {
+		return err
+	}
+	if e.paymentsLoaded {
 		if i, found := findPayment(e.payments, s.Row.ID); found {
 			e.payments[i] = s
 		} else {
 			e.payments = slices.Insert(e.payments, i, s)
 		}
+		e.changed = true
 	}
 	return nil
 }
@@ -191,18 +191,16 @@ func (b *Batch) Commit() error {
 		return ErrBatchDone
 	}
 	b.finish()
-	// Before the commit, so that no reader sees an entry the filters miss.
-	b.oc.pc.indexed(b.idxCustomers, b.idxVehicles)
 	err := b.s.commit(b.pb())
 	// The cache holds committed values only: install the batch's views
-	// once visible, or forget what it touched if the commit failed (it may
-	// have reached the memtable or not).
+	// and index changes once visible, or forget what it touched if the
+	// commit failed (it may have reached the memtable or not).
 	if err == nil {
-		b.oc.pc.install(b.oc.gen, b.oc.orders, b.oc.facts)
+		b.oc.pc.install(b.oc.gen, b.oc.orders, b.oc.facts, b.oc.ops)
 	} else {
 		b.oc.pc.invalidate(b.oc.orders, b.oc.facts)
 	}
-	b.oc.orders, b.oc.facts = nil, nil
+	b.oc = batchOrders{}
 	return joinClose(err, b.pb())
 }
 
@@ -212,22 +210,21 @@ func (b *Batch) Close() error {
 		return nil
 	}
 	b.finish()
-	b.oc.orders, b.oc.facts = nil, nil
+	b.oc = batchOrders{}
 	return b.pb().Close()
 }
 
 // GlobalBatch groups writes of the global tables and the global topics'
 // offsets into one atomic commit. Its reads see its own writes (it
 // implements topology.GlobalStore); after Commit the dimension cache
-// forgets the rows it wrote. Not safe for concurrent use. Commit or Close
+// holds the rows it wrote. Not safe for concurrent use. Commit or Close
 // it; it cannot be reused.
 type GlobalBatch struct {
 	view
-	b       *pebble.Batch
-	written []cacheKey
-	wkey    []byte
-	wval    []byte
-	done    bool
+	b    *pebble.Batch
+	wkey []byte
+	wval []byte
+	done bool
 }
 
 var _ topology.GlobalStore = (*GlobalBatch)(nil)
@@ -235,7 +232,7 @@ var _ topology.GlobalStore = (*GlobalBatch)(nil)
 // NewGlobalBatch starts a write batch on the global tables.
 func (s *Store) NewGlobalBatch() *GlobalBatch {
 	pb := s.db.NewIndexedBatch()
-	return &GlobalBatch{b: pb, view: view{s: s, r: pb, part: -1, owned: true, dirty: map[cacheKey]struct{}{}}}
+	return &GlobalBatch{b: pb, view: view{s: s, r: pb, part: -1, owned: true, pending: map[cacheKey]string{}}}
 }
 
 func (g *GlobalBatch) pb() *pebble.Batch { return g.b }
@@ -250,11 +247,7 @@ func (g *GlobalBatch) put(kind byte, id int64) error {
 	if g.done {
 		return ErrBatchDone
 	}
-	k := cacheKey{kind, id}
-	if _, ok := g.dirty[k]; !ok {
-		g.dirty[k] = struct{}{}
-		g.written = append(g.written, k)
-	}
+	g.pending[cacheKey{kind, id}] = string(g.wval)
 	g.wkey = globalKey(g.wkey[:0], kind, id)
 	return g.pb().Set(g.wkey, g.wval, nil)
 }
@@ -295,16 +288,21 @@ func (g *GlobalBatch) SetOffset(topic string, partition int32, next int64) error
 func (g *GlobalBatch) Empty() bool { return g.done || g.pb().Empty() }
 
 // Commit applies the batch atomically (synced unless Options.NoSync),
-// drops the rows it wrote from the dimension cache, and releases it.
+// puts the rows it wrote into the dimension cache, and releases it.
 func (g *GlobalBatch) Commit() error {
 	if g.done {
 		return ErrBatchDone
 	}
 	g.finish()
 	err := g.s.commit(g.pb())
-	// Invalidate after the commit is visible (see dimCache), and even if
-	// it failed: the batch may have reached the memtable.
-	g.s.cache.invalidate(g.written)
+	// Install after the commit is visible (see dimCache); if it failed,
+	// forget the rows: the batch may or may not have reached the memtable.
+	if err == nil {
+		g.s.cache.install(g.pending)
+	} else {
+		g.s.cache.invalidate(g.pending)
+	}
+	g.pending = nil
 	return joinClose(err, g.pb())
 }
 

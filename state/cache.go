@@ -1,25 +1,46 @@
 package state
 
-import "sync"
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"unsafe"
 
-// dimCache is a bounded LRU of decoded dimension rows (customers,
-// vehicles), shared by every reader of a Store. Safe for concurrent use; a
-// nil *dimCache caches nothing.
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// dimCache holds encoded dimension rows (customers, vehicles) in memory,
+// shared by every reader of a Store. Safe for concurrent use; a nil
+// *dimCache caches nothing.
 //
-// Stale fills are the hazard: a reader misses, reads the old value from
-// Pebble, a writer commits and invalidates, then the reader inserts the old
-// value. The epoch closes that window: a reader notes the epoch before
-// reading Pebble and add drops its value if any invalidation happened
-// since (writers invalidate after their commit is visible).
+// Values are the encoded rows, kept in arenas (see arena.go), which
+// readers decode without copying their strings (aliasDec): a cached
+// customer costs its encoded size plus a map slot, a fraction of the
+// decoded row, and nothing for the garbage collector to scan. The cache
+// is bounded in bytes by two generations: inserts go to the current one;
+// when it exceeds the limit it becomes the old one and the previous old
+// one is dropped; a hit in the old generation moves the entry back to the
+// current one.
+//
+// Open preloads the global range. When every stored row fits, the cache
+// is complete: a lookup that finds nothing means the row does not exist,
+// and no reader goes to Pebble for dimensions at all. Dropping a
+// generation or a failed commit makes it incomplete again.
+//
+// Stale fills are the hazard of a read-through cache: a reader misses,
+// reads the old value from Pebble, a writer commits, then the reader
+// inserts the old value. The epoch closes that window: a reader notes the
+// epoch before reading Pebble, and add drops its value if a writer
+// installed or invalidated anything since (writers do so after their
+// commit is visible).
 type dimCache struct {
-	mu      sync.Mutex
-	limit   int64
-	size    int64
-	entries map[cacheKey]*cacheEntry
-	lru     cacheEntry // sentinel: lru.next is the most recently used
-	epoch   uint64
-	hits    uint64
-	misses  uint64
+	mu       sync.RWMutex
+	limit    int64 // bytes per generation: half the configured bound
+	cur, old *dimGen
+	epoch    uint64
+	complete bool
+	hits     atomic.Uint64
+	misses   atomic.Uint64
 }
 
 type cacheKey struct {
@@ -27,53 +48,105 @@ type cacheKey struct {
 	id   int64
 }
 
-type cacheEntry struct {
-	key        cacheKey
-	val        any // topology.Stored[Customer] or topology.Stored[Vehicle]
-	size       int64
-	prev, next *cacheEntry
-}
-
-// entryOverhead approximates the memory of an entry beyond its encoded
-// value: the entry, the map slot and the decoded struct's fixed part.
-const entryOverhead = 256
-
 func newDimCache(limit int64) *dimCache {
 	if limit <= 0 {
 		return nil
 	}
-	c := &dimCache{limit: limit, entries: map[cacheKey]*cacheEntry{}}
-	c.lru.next, c.lru.prev = &c.lru, &c.lru
+	c := &dimCache{limit: max(1, limit/2)}
+	c.cur, c.old = c.newTable(), c.newTable()
 	return c
 }
 
-// get returns the cached value of k, or the epoch to pass to add after
-// reading it from Pebble.
-func (c *dimCache) get(k cacheKey) (val any, ok bool, epoch uint64) {
+// newTable returns a generation, with chunks of a sixteenth of the
+// generation's bound (4 KiB to 1 MiB).
+func (c *dimCache) newTable() *dimGen {
+	chunk := int(min(max(c.limit/16, 4<<10), maxChunk))
+	return &dimGen{customers: newTable[int64](chunk), vehicles: newTable[int64](chunk)}
+}
+
+// dimGen is one generation: a table per dimension, keyed by id (a map of
+// 8-byte keys takes half the memory of one keyed by cacheKey).
+type dimGen struct {
+	customers, vehicles *table[int64]
+}
+
+func (g *dimGen) of(kind byte) *table[int64] {
+	if kind == kindVehicle {
+		return g.vehicles
+	}
+	return g.customers
+}
+
+func (g *dimGen) get(k cacheKey) (string, bool) { return g.of(k.kind).get(k.id) }
+func (g *dimGen) put(k cacheKey, v string) bool { return g.of(k.kind).put(k.id, v) }
+func (g *dimGen) delete(k cacheKey)             { g.of(k.kind).delete(k.id) }
+func (g *dimGen) len() int                      { return g.customers.len() + g.vehicles.len() }
+func (g *dimGen) size() int64                   { return g.customers.size() + g.vehicles.size() }
+func (g *dimGen) maybeCompact()                 { g.customers.maybeCompact(); g.vehicles.maybeCompact() }
+
+// lookup results of dimCache.get.
+const (
+	cacheMiss   = iota // not cached: read Pebble, then add with the epoch
+	cacheHit           // val holds the encoded row
+	cacheAbsent        // the cache is complete and the row does not exist
+)
+
+// get returns the cached value of k, whether the row is known absent, or
+// the epoch to pass to add after reading it from Pebble.
+func (c *dimCache) get(k cacheKey) (val string, result int, epoch uint64) {
 	if c == nil {
-		return nil, false, 0
+		return "", cacheMiss, 0
+	}
+	c.mu.RLock()
+	val, ok := c.cur.get(k)
+	if ok {
+		c.mu.RUnlock()
+		c.count(true)
+		return val, cacheHit, 0
+	}
+	_, inOld := c.old.get(k)
+	complete, epoch := c.complete, c.epoch
+	c.mu.RUnlock()
+	if !inOld {
+		if complete {
+			c.count(true)
+			return "", cacheAbsent, 0
+		}
+		c.count(false)
+		return "", cacheMiss, epoch
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e := c.entries[k]
-	if e == nil {
-		c.misses++
-		return nil, false, c.epoch
+	if val, ok := c.cur.get(k); ok {
+		c.hits.Add(1)
+		return val, cacheHit, 0
 	}
-	c.hits++
-	c.unlink(e)
-	c.pushFront(e)
-	return e.val, true, 0
+	if val, ok := c.old.get(k); ok {
+		c.hits.Add(1)
+		c.put(k, val)
+		return val, cacheHit, 0
+	}
+	if c.complete {
+		c.hits.Add(1)
+		return "", cacheAbsent, 0
+	}
+	c.misses.Add(1)
+	return "", cacheMiss, c.epoch
 }
 
-// add caches val for k unless an invalidation happened since epoch, then
-// evicts least recently used entries down to the limit.
-func (c *dimCache) add(k cacheKey, val any, encodedSize int, epoch uint64) {
-	if c == nil {
-		return
+// count adds a hit or a miss.
+func (c *dimCache) count(hit bool) {
+	if hit {
+		c.hits.Add(1)
+	} else {
+		c.misses.Add(1)
 	}
-	size := int64(encodedSize) + entryOverhead
-	if size > c.limit {
+}
+
+// add caches val for k unless a writer installed or invalidated rows since
+// epoch.
+func (c *dimCache) add(k cacheKey, val string, epoch uint64) {
+	if c == nil {
 		return
 	}
 	c.mu.Lock()
@@ -81,57 +154,105 @@ func (c *dimCache) add(k cacheKey, val any, encodedSize int, epoch uint64) {
 	if epoch != c.epoch {
 		return
 	}
-	if old := c.entries[k]; old != nil {
-		c.remove(old)
-	}
-	e := &cacheEntry{key: k, val: val, size: size}
-	c.entries[k] = e
-	c.pushFront(e)
-	c.size += size
-	for c.size > c.limit {
-		c.remove(c.lru.prev)
-	}
+	c.put(k, val)
 }
 
-// invalidate drops the given keys and starts a new epoch.
-func (c *dimCache) invalidate(keys []cacheKey) {
-	if c == nil || len(keys) == 0 {
+// put inserts into the current generation, compacting it when a third is
+// garbage, and rotates it when full. The caller holds mu.
+func (c *dimCache) put(k cacheKey, val string) {
+	c.old.delete(k)
+	if !c.cur.put(k, val) {
+		c.complete = false // too large to cache: read through
+	}
+	// Updates leave garbage in the arena: compact it before it grows the
+	// generation, which would otherwise rotate a cache that fits.
+	if c.cur.maybeCompact(); c.cur.size() <= c.limit {
+		return
+	}
+	if c.old.len() > 0 {
+		c.complete = false
+	}
+	c.old, c.cur = c.cur, c.newTable()
+}
+
+// install puts the rows a batch committed, once its commit is visible.
+func (c *dimCache) install(rows map[cacheKey]string) {
+	if c == nil || len(rows) == 0 {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.epoch++
-	for _, k := range keys {
-		if e := c.entries[k]; e != nil {
-			c.remove(e)
-		}
+	for k, v := range rows {
+		c.put(k, v)
 	}
 }
 
-// stats returns the hit and miss counts and the current size in bytes.
-func (c *dimCache) stats() (hits, misses uint64, size int64, n int) {
-	if c == nil {
-		return 0, 0, 0, 0
+// invalidate drops the given keys (a batch whose commit failed may or may
+// not have reached Pebble) and starts a new epoch.
+func (c *dimCache) invalidate(rows map[cacheKey]string) {
+	if c == nil || len(rows) == 0 {
+		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.hits, c.misses, c.size, len(c.entries)
+	c.epoch++
+	c.complete = false
+	for k := range rows {
+		c.cur.delete(k)
+		c.old.delete(k)
+	}
 }
 
-func (c *dimCache) remove(e *cacheEntry) {
-	c.unlink(e)
-	delete(c.entries, e.key)
-	c.size -= e.size
+// preload reads the global tables into the cache, and marks it complete
+// when every row fit. It runs in Open, before any reader.
+func (c *dimCache) preload(db *pebble.DB) error {
+	if c == nil {
+		return nil
+	}
+	all := true
+	for _, kind := range []byte{kindCustomer, kindVehicle} {
+		prefix := []byte{rangeGlobal, kind}
+		it, err := db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+		if err != nil {
+			return fmt.Errorf("preloading the global tables: %w", err)
+		}
+		for valid := it.First(); valid; valid = it.Next() {
+			key := it.Key()
+			if len(key) != len(prefix)+8 {
+				_ = it.Close()
+				return fmt.Errorf("preloading the global tables: %w: key %x", ErrCorrupt, key)
+			}
+			val, err := it.ValueAndErr()
+			if err != nil {
+				_ = it.Close()
+				return fmt.Errorf("preloading the global tables: %w", err)
+			}
+			// put copies the value into the arena.
+			if !c.cur.put(cacheKey{kind, readID(key[len(prefix):])}, unsafe.String(unsafe.SliceData(val), len(val))) {
+				all = false
+			}
+			if c.cur.size() > c.limit {
+				// More rows than the limit: keep what fits, read the rest
+				// through.
+				return it.Close()
+			}
+		}
+		if err := it.Close(); err != nil {
+			return fmt.Errorf("preloading the global tables: %w", err)
+		}
+	}
+	c.complete = all
+	return nil
 }
 
-func (c *dimCache) unlink(e *cacheEntry) {
-	e.prev.next = e.next
-	e.next.prev = e.prev
-}
-
-func (c *dimCache) pushFront(e *cacheEntry) {
-	e.prev = &c.lru
-	e.next = c.lru.next
-	c.lru.next.prev = e
-	c.lru.next = e
+// stats returns the hit and miss counts, the size in bytes and the
+// number of entries.
+func (c *dimCache) stats() (hits, misses uint64, size int64, n int, complete bool) {
+	if c == nil {
+		return 0, 0, 0, 0, false
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.hits.Load(), c.misses.Load(), c.cur.size() + c.old.size(), c.cur.len() + c.old.len(), c.complete
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"unsafe"
 
 	"github.com/drivetrain-cdc/drivetrain/topology"
 )
@@ -86,9 +87,17 @@ func (e *enc) optDate(o topology.Opt[topology.Date]) {
 }
 
 // dec decodes; the first error sticks and later reads return zeros.
+// With alias set, b is the memory of an immutable string (a cached value)
+// and decoded strings share it instead of copying.
 type dec struct {
-	b   []byte
-	err error
+	b     []byte
+	err   error
+	alias bool
+}
+
+// aliasDec decodes the immutable string s without copying its strings.
+func aliasDec(s string) dec {
+	return dec{b: unsafe.Slice(unsafe.StringData(s), len(s)), alias: true}
 }
 
 func (d *dec) fail(what string) {
@@ -144,7 +153,14 @@ func (d *dec) str() string {
 		d.fail("string")
 		return ""
 	}
-	s := string(d.b[:n]) // copies: the bytes belong to Pebble
+	var s string
+	switch {
+	case n == 0:
+	case d.alias:
+		s = unsafe.String(&d.b[0], int(n))
+	default:
+		s = string(d.b[:n]) // copies: the bytes belong to Pebble
+	}
 	d.b = d.b[n:]
 	return s
 }
@@ -229,8 +245,11 @@ func appendCustomer(b []byte, s *topology.Stored[topology.Customer]) []byte {
 	return e.b
 }
 
-func decodeCustomer(b []byte) (s topology.Stored[topology.Customer], err error) {
-	d := dec{b: b}
+func decodeCustomer(b []byte) (topology.Stored[topology.Customer], error) {
+	return readCustomer(dec{b: b})
+}
+
+func readCustomer(d dec) (s topology.Stored[topology.Customer], err error) {
 	s.Deleted, s.LSN, s.SourceTsMs, s.Pos = d.header()
 	r := &s.Row
 	r.ID = d.int()
@@ -272,8 +291,11 @@ func appendVehicle(b []byte, s *topology.Stored[topology.Vehicle]) []byte {
 	return e.b
 }
 
-func decodeVehicle(b []byte) (s topology.Stored[topology.Vehicle], err error) {
-	d := dec{b: b}
+func decodeVehicle(b []byte) (topology.Stored[topology.Vehicle], error) {
+	return readVehicle(dec{b: b})
+}
+
+func readVehicle(d dec) (s topology.Stored[topology.Vehicle], err error) {
 	s.Deleted, s.LSN, s.SourceTsMs, s.Pos = d.header()
 	r := &s.Row
 	r.ID = d.int()
@@ -310,8 +332,11 @@ func appendOrder(b []byte, s *topology.Stored[topology.Order]) []byte {
 	return e.b
 }
 
-func decodeOrder(b []byte) (s topology.Stored[topology.Order], err error) {
-	d := dec{b: b}
+func decodeOrder(b []byte) (topology.Stored[topology.Order], error) {
+	return readOrder(dec{b: b})
+}
+
+func readOrder(d dec) (s topology.Stored[topology.Order], err error) {
 	s.Deleted, s.LSN, s.SourceTsMs, s.Pos = d.header()
 	r := &s.Row
 	r.ID = d.int()
@@ -337,8 +362,11 @@ func appendItem(b []byte, s *topology.Stored[topology.OrderItem]) []byte {
 	return e.b
 }
 
-func decodeItem(b []byte) (s topology.Stored[topology.OrderItem], err error) {
-	d := dec{b: b}
+func decodeItem(b []byte) (topology.Stored[topology.OrderItem], error) {
+	return readItem(dec{b: b})
+}
+
+func readItem(d dec) (s topology.Stored[topology.OrderItem], err error) {
 	s.Deleted, s.LSN, s.SourceTsMs, s.Pos = d.header()
 	r := &s.Row
 	r.ID = d.int()
@@ -364,8 +392,11 @@ func appendPayment(b []byte, s *topology.Stored[topology.Payment]) []byte {
 	return e.b
 }
 
-func decodePayment(b []byte) (s topology.Stored[topology.Payment], err error) {
-	d := dec{b: b}
+func decodePayment(b []byte) (topology.Stored[topology.Payment], error) {
+	return readPayment(dec{b: b})
+}
+
+func readPayment(d dec) (s topology.Stored[topology.Payment], err error) {
 	s.Deleted, s.LSN, s.SourceTsMs, s.Pos = d.header()
 	r := &s.Row
 	r.ID = d.int()

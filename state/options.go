@@ -14,17 +14,21 @@ type Options struct {
 	// FS is the filesystem holding the store; default vfs.Default (the
 	// operating system's). Tests use vfs.NewMem().
 	FS vfs.FS
-	// BlockCacheBytes sizes Pebble's block cache; default 64 MiB.
+	// BlockCacheBytes sizes Pebble's block cache; default 32 MiB (reads
+	// go to memory first: see DimensionCacheBytes and OrderCacheEntries).
 	BlockCacheBytes int64
-	// DimensionCacheBytes bounds the read-through cache of decoded
-	// customers and vehicles (approximate: the encoded size of each entry
-	// plus a fixed overhead); default 32 MiB; negative disables it.
+	// DimensionCacheBytes bounds the in-memory copy of the customers and
+	// vehicles (approximate: the encoded size of each row plus a fixed
+	// overhead, about 160 bytes per customer and 350 per vehicle); default
+	// 512 MiB; negative disables it. When every row fits, no dimension read
+	// goes to Pebble; beyond it, rows are read through.
 	DimensionCacheBytes int64
-	// OrderCacheEntries bounds, per partition, the cache of decoded order
-	// views (an order with its items and payments) that write batches read
-	// through, and holds twice as many items' last fact versions;
-	// default 8,192; negative disables it (a batch then still keeps the
-	// views it touched until it ends).
+	// OrderCacheEntries bounds, per partition, the in-memory copy of the
+	// order views (an order with its items and payments, encoded, about
+	// 200 bytes each) that write batches read, and holds twice as many
+	// items' last fact versions; default 262,144; negative disables it (a
+	// batch then still keeps the views it touched until it ends). When a
+	// partition's orders fit, its batches read nothing from Pebble.
 	OrderCacheEntries int
 	// NoSync makes commits return before the write-ahead log reaches
 	// stable storage: faster, and a process crash loses nothing, but a
@@ -48,9 +52,9 @@ type Logger interface {
 }
 
 const (
-	defaultBlockCacheBytes     = 64 << 20
-	defaultDimensionCacheBytes = 32 << 20
-	defaultOrderCacheEntries   = 8 << 10
+	defaultBlockCacheBytes     = 32 << 20
+	defaultDimensionCacheBytes = 512 << 20
+	defaultOrderCacheEntries   = 256 << 10
 )
 
 // ErrInvalidOptions is wrapped by the errors of Options.Validate.

@@ -2,34 +2,51 @@ package state
 
 import (
 	"cmp"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"maps"
 	"slices"
 	"sync"
+	"unsafe"
+
+	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/drivetrain-cdc/drivetrain/topology"
 )
 
-// The order-view cache keeps, per partition, the decoded rows that the
-// facts of an order share — the order, its items, its payments — and the
-// last fact version of items, so that the join rules, which read the same
-// order several times per change and the same recent orders change after
-// change, mostly read memory instead of Pebble.
+// The partition cache keeps, per partition, the rows that the facts of
+// an order share — the order, its items, its payments —, the last fact
+// version of items and the partition's indexes (customer → orders,
+// vehicle → items) in memory, so that the join rules, which read the same
+// order several times per change, and refreshes, which reach old orders
+// all over the partition, read memory instead of Pebble.
+//
+// Order views are encoded (the state codec, see appendEntry) and held in
+// arenas (arena.go), bounded by count in two generations. On first use a
+// partition loads its whole range; when every order fits, the cache is
+// complete: an order or fact version it lacks does not exist, and batches
+// read nothing from Pebble. The indexes are held whole (ids only) once
+// loaded.
 //
 // Only batches use it, and only with committed values: a Batch works on
-// private copies of the entries it touches (its overlay), which it loads
-// from the cache or, on a miss, through its indexed batch; every write of
-// the batch goes through the overlay and Pebble alike. After a successful
-// commit the overlay replaces the cache's entries; after a failed one the
-// touched entries are dropped (the batch may or may not have reached
-// Pebble). A generation counter, bumped by every install and drop, guards
-// against two batches of one partition open at once (not the convention,
-// but not forbidden): a batch whose partition changed generation since it
-// started drops what it touched instead of installing it. DropPartition
-// clears the partition's cache. Reads of Partition handles (committed
-// state) do not use the cache.
+// private decoded copies of the entries it touches (its overlay), which it
+// loads from the cache or, on a miss, through its indexed batch; every
+// write of the batch goes through the overlay and Pebble alike. After a
+// successful commit the overlay replaces the cache's entries and the
+// batch's index changes are applied; after a failed one the touched
+// entries are dropped (the batch may or may not have reached Pebble), the
+// cache is no longer complete, and the indexes are reloaded on next use. A
+// generation counter, bumped by every install and drop, guards against
+// two batches of one partition open at once (not the convention, but not
+// forbidden): a batch whose partition changed generation since it started
+// drops what it touched instead of installing it. DropPartition empties
+// the cache (an empty partition is complete). Reads of Partition handles
+// (committed state) do not use the cache.
 
 // orderEntry is the view of one order. Each part is loaded on demand;
-// items and payments are sorted by id and include tombstones. Entries in
-// a partCache are immutable; batches clone them.
+// items and payments are sorted by id and include tombstones. A Batch
+// owns the entries of its overlay.
 type orderEntry struct {
 	order          topology.Stored[topology.Order]
 	orderFound     bool
@@ -38,13 +55,131 @@ type orderEntry struct {
 	paymentsLoaded bool
 	items          []topology.Stored[topology.OrderItem]
 	payments       []topology.Stored[topology.Payment]
+	// changed marks an entry of a batch's overlay that differs from the
+	// cached one (written, or read from Pebble): only those are installed.
+	changed bool
 }
 
-func (e *orderEntry) clone() *orderEntry {
-	c := *e
-	c.items = slices.Clone(e.items)
-	c.payments = slices.Clone(e.payments)
-	return &c
+// Entry flags of the encoding.
+const (
+	entryOrderLoaded = 1 << iota
+	entryOrderFound
+	entryItemsLoaded
+	entryPaymentsLoaded
+)
+
+// appendEntry encodes e: a flags byte, the order (if loaded and found),
+// then, if loaded, a uvarint count of items and of payments, each row
+// length-prefixed.
+func appendEntry(b []byte, e *orderEntry) []byte {
+	var flags byte
+	if e.orderLoaded {
+		flags |= entryOrderLoaded
+	}
+	if e.orderFound {
+		flags |= entryOrderFound
+	}
+	if e.itemsLoaded {
+		flags |= entryItemsLoaded
+	}
+	if e.paymentsLoaded {
+		flags |= entryPaymentsLoaded
+	}
+	b = append(b, flags)
+	if e.orderLoaded && e.orderFound {
+		b = appendPrefixed(b, func(b []byte) []byte { return appendOrder(b, &e.order) })
+	}
+	if e.itemsLoaded {
+		b = binary.AppendUvarint(b, uint64(len(e.items)))
+		for i := range e.items {
+			b = appendPrefixed(b, func(b []byte) []byte { return appendItem(b, &e.items[i]) })
+		}
+	}
+	if e.paymentsLoaded {
+		b = binary.AppendUvarint(b, uint64(len(e.payments)))
+		for i := range e.payments {
+			b = appendPrefixed(b, func(b []byte) []byte { return appendPayment(b, &e.payments[i]) })
+		}
+	}
+	return b
+}
+
+// appendPrefixed appends what add appends, preceded by its length as one
+// byte or, for 128 bytes and more, a uvarint moved into place.
+func appendPrefixed(b []byte, add func([]byte) []byte) []byte {
+	at := len(b)
+	b = add(append(b, 0))
+	n := len(b) - at - 1
+	if n < 0x80 {
+		b[at] = byte(n)
+		return b
+	}
+	var pre [binary.MaxVarintLen64]byte
+	k := binary.PutUvarint(pre[:], uint64(n))
+	b = append(b, pre[:k-1]...)
+	copy(b[at+k:], b[at+1:at+1+n])
+	copy(b[at:], pre[:k])
+	return b
+}
+
+// decodeEntry decodes an entry encoded by appendEntry; its strings share
+// s.
+func decodeEntry(s string) (*orderEntry, error) {
+	d := aliasDec(s)
+	if len(d.b) < 1 {
+		return nil, fmt.Errorf("decoding order view: %w: empty", ErrCorrupt)
+	}
+	flags := d.b[0]
+	d.b = d.b[1:]
+	e := &orderEntry{
+		orderLoaded:    flags&entryOrderLoaded != 0,
+		orderFound:     flags&entryOrderFound != 0,
+		itemsLoaded:    flags&entryItemsLoaded != 0,
+		paymentsLoaded: flags&entryPaymentsLoaded != 0,
+	}
+	// sub returns a decoder of the next length-prefixed row.
+	sub := func() dec {
+		n := d.uint()
+		if d.err != nil || uint64(len(d.b)) < n {
+			d.fail("order view")
+			return dec{err: d.err}
+		}
+		r := dec{b: d.b[:n], alias: true}
+		d.b = d.b[n:]
+		return r
+	}
+	var err error
+	if e.orderLoaded && e.orderFound {
+		if e.order, err = readOrder(sub()); err != nil {
+			return nil, err
+		}
+	}
+	if e.itemsLoaded {
+		n := min(d.uint(), uint64(len(d.b)))
+		e.items = make([]topology.Stored[topology.OrderItem], 0, n+1)
+		for range n {
+			it, err := readItem(sub())
+			if err != nil {
+				return nil, err
+			}
+			e.items = append(e.items, it)
+		}
+	}
+	if e.paymentsLoaded {
+		n := min(d.uint(), uint64(len(d.b)))
+		e.payments = make([]topology.Stored[topology.Payment], 0, n+1)
+		for range n {
+			p, err := readPayment(sub())
+			if err != nil {
+				return nil, err
+			}
+			e.payments = append(e.payments, p)
+		}
+	}
+	if err := d.done("order view"); err != nil {
+		return nil, err
+	}
+	return e, nil
 }
 
 // factEntry is the last fact version of an item, or its absence.
@@ -53,27 +188,33 @@ type factEntry struct {
 	found   bool
 }
 
-// partCache holds the committed order views and fact versions of one
-// partition, bounded by count in two generations: a lookup that finds an
-// entry in the older generation moves it to the current one, and when the
-// current one is full it becomes the older one (and the older one is
-// dropped). Safe for concurrent use.
+// partCache holds the committed order views, fact versions and indexes of
+// one partition. Views are bounded by count in two generations: a lookup
+// that finds an entry in the older generation moves it to the current
+// one, and when the current one is full it becomes the older one (and the
+// older one is dropped). Safe for concurrent use.
 type partCache struct {
 	mu        sync.Mutex
 	limit     int // orders per generation; facts get factsPerOrder times as many
 	gen       uint64
-	orders    map[int64]*orderEntry
-	oldOrders map[int64]*orderEntry
-	facts     map[int64]factEntry
-	oldFacts  map[int64]factEntry
-	// customers and vehicles filter the index scans of refreshes (see
-	// presence), once built from the committed indexes.
-	customers, vehicles presence
-	presenceBuilt       bool
-	// Counters: lookups of orders and fact versions that found an entry
-	// or not; index scans the presence filters skipped.
-	orderHits, orderMisses, factHits, factMisses, scansSkipped uint64
+	orders    *table[int64]
+	oldOrders *table[int64]
+	facts     map[int64]uint64
+	oldFacts  map[int64]uint64
+	// loaded is set once the partition's range was read on first use;
+	// complete while every view and fact version of the partition is held.
+	loaded, complete bool
+	// The indexes, held whole while indexed; sorted id lists.
+	indexed    bool
+	custOrders map[int64][]int64
+	vehItems   map[int64][]topology.ItemRef
+	// Counters: lookups of orders, fact versions and indexes that memory
+	// answered or not.
+	orderHits, orderMisses, factHits, factMisses, indexHits uint64
 }
+
+// orderChunk is the arena chunk size of order views.
+const orderChunk = 256 << 10
 
 // factsPerOrder sizes the fact-version generations: orders have two items
 // on average.
@@ -85,9 +226,8 @@ func newPartCache(limit int) *partCache {
 	}
 	return &partCache{
 		limit:  limit,
-		orders: map[int64]*orderEntry{}, oldOrders: map[int64]*orderEntry{},
-		facts: map[int64]factEntry{}, oldFacts: map[int64]factEntry{},
-		customers: newPresence(), vehicles: newPresence(),
+		orders: newTable[int64](orderChunk), oldOrders: newTable[int64](orderChunk),
+		facts: map[int64]uint64{}, oldFacts: map[int64]uint64{},
 	}
 }
 
@@ -101,103 +241,330 @@ func (c *partCache) generation() uint64 {
 	return c.gen
 }
 
-// order returns the cached entry of the order (not to be modified), or
-// nil.
-func (c *partCache) order(id int64) *orderEntry {
-	if c == nil {
+// load reads partition part's views and fact versions on first use. The
+// caller holds mu.
+func (c *partCache) load(s *Store, part int32) error {
+	if c.loaded {
 		return nil
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e := c.orders[id]; e != nil {
-		c.orderHits++
+	entries := map[int64]*orderEntry{}
+	entryOf := func(id int64) *orderEntry {
+		e := entries[id]
+		if e == nil {
+			e = &orderEntry{orderLoaded: true, itemsLoaded: true, paymentsLoaded: true}
+			entries[id] = e
+		}
 		return e
 	}
-	e := c.oldOrders[id]
-	if e != nil {
-		c.orderHits++
-		delete(c.oldOrders, id)
-		c.putOrder(id, e)
-	} else {
-		c.orderMisses++
+	facts := map[int64]uint64{}
+	err := scanPartition(s, part, kindOrder, 8, func(ids []int64, val []byte) error {
+		o, err := decodeOrder(val)
+		e := entryOf(ids[0])
+		e.order, e.orderFound = o, true
+		return err
+	})
+	if err == nil {
+		err = scanPartition(s, part, kindItem, 16, func(ids []int64, val []byte) error {
+			it, err := decodeItem(val)
+			e := entryOf(ids[0])
+			e.items = append(e.items, it)
+			return err
+		})
 	}
-	return e
+	if err == nil {
+		err = scanPartition(s, part, kindPayment, 16, func(ids []int64, val []byte) error {
+			p, err := decodePayment(val)
+			e := entryOf(ids[0])
+			e.payments = append(e.payments, p)
+			return err
+		})
+	}
+	if err == nil {
+		err = scanPartition(s, part, kindFactVer, 8, func(ids []int64, val []byte) error {
+			v, err := decodeUvarint(val, "fact version")
+			facts[ids[0]] = v
+			return err
+		})
+	}
+	if err != nil {
+		return fmt.Errorf("loading the state of partition %d: %w", part, err)
+	}
+	c.loaded = true
+	if len(entries) >= c.limit || len(facts) >= factsPerOrder*c.limit {
+		// Too large to hold whole: fill on demand.
+		return nil
+	}
+	var buf []byte
+	for id, e := range entries {
+		buf = appendEntry(buf[:0], e)
+		if !c.orders.put(id, unsafe.String(unsafe.SliceData(buf), len(buf))) {
+			return nil // too large to hold: fill on demand
+		}
+	}
+	maps.Copy(c.facts, facts)
+	c.complete = true
+	return nil
 }
 
-// fact returns the cached fact version of the item.
-func (c *partCache) fact(id int64) (factEntry, bool) {
+// loadIndexes reads partition part's indexes. The caller holds mu.
+func (c *partCache) loadIndexes(s *Store, part int32) error {
+	if c.indexed {
+		return nil
+	}
+	custOrders := map[int64][]int64{}
+	vehItems := map[int64][]topology.ItemRef{}
+	err := scanPartition(s, part, kindCustOrders, 16, func(ids []int64, _ []byte) error {
+		custOrders[ids[0]] = append(custOrders[ids[0]], ids[1])
+		return nil
+	})
+	if err == nil {
+		err = scanPartition(s, part, kindVehItems, 24, func(ids []int64, _ []byte) error {
+			vehItems[ids[0]] = append(vehItems[ids[0]], topology.ItemRef{OrderID: ids[1], ItemID: ids[2]})
+			return nil
+		})
+	}
+	if err != nil {
+		return fmt.Errorf("loading the indexes of partition %d: %w", part, err)
+	}
+	c.custOrders, c.vehItems, c.indexed = custOrders, vehItems, true
+	return nil
+}
+
+// scanPartition calls fn with the ids of every committed key of kind in
+// partition part (keys are n bytes of ids after the kind), in key order.
+func scanPartition(s *Store, part int32, kind byte, n int, fn func(ids []int64, val []byte) error) error {
+	prefix := append(partitionPrefix(nil, part), kind)
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	if err != nil {
+		return err
+	}
+	ids := make([]int64, n/8)
+	for valid := it.First(); valid; valid = it.Next() {
+		key := it.Key()
+		if len(key) != len(prefix)+n {
+			return errors.Join(fmt.Errorf("%w: key %x", ErrCorrupt, key), it.Close())
+		}
+		for i := range ids {
+			ids[i] = readID(key[len(prefix)+8*i:])
+		}
+		val, err := it.ValueAndErr()
+		if err == nil {
+			err = fn(ids, val)
+		}
+		if err != nil {
+			return errors.Join(err, it.Close())
+		}
+	}
+	return it.Close()
+}
+
+// order returns a decoded copy of the cached entry of the order for the
+// batch to own, or nil when memory does not know it. In a complete cache
+// an unknown order is an empty, loaded entry.
+func (c *partCache) order(s *Store, part int32, id int64) (*orderEntry, error) {
 	if c == nil {
-		return factEntry{}, false
+		return nil, nil
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if f, ok := c.facts[id]; ok {
-		c.factHits++
-		return f, true
+	if err := c.load(s, part); err != nil {
+		return nil, err
 	}
-	f, ok := c.oldFacts[id]
-	if ok {
-		c.factHits++
-		delete(c.oldFacts, id)
-		c.putFact(id, f)
-	} else {
-		c.factMisses++
+	val, ok := c.orders.get(id)
+	if !ok {
+		if val, ok = c.oldOrders.get(id); ok {
+			c.putOrder(id, val)
+		}
 	}
-	return f, ok
+	switch {
+	case ok:
+		c.orderHits++
+		return decodeEntry(val)
+	case c.complete:
+		c.orderHits++
+		return &orderEntry{orderLoaded: true, itemsLoaded: true, paymentsLoaded: true}, nil
+	}
+	c.orderMisses++
+	return nil, nil
 }
 
-func (c *partCache) putOrder(id int64, e *orderEntry) {
-	delete(c.oldOrders, id)
-	c.orders[id] = e
-	if len(c.orders) >= c.limit {
-		c.oldOrders, c.orders = c.orders, make(map[int64]*orderEntry, len(c.orders))
+// fact returns the cached fact version of the item, and false when memory
+// does not know it.
+func (c *partCache) fact(s *Store, part int32, id int64) (factEntry, bool, error) {
+	if c == nil {
+		return factEntry{}, false, nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.load(s, part); err != nil {
+		return factEntry{}, false, err
+	}
+	v, ok := c.facts[id]
+	if !ok {
+		if v, ok = c.oldFacts[id]; ok {
+			delete(c.oldFacts, id)
+			c.putFact(id, v)
+		}
+	}
+	switch {
+	case ok:
+		c.factHits++
+		return factEntry{version: v, found: true}, true, nil
+	case c.complete:
+		c.factHits++
+		return factEntry{}, true, nil
+	}
+	c.factMisses++
+	return factEntry{}, false, nil
+}
+
+// ordersOfCustomer appends the committed live orders of the customer.
+func (c *partCache) ordersOfCustomer(s *Store, part int32, id int64, dst []int64) ([]int64, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.loadIndexes(s, part); err != nil {
+		return dst, err
+	}
+	c.indexHits++
+	return append(dst, c.custOrders[id]...), nil
+}
+
+// itemsOfVehicle appends the committed live items of the vehicle.
+func (c *partCache) itemsOfVehicle(s *Store, part int32, id int64, dst []topology.ItemRef) ([]topology.ItemRef, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.loadIndexes(s, part); err != nil {
+		return dst, err
+	}
+	c.indexHits++
+	return append(dst, c.vehItems[id]...), nil
+}
+
+func (c *partCache) putOrder(id int64, val string) {
+	c.oldOrders.delete(id)
+	if !c.orders.put(id, val) {
+		c.complete = false // too large to hold: read on demand
+	}
+	c.orders.maybeCompact()
+	if c.orders.len() >= c.limit {
+		if c.oldOrders.len() > 0 {
+			c.complete = false
+		}
+		c.oldOrders, c.orders = c.orders, newTable[int64](orderChunk)
 	}
 }
 
-func (c *partCache) putFact(id int64, f factEntry) {
+func (c *partCache) putFact(id int64, v uint64) {
 	delete(c.oldFacts, id)
-	c.facts[id] = f
+	c.facts[id] = v
 	if len(c.facts) >= factsPerOrder*c.limit {
-		c.oldFacts, c.facts = c.facts, make(map[int64]factEntry, len(c.facts))
+		if len(c.oldFacts) > 0 {
+			c.complete = false
+		}
+		c.oldFacts, c.facts = c.facts, make(map[int64]uint64, len(c.facts))
 	}
+}
+
+// indexOp is one change of an index that a batch wrote.
+type indexOp struct {
+	kind  byte // kindCustOrders or kindVehItems
+	add   bool
+	id    int64 // customer or vehicle
+	order int64
+	item  int64 // kindVehItems
 }
 
 // install puts the entries of a committed batch that started at
-// generation gen, or drops them if another batch or a drop came between.
-func (c *partCache) install(gen uint64, orders map[int64]*orderEntry, facts map[int64]factEntry) {
-	if c == nil || len(orders)+len(facts) == 0 {
+// generation gen, or drops them if another batch or a drop came between,
+// and applies the batch's index changes.
+func (c *partCache) install(gen uint64, orders map[int64]*orderEntry, facts map[int64]factEntry, ops []indexOp) {
+	if c == nil || len(orders)+len(facts)+len(ops) == 0 {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if gen != c.gen {
+		// Commits of two batches may have reached Pebble in either order.
 		c.forget(orders, facts)
+		c.indexed, c.custOrders, c.vehItems = false, nil, nil
 		return
 	}
 	c.gen++
+	var buf []byte
 	for id, e := range orders {
-		c.putOrder(id, e)
+		if !e.changed {
+			continue
+		}
+		buf = appendEntry(buf[:0], e)
+		c.putOrder(id, unsafe.String(unsafe.SliceData(buf), len(buf))) // copied into the arena
 	}
 	for id, f := range facts {
-		c.putFact(id, f)
+		if f.found {
+			c.putFact(id, f.version)
+		}
+	}
+	if c.indexed {
+		for _, op := range ops {
+			c.applyIndex(op)
+		}
 	}
 }
 
-// invalidate drops the entries a failed batch touched.
+// applyIndex applies one index change; adding a present entry or removing
+// an absent one changes nothing. The caller holds mu.
+func (c *partCache) applyIndex(op indexOp) {
+	if op.kind == kindCustOrders {
+		ids := c.custOrders[op.id]
+		i, found := slices.BinarySearch(ids, op.order)
+		switch {
+		case op.add && !found:
+			c.custOrders[op.id] = slices.Insert(ids, i, op.order)
+		case !op.add && found:
+			if ids = slices.Delete(ids, i, i+1); len(ids) == 0 {
+				delete(c.custOrders, op.id)
+			} else {
+				c.custOrders[op.id] = ids
+			}
+		}
+		return
+	}
+	refs := c.vehItems[op.id]
+	ref := topology.ItemRef{OrderID: op.order, ItemID: op.item}
+	i, found := slices.BinarySearchFunc(refs, ref, func(a, b topology.ItemRef) int {
+		return cmp.Or(cmp.Compare(a.OrderID, b.OrderID), cmp.Compare(a.ItemID, b.ItemID))
+	})
+	switch {
+	case op.add && !found:
+		c.vehItems[op.id] = slices.Insert(refs, i, ref)
+	case !op.add && found:
+		if refs = slices.Delete(refs, i, i+1); len(refs) == 0 {
+			delete(c.vehItems, op.id)
+		} else {
+			c.vehItems[op.id] = refs
+		}
+	}
+}
+
+// invalidate drops what a failed batch touched; the indexes are reloaded
+// on next use.
 func (c *partCache) invalidate(orders map[int64]*orderEntry, facts map[int64]factEntry) {
-	if c == nil || len(orders)+len(facts) == 0 {
+	if c == nil {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.forget(orders, facts)
+	c.indexed, c.custOrders, c.vehItems = false, nil, nil
 }
 
 func (c *partCache) forget(orders map[int64]*orderEntry, facts map[int64]factEntry) {
 	c.gen++
+	if len(orders)+len(facts) > 0 {
+		c.complete = false
+	}
 	for id := range orders {
-		delete(c.orders, id)
-		delete(c.oldOrders, id)
+		c.orders.delete(id)
+		c.oldOrders.delete(id)
 	}
 	for id := range facts {
 		delete(c.facts, id)
@@ -205,7 +572,8 @@ func (c *partCache) forget(orders map[int64]*orderEntry, facts map[int64]factEnt
 	}
 }
 
-// drop empties the cache (the partition's state was deleted).
+// drop empties the cache (the partition's state was deleted): it is then
+// complete, with empty indexes.
 func (c *partCache) drop() {
 	if c == nil {
 		return
@@ -213,10 +581,11 @@ func (c *partCache) drop() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
-	clear(c.orders)
-	clear(c.oldOrders)
+	c.orders, c.oldOrders = newTable[int64](orderChunk), newTable[int64](orderChunk)
 	clear(c.facts)
 	clear(c.oldFacts)
+	c.loaded, c.complete = true, true
+	c.indexed, c.custOrders, c.vehItems = true, map[int64][]int64{}, map[int64][]topology.ItemRef{}
 }
 
 // orderStats adds up the counters of every partition's cache.
@@ -229,8 +598,9 @@ func (s *Store) orderStats() (st CacheStats) {
 		st.OrderMisses += c.orderMisses
 		st.FactHits += c.factHits
 		st.FactMisses += c.factMisses
-		st.ScansSkipped += c.scansSkipped
-		st.OrderEntries += len(c.orders) + len(c.oldOrders)
+		st.IndexHits += c.indexHits
+		st.OrderEntries += c.orders.len() + c.oldOrders.len()
+		st.OrderBytes += c.orders.size() + c.oldOrders.size()
 		c.mu.Unlock()
 	}
 	return st
@@ -252,68 +622,91 @@ func (s *Store) partCache(p int32) *partCache {
 }
 
 // batchOrders is a Batch's overlay: the order views and fact versions it
-// read or wrote, as the batch sees them.
+// read or wrote, as the batch sees them, and the index changes it wrote.
 type batchOrders struct {
 	pc     *partCache
 	gen    uint64
 	orders map[int64]*orderEntry
 	facts  map[int64]factEntry
+	ops    []indexOp
+	// touched holds the customers and vehicles whose index entries the
+	// batch changed: their index reads go through the indexed batch.
+	touched map[cacheKey]struct{}
 }
 
 // entry returns the batch's entry of the order, creating it from the
-// cache (cloned) or empty.
-func (b *Batch) entry(orderID int64) *orderEntry {
+// cache or empty.
+func (b *Batch) entry(orderID int64) (*orderEntry, error) {
 	if e := b.oc.orders[orderID]; e != nil {
-		return e
+		return e, nil
 	}
-	var e *orderEntry
-	if c := b.oc.pc.order(orderID); c != nil {
-		e = c.clone()
-	} else {
+	e, err := b.oc.pc.order(b.s, b.part, orderID)
+	if err != nil {
+		return nil, err
+	}
+	if e == nil {
 		e = &orderEntry{}
 	}
 	if b.oc.orders == nil {
 		b.oc.orders = map[int64]*orderEntry{}
 	}
 	b.oc.orders[orderID] = e
-	return e
+	return e, nil
+}
+
+// indexChanged records an index change of the batch.
+func (b *Batch) indexChanged(op indexOp) {
+	b.oc.ops = append(b.oc.ops, op)
+	if b.oc.touched == nil {
+		b.oc.touched = map[cacheKey]struct{}{}
+	}
+	b.oc.touched[cacheKey{op.kind, op.id}] = struct{}{}
 }
 
 // orderOf returns the entry of the order with its order row loaded.
 func (b *Batch) orderOf(id int64) (*orderEntry, error) {
-	e := b.entry(id)
+	e, err := b.entry(id)
+	if err != nil {
+		return nil, err
+	}
 	if !e.orderLoaded {
 		s, found, err := b.view.Order(id)
 		if err != nil {
 			return nil, err
 		}
-		e.order, e.orderFound, e.orderLoaded = s, found, true
+		e.order, e.orderFound, e.orderLoaded, e.changed = s, found, true, true
 	}
 	return e, nil
 }
 
 // itemsOf returns the entry of the order with its items loaded.
 func (b *Batch) itemsOf(orderID int64) (*orderEntry, error) {
-	e := b.entry(orderID)
+	e, err := b.entry(orderID)
+	if err != nil {
+		return nil, err
+	}
 	if !e.itemsLoaded {
 		items, err := b.view.ItemsOfOrder(orderID, nil)
 		if err != nil {
 			return nil, err
 		}
-		e.items, e.itemsLoaded = items, true
+		e.items, e.itemsLoaded, e.changed = items, true, true
 	}
 	return e, nil
 }
 
 // paymentsOf returns the entry of the order with its payments loaded.
 func (b *Batch) paymentsOf(orderID int64) (*orderEntry, error) {
-	e := b.entry(orderID)
+	e, err := b.entry(orderID)
+	if err != nil {
+		return nil, err
+	}
 	if !e.paymentsLoaded {
 		payments, err := b.view.PaymentsOfOrder(orderID, nil)
 		if err != nil {
 			return nil, err
 		}
-		e.payments, e.paymentsLoaded = payments, true
+		e.payments, e.paymentsLoaded, e.changed = payments, true, true
 	}
 	return e, nil
 }
@@ -393,7 +786,11 @@ func (b *Batch) LastFactVersion(itemID int64) (uint64, bool, error) {
 	}
 	f, ok := b.oc.facts[itemID]
 	if !ok {
-		if f, ok = b.oc.pc.fact(itemID); !ok {
+		var err error
+		if f, ok, err = b.oc.pc.fact(b.s, b.part, itemID); err != nil {
+			return 0, false, err
+		}
+		if !ok {
 			v, found, err := b.view.LastFactVersion(itemID)
 			if err != nil {
 				return 0, false, err
@@ -424,13 +821,12 @@ func findPayment(payments []topology.Stored[topology.Payment], id int64) (int, b
 	})
 }
 
-// committed returns a view of the batch's partition over the committed
-// state, for the reads that the batch's writes cannot change: the global
-// tables (a Batch writes none) and, until the batch writes an index
-// entry, the indexes. Reading the DB rather than the indexed batch spares
-// merging in the batch's writes. A used batch keeps failing.
-func (b *Batch) committed(index bool) *view {
-	if b.done || (index && b.indexWritten) {
+// committed returns a view of the committed state, for the reads that the
+// batch's writes cannot change: the global tables (a Batch writes none).
+// Reading the DB rather than the indexed batch spares merging in the
+// batch's writes. A used batch keeps failing.
+func (b *Batch) committed() *view {
+	if b.done {
 		return &b.view
 	}
 	b.dbView.s, b.dbView.r, b.dbView.part, b.dbView.owned = b.s, b.s.db, b.part, true
@@ -440,36 +836,38 @@ func (b *Batch) committed(index bool) *view {
 // Customer implements topology.GlobalRows (committed state, through the
 // dimension cache).
 func (b *Batch) Customer(id int64) (topology.Stored[topology.Customer], bool, error) {
-	return b.committed(false).Customer(id)
+	return b.committed().Customer(id)
 }
 
 // Vehicle implements topology.GlobalRows (committed state, through the
 // dimension cache).
 func (b *Batch) Vehicle(id int64) (topology.Stored[topology.Vehicle], bool, error) {
-	return b.committed(false).Vehicle(id)
+	return b.committed().Vehicle(id)
 }
 
-// mayIndex reports whether the index of kind may hold entries for id: the
-// batch wrote index entries, or the partition's presence filter says so.
-func (b *Batch) mayIndex(kind byte, id int64) (bool, error) {
-	if b.done || b.indexWritten || b.oc.pc == nil {
-		return true, nil
+// fromMemory reports whether an index read of (kind, id) can be answered
+// by the partition cache: the batch is open, has a cache, and changed no
+// entry of that id.
+func (b *Batch) fromMemory(kind byte, id int64) bool {
+	if b.done || b.oc.pc == nil {
+		return false
 	}
-	return b.oc.pc.mayIndex(b.s, b.part, kind, id)
+	_, touched := b.oc.touched[cacheKey{kind, id}]
+	return !touched
 }
 
 // OrdersOfCustomer implements topology.Rows.
 func (b *Batch) OrdersOfCustomer(customerID int64, dst []int64) ([]int64, error) {
-	if ok, err := b.mayIndex(kindCustOrders, customerID); err != nil || !ok {
-		return dst, err
+	if b.fromMemory(kindCustOrders, customerID) {
+		return b.oc.pc.ordersOfCustomer(b.s, b.part, customerID, dst)
 	}
-	return b.committed(true).OrdersOfCustomer(customerID, dst)
+	return b.view.OrdersOfCustomer(customerID, dst)
 }
 
 // ItemsOfVehicle implements topology.Rows.
 func (b *Batch) ItemsOfVehicle(vehicleID int64, dst []topology.ItemRef) ([]topology.ItemRef, error) {
-	if ok, err := b.mayIndex(kindVehItems, vehicleID); err != nil || !ok {
-		return dst, err
+	if b.fromMemory(kindVehItems, vehicleID) {
+		return b.oc.pc.itemsOfVehicle(b.s, b.part, vehicleID, dst)
 	}
-	return b.committed(true).ItemsOfVehicle(vehicleID, dst)
+	return b.view.ItemsOfVehicle(vehicleID, dst)
 }

@@ -92,6 +92,9 @@ func Open(dir string, opts Options) (s *Store, err error) {
 	if err := s.checkFormat(); err != nil {
 		return nil, errors.Join(fmt.Errorf("opening state in %s: %w", dir, err), db.Close())
 	}
+	if err := s.cache.preload(db); err != nil {
+		return nil, errors.Join(fmt.Errorf("opening state in %s: %w", dir, err), db.Close())
+	}
 	return s, nil
 }
 
@@ -273,17 +276,20 @@ type CacheStats struct {
 	Entries      int
 	// Order views and fact versions that write batches found in the
 	// cache or not (a batch looks each up once), views held, and index
-	// scans of refreshes that the presence filters skipped.
+	// reads of the partitions' indexes served from memory.
 	OrderHits, OrderMisses, FactHits, FactMisses uint64
 	OrderEntries                                 int
-	ScansSkipped                                 uint64
+	OrderBytes                                   int64
+	IndexHits                                    uint64
+	// Complete is set when the dimension cache holds every stored
+	// customer and vehicle.
+	Complete bool
 }
 
 // CacheStats returns the caches' counters.
 func (s *Store) CacheStats() CacheStats {
 	st := s.orderStats()
-	h, m, b, n := s.cache.stats()
-	st.Hits, st.Misses, st.Bytes, st.Entries = h, m, b, n
+	st.Hits, st.Misses, st.Bytes, st.Entries, st.Complete = s.cache.stats()
 	return st
 }
 

@@ -19,9 +19,9 @@ type view struct {
 	s    *Store
 	r    pebble.Reader
 	part int32
-	// dirty lists the global rows written by this view's batch: reads of
-	// them bypass the cache, which holds committed values only.
-	dirty map[cacheKey]struct{}
+	// pending holds the encoded global rows written by this view's batch:
+	// reads of them bypass the cache, which holds committed values only.
+	pending map[cacheKey]string
 	// owned marks the view of a batch, used by one goroutine: it builds
 	// keys in key. Shared views (the DB's) allocate per call.
 	owned bool
@@ -85,32 +85,41 @@ func getRow[T any](v *view, key []byte, decode func([]byte) (topology.Stored[T],
 	return s, size, found, err
 }
 
-// dimension reads a customer or vehicle through the cache.
-func dimension[T any](v *view, kind byte, id int64, decode func([]byte) (topology.Stored[T], error)) (topology.Stored[T], bool, error) {
+// dimension reads a customer or vehicle: the view's own pending writes
+// first (a GlobalBatch's), then the cache, then Pebble.
+func dimension[T any](v *view, kind byte, id int64, read func(dec) (topology.Stored[T], error)) (topology.Stored[T], bool, error) {
 	k := cacheKey{kind, id}
-	_, dirty := v.dirty[k]
-	var epoch uint64
-	if !dirty {
-		val, ok, e := v.s.cache.get(k)
-		if ok {
-			return val.(topology.Stored[T]), true, nil
-		}
-		epoch = e
+	if val, ok := v.pending[k]; ok {
+		s, err := read(aliasDec(val))
+		return s, err == nil, err
+	}
+	val, result, epoch := v.s.cache.get(k)
+	switch result {
+	case cacheHit:
+		s, err := read(aliasDec(val))
+		return s, err == nil, err
+	case cacheAbsent:
+		var zero topology.Stored[T]
+		return zero, false, nil
 	}
 	key := v.keep(globalKey(v.buf(), kind, id))
-	s, size, found, err := getRow(v, key, decode)
+	var s topology.Stored[T]
+	found, err := v.get(key, func(b []byte) error {
+		val = string(b)
+		var err error
+		s, err = read(aliasDec(val))
+		return err
+	})
 	if err != nil || !found {
 		return s, found, err
 	}
-	if !dirty {
-		v.s.cache.add(k, s, size, epoch)
-	}
+	v.s.cache.add(k, val, epoch)
 	return s, true, nil
 }
 
 // Customer implements topology.GlobalRows.
 func (v *view) Customer(id int64) (topology.Stored[topology.Customer], bool, error) {
-	s, ok, err := dimension(v, kindCustomer, id, decodeCustomer)
+	s, ok, err := dimension(v, kindCustomer, id, readCustomer)
 	if err != nil {
 		return s, false, fmt.Errorf("reading customer %d: %w", id, err)
 	}
@@ -119,7 +128,7 @@ func (v *view) Customer(id int64) (topology.Stored[topology.Customer], bool, err
 
 // Vehicle implements topology.GlobalRows.
 func (v *view) Vehicle(id int64) (topology.Stored[topology.Vehicle], bool, error) {
-	s, ok, err := dimension(v, kindVehicle, id, decodeVehicle)
+	s, ok, err := dimension(v, kindVehicle, id, readVehicle)
 	if err != nil {
 		return s, false, fmt.Errorf("reading vehicle %d: %w", id, err)
 	}

@@ -41,8 +41,8 @@ func run(args []string, stdout io.Writer) error {
 		cpuProfile = fs.String("cpuprofile", "", "write a CPU profile of the measured phase to this file")
 		memProfile = fs.String("memprofile", "", "write a heap profile at the end to this file")
 		name       = fs.String("name", "Pipeline", "benchmark name of the benchstat line")
-		blockCache = fs.Int64("block-cache-mb", 0, "Pebble block cache in MiB (0: state's default, 64)")
-		dimCache   = fs.Int64("dim-cache-mb", 0, "state's dimension cache in MiB (0: its default, 32; negative: off)")
+		blockCache = fs.Int64("block-cache-mb", 0, "Pebble block cache in MiB (0: state's default, 32)")
+		dimCache   = fs.Int64("dim-cache-mb", 0, "state's dimension cache in MiB (0: its default, 512; negative: off)")
 	)
 	fs.IntVar(&opts.Customers, "customers", pipeline.DefaultCustomers, "customers in the snapshot")
 	fs.IntVar(&opts.Vehicles, "vehicles", pipeline.DefaultVehicles, "vehicles in the snapshot")
@@ -139,7 +139,7 @@ func run(args []string, stdout io.Writer) error {
 	}
 	cs := p.Store().CacheStats()
 	fmt.Fprintf(stdout, "# state caches since open: dimensions %d hits, %d misses, %d entries; order views %d hits, %d misses, %d entries; fact versions %d hits, %d misses; index scans skipped %d\n",
-		cs.Hits, cs.Misses, cs.Entries, cs.OrderHits, cs.OrderMisses, cs.OrderEntries, cs.FactHits, cs.FactMisses, cs.ScansSkipped)
+		cs.Hits, cs.Misses, cs.Entries, cs.OrderHits, cs.OrderMisses, cs.OrderEntries, cs.FactHits, cs.FactMisses, cs.IndexHits)
 	fmt.Fprintf(stdout, "# %s\n", loadAverage())
 	schemas := "on"
 	if o.SchemasOff {
