@@ -64,6 +64,11 @@ type Node struct {
 	mu     sync.Mutex
 	cancel context.CancelCauseFunc
 	group  *groupConsumer
+
+	// store is the state store while it is open (set and cleared by Run),
+	// for StateMetrics and StateUsage.
+	storeMu sync.RWMutex
+	store   *state.Store
 }
 
 // NewNode validates cfg (with defaults applied) and deps and returns a
@@ -202,7 +207,9 @@ func (n *Node) Run(ctx context.Context) (err error) {
 		return fmt.Errorf("running a processor node: %w", err)
 	}
 	e.store = store
+	n.setStore(store)
 	defer func() {
+		n.setStore(nil)
 		if cerr := store.Close(); cerr != nil && err == nil {
 			err = cerr
 		}
@@ -516,6 +523,39 @@ func (n *Node) globalStart(ctx context.Context, adm *kadm.Client, e *env, l layo
 // Ready reports whether the node has bootstrapped the global tables and
 // takes part in the consumer group (for a readiness probe).
 func (n *Node) Ready() bool { return n.ready.Load() }
+
+// setStore publishes the open state store (nil: closed) to StateMetrics
+// and StateUsage; clearing it waits for the calls in progress.
+func (n *Node) setStore(s *state.Store) {
+	n.storeMu.Lock()
+	n.store = s
+	n.storeMu.Unlock()
+}
+
+// StateMetrics returns the Pebble metrics of the node's state store; ok
+// is false while the store is not open (before Run opened it, after it
+// closed it).
+func (n *Node) StateMetrics() (m state.Metrics, ok bool) {
+	n.storeMu.RLock()
+	defer n.storeMu.RUnlock()
+	if n.store == nil {
+		return m, false
+	}
+	return n.store.Metrics(), true
+}
+
+// StateUsage returns the estimated disk usage of the state store's global
+// range and of each order-stream partition with state (see state.Usage);
+// ok is false while the store is not open.
+func (n *Node) StateUsage() (u state.Usage, ok bool, err error) {
+	n.storeMu.RLock()
+	defer n.storeMu.RUnlock()
+	if n.store == nil {
+		return u, false, nil
+	}
+	u, err = n.store.Usage()
+	return u, true, err
+}
 
 // Stats are a node's counters.
 type Stats struct {

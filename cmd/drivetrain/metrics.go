@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/drivetrain-cdc/drivetrain/actors"
+	"github.com/drivetrain-cdc/drivetrain/state"
 )
 
 // The metrics a node serves on /metrics, besides the Go runtime (go_*) and
@@ -21,8 +22,9 @@ import (
 // check that /metrics exposes exactly these and that the Grafana dashboard
 // (deploy/grafana) queries nothing else.
 //
-// Pebble's own metrics (compactions, levels) are not exported: the node
-// does not expose its state.Store. drivetrain_state_bytes covers the size.
+// The drivetrain_pebble_* metrics describe the node's state store while
+// it is open (actors.Node.StateMetrics); drivetrain_state_bytes, the size
+// of the state directory, is reported from start-up on.
 const (
 	metricEventsConsumed = "drivetrain_events_consumed_total"
 	metricDeadLetters    = "drivetrain_dead_letters_total"
@@ -36,6 +38,26 @@ const (
 	metricFreshness      = "drivetrain_freshness_seconds"
 	metricReady          = "drivetrain_ready"
 	metricStateBytes     = "drivetrain_state_bytes"
+
+	metricPebbleDiskBytes        = "drivetrain_pebble_disk_bytes"
+	metricPebbleTables           = "drivetrain_pebble_tables"
+	metricPebbleTableBytes       = "drivetrain_pebble_table_bytes"
+	metricPebbleL0Sublevels      = "drivetrain_pebble_l0_sublevels"
+	metricPebbleReadAmp          = "drivetrain_pebble_read_amplification"
+	metricPebbleWriteAmp         = "drivetrain_pebble_write_amplification"
+	metricPebbleCompactions      = "drivetrain_pebble_compactions_total"
+	metricPebbleCompactionsNow   = "drivetrain_pebble_compactions_in_progress"
+	metricPebbleCompactionDebt   = "drivetrain_pebble_compaction_debt_bytes"
+	metricPebbleCompactedBytes   = "drivetrain_pebble_compacted_bytes_total"
+	metricPebbleFlushes          = "drivetrain_pebble_flushes_total"
+	metricPebbleFlushedBytes     = "drivetrain_pebble_flushed_bytes_total"
+	metricPebbleWALBytesIn       = "drivetrain_pebble_wal_bytes_in_total"
+	metricPebbleWALBytesWritten  = "drivetrain_pebble_wal_bytes_written_total"
+	metricPebbleMemtableBytes    = "drivetrain_pebble_memtable_bytes"
+	metricPebbleMemtables        = "drivetrain_pebble_memtables"
+	metricPebbleBlockCacheBytes  = "drivetrain_pebble_block_cache_bytes"
+	metricPebbleBlockCacheHits   = "drivetrain_pebble_block_cache_hits_total"
+	metricPebbleBlockCacheMisses = "drivetrain_pebble_block_cache_misses_total"
 )
 
 // metricNames is every drivetrain_* metric family /metrics exposes.
@@ -43,6 +65,11 @@ var metricNames = []string{
 	metricEventsConsumed, metricDeadLetters, metricRowsEmitted, metricRowsWritten,
 	metricInsertDuration, metricInsertRows, metricLag, metricLagTotal,
 	metricSinkBacklog, metricFreshness, metricReady, metricStateBytes,
+	metricPebbleDiskBytes, metricPebbleTables, metricPebbleTableBytes, metricPebbleL0Sublevels,
+	metricPebbleReadAmp, metricPebbleWriteAmp, metricPebbleCompactions, metricPebbleCompactionsNow,
+	metricPebbleCompactionDebt, metricPebbleCompactedBytes, metricPebbleFlushes, metricPebbleFlushedBytes,
+	metricPebbleWALBytesIn, metricPebbleWALBytesWritten, metricPebbleMemtableBytes, metricPebbleMemtables,
+	metricPebbleBlockCacheBytes, metricPebbleBlockCacheHits, metricPebbleBlockCacheMisses,
 }
 
 // metricHistograms are the metricNames that are histograms (exposed as
@@ -65,6 +92,11 @@ type metricsSnapshot struct {
 	Lag         map[string]map[int32]int64
 	LagTotal    int64
 	LagMeasured bool
+	// State is the state store's Pebble metrics; StateOpen says whether
+	// the store is open (otherwise no drivetrain_pebble_* metric is
+	// reported).
+	State     state.Metrics
+	StateOpen bool
 }
 
 // nodeMetrics is one node's Prometheus registry (never the global default
@@ -149,7 +181,36 @@ var (
 	descSinkBacklog    = prometheus.NewDesc(metricSinkBacklog, "Rows buffered in or in flight to the ClickHouse sinks.", nil, nil)
 	descReady          = prometheus.NewDesc(metricReady, "1 when /readyz answers ready (bootstrapped, ClickHouse reachable, lag below ready_max_lag), else 0.", nil, nil)
 	descStateBytes     = prometheus.NewDesc(metricStateBytes, "Size on disk of the node's state directory (walked at most every 10 s).", nil, nil)
+
+	descPebbleDiskBytes        = prometheus.NewDesc(metricPebbleDiskBytes, "Disk space the Pebble state store uses: tables (live and awaiting deletion), write-ahead log, manifest.", nil, nil)
+	descPebbleTables           = prometheus.NewDesc(metricPebbleTables, "Live sstables of the state store, by LSM level (level 0 is L0's file count).", []string{"level"}, nil)
+	descPebbleTableBytes       = prometheus.NewDesc(metricPebbleTableBytes, "Size of the live sstables of the state store, by LSM level.", []string{"level"}, nil)
+	descPebbleL0Sublevels      = prometheus.NewDesc(metricPebbleL0Sublevels, "Sublevels of the state store's L0 (Pebble throttles writes as they pile up).", nil, nil)
+	descPebbleReadAmp          = prometheus.NewDesc(metricPebbleReadAmp, "Read amplification of the state store: L0 sublevels plus non-empty lower levels.", nil, nil)
+	descPebbleWriteAmp         = prometheus.NewDesc(metricPebbleWriteAmp, "Write amplification of the state store since it opened: bytes written to the log, flushes and compactions over bytes written to the log.", nil, nil)
+	descPebbleCompactions      = prometheus.NewDesc(metricPebbleCompactions, "Compactions of the state store finished since it opened, by kind (flushes are counted apart).", []string{"kind"}, nil)
+	descPebbleCompactionsNow   = prometheus.NewDesc(metricPebbleCompactionsNow, "Compactions of the state store running now.", nil, nil)
+	descPebbleCompactionDebt   = prometheus.NewDesc(metricPebbleCompactionDebt, "Estimated bytes the state store must compact to reach a stable LSM shape.", nil, nil)
+	descPebbleCompactedBytes   = prometheus.NewDesc(metricPebbleCompactedBytes, "Bytes compactions of the state store wrote since it opened.", nil, nil)
+	descPebbleFlushes          = prometheus.NewDesc(metricPebbleFlushes, "Memtable flushes of the state store since it opened.", nil, nil)
+	descPebbleFlushedBytes     = prometheus.NewDesc(metricPebbleFlushedBytes, "Bytes memtable flushes of the state store wrote since it opened.", nil, nil)
+	descPebbleWALBytesIn       = prometheus.NewDesc(metricPebbleWALBytesIn, "Logical bytes written to the state store's write-ahead log since it opened.", nil, nil)
+	descPebbleWALBytesWritten  = prometheus.NewDesc(metricPebbleWALBytesWritten, "Physical bytes written to the state store's write-ahead log since it opened.", nil, nil)
+	descPebbleMemtableBytes    = prometheus.NewDesc(metricPebbleMemtableBytes, "Memory the state store's memtables hold (the mutable one and those waiting to be flushed).", nil, nil)
+	descPebbleMemtables        = prometheus.NewDesc(metricPebbleMemtables, "Memtables of the state store (the mutable one and those waiting to be flushed).", nil, nil)
+	descPebbleBlockCacheBytes  = prometheus.NewDesc(metricPebbleBlockCacheBytes, "Memory the state store's block cache holds.", nil, nil)
+	descPebbleBlockCacheHits   = prometheus.NewDesc(metricPebbleBlockCacheHits, "Block cache lookups of the state store that found the block, since it opened.", nil, nil)
+	descPebbleBlockCacheMisses = prometheus.NewDesc(metricPebbleBlockCacheMisses, "Block cache lookups of the state store that missed, since it opened.", nil, nil)
 )
+
+// pebbleDescs are the descriptions of the drivetrain_pebble_* metrics.
+var pebbleDescs = []*prometheus.Desc{
+	descPebbleDiskBytes, descPebbleTables, descPebbleTableBytes, descPebbleL0Sublevels, descPebbleReadAmp,
+	descPebbleWriteAmp, descPebbleCompactions, descPebbleCompactionsNow, descPebbleCompactionDebt,
+	descPebbleCompactedBytes, descPebbleFlushes, descPebbleFlushedBytes, descPebbleWALBytesIn,
+	descPebbleWALBytesWritten, descPebbleMemtableBytes, descPebbleMemtables, descPebbleBlockCacheBytes,
+	descPebbleBlockCacheHits, descPebbleBlockCacheMisses,
+}
 
 // nodeCollector reads the node's counters at scrape time, so the actors
 // need no Prometheus instrumentation.
@@ -160,6 +221,9 @@ type nodeCollector struct {
 
 func (c *nodeCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descEventsConsumed, descDeadLetters, descRowsEmitted, descRowsWritten, descLag, descLagTotal, descSinkBacklog, descReady, descStateBytes} {
+		ch <- d
+	}
+	for _, d := range pebbleDescs {
 		ch <- d
 	}
 }
@@ -192,6 +256,42 @@ func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 			}
 		}
 	}
+	if s.StateOpen {
+		collectPebble(ch, &s.State)
+	}
+}
+
+// collectPebble sends the drivetrain_pebble_* metrics of m.
+func collectPebble(ch chan<- prometheus.Metric, m *state.Metrics) {
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	counter := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, labels...)
+	}
+	gauge(descPebbleDiskBytes, float64(m.DiskBytes))
+	for i, l := range m.Levels {
+		gauge(descPebbleTables, float64(l.Tables), strconv.Itoa(i))
+		gauge(descPebbleTableBytes, float64(l.Bytes), strconv.Itoa(i))
+	}
+	gauge(descPebbleL0Sublevels, float64(m.Levels[0].Sublevels))
+	gauge(descPebbleReadAmp, float64(m.ReadAmplification))
+	gauge(descPebbleWriteAmp, m.WriteAmplification)
+	for kind, n := range m.CompactionsByKind {
+		counter(descPebbleCompactions, float64(n), kind)
+	}
+	gauge(descPebbleCompactionsNow, float64(m.CompactionsInProgress))
+	gauge(descPebbleCompactionDebt, float64(m.CompactionDebtBytes))
+	counter(descPebbleCompactedBytes, float64(m.CompactedBytesTotal))
+	counter(descPebbleFlushes, float64(m.FlushesTotal))
+	counter(descPebbleFlushedBytes, float64(m.FlushedBytesTotal))
+	counter(descPebbleWALBytesIn, float64(m.WALBytesInTotal))
+	counter(descPebbleWALBytesWritten, float64(m.WALBytesWrittenTotal))
+	gauge(descPebbleMemtableBytes, float64(m.MemTableBytes))
+	gauge(descPebbleMemtables, float64(m.MemTables))
+	gauge(descPebbleBlockCacheBytes, float64(m.BlockCacheBytes))
+	counter(descPebbleBlockCacheHits, float64(m.BlockCacheHitsTotal))
+	counter(descPebbleBlockCacheMisses, float64(m.BlockCacheMissesTotal))
 }
 
 func boolFloat(b bool) float64 {
@@ -274,5 +374,6 @@ func (s *nodeStatusSource) metrics() metricsSnapshot {
 	m.RowsWritten = st.RowsWritten
 	m.LagTotal, m.LagMeasured, _, _ = lag.snapshot()
 	m.Lag = lag.partitionLags()
+	m.State, m.StateOpen = node.StateMetrics()
 	return m
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/drivetrain-cdc/drivetrain/actors"
+	"github.com/drivetrain-cdc/drivetrain/state"
 	"github.com/drivetrain-cdc/drivetrain/topology"
 )
 
@@ -43,6 +45,35 @@ var runningSnapshot = metricsSnapshot{
 	},
 	LagTotal:    7,
 	LagMeasured: true,
+	State:       runningState,
+	StateOpen:   true,
+}
+
+// runningState is a state store that flushed and compacted.
+var runningState = state.Metrics{
+	DiskBytes: 5 << 20,
+	Levels: [state.NumLevels]state.LevelMetrics{
+		0: {Tables: 2, Bytes: 1 << 20, Sublevels: 2},
+		6: {Tables: 3, Bytes: 3 << 20, Sublevels: 1},
+	},
+	Tables:                5,
+	TableBytes:            4 << 20,
+	ReadAmplification:     3,
+	WriteAmplification:    2.5,
+	CompactionsTotal:      4,
+	CompactionsByKind:     map[string]int64{"default": 3, "move": 1},
+	CompactionsInProgress: 1,
+	CompactionDebtBytes:   1 << 20,
+	CompactedBytesTotal:   6 << 20,
+	FlushesTotal:          9,
+	FlushedBytesTotal:     8 << 20,
+	WALBytesInTotal:       7 << 20,
+	WALBytesWrittenTotal:  7<<20 + 100,
+	MemTableBytes:         16 << 20,
+	MemTables:             1,
+	BlockCacheBytes:       2 << 20,
+	BlockCacheHitsTotal:   1000,
+	BlockCacheMissesTotal: 10,
 }
 
 func TestNodeCollector(t *testing.T) {
@@ -170,6 +201,86 @@ drivetrain_state_bytes 1024
 		metricEventsConsumed, metricDeadLetters, metricRowsEmitted, metricRowsWritten,
 		metricLag, metricLagTotal, metricSinkBacklog, metricReady, metricStateBytes))
 
+	pebbleWant := `
+# HELP drivetrain_pebble_disk_bytes Disk space the Pebble state store uses: tables (live and awaiting deletion), write-ahead log, manifest.
+# TYPE drivetrain_pebble_disk_bytes gauge
+drivetrain_pebble_disk_bytes 5.24288e+06
+# HELP drivetrain_pebble_tables Live sstables of the state store, by LSM level (level 0 is L0's file count).
+# TYPE drivetrain_pebble_tables gauge
+drivetrain_pebble_tables{level="0"} 2
+drivetrain_pebble_tables{level="1"} 0
+drivetrain_pebble_tables{level="2"} 0
+drivetrain_pebble_tables{level="3"} 0
+drivetrain_pebble_tables{level="4"} 0
+drivetrain_pebble_tables{level="5"} 0
+drivetrain_pebble_tables{level="6"} 3
+# HELP drivetrain_pebble_table_bytes Size of the live sstables of the state store, by LSM level.
+# TYPE drivetrain_pebble_table_bytes gauge
+drivetrain_pebble_table_bytes{level="0"} 1.048576e+06
+drivetrain_pebble_table_bytes{level="1"} 0
+drivetrain_pebble_table_bytes{level="2"} 0
+drivetrain_pebble_table_bytes{level="3"} 0
+drivetrain_pebble_table_bytes{level="4"} 0
+drivetrain_pebble_table_bytes{level="5"} 0
+drivetrain_pebble_table_bytes{level="6"} 3.145728e+06
+# HELP drivetrain_pebble_l0_sublevels Sublevels of the state store's L0 (Pebble throttles writes as they pile up).
+# TYPE drivetrain_pebble_l0_sublevels gauge
+drivetrain_pebble_l0_sublevels 2
+# HELP drivetrain_pebble_read_amplification Read amplification of the state store: L0 sublevels plus non-empty lower levels.
+# TYPE drivetrain_pebble_read_amplification gauge
+drivetrain_pebble_read_amplification 3
+# HELP drivetrain_pebble_write_amplification Write amplification of the state store since it opened: bytes written to the log, flushes and compactions over bytes written to the log.
+# TYPE drivetrain_pebble_write_amplification gauge
+drivetrain_pebble_write_amplification 2.5
+# HELP drivetrain_pebble_compactions_total Compactions of the state store finished since it opened, by kind (flushes are counted apart).
+# TYPE drivetrain_pebble_compactions_total counter
+drivetrain_pebble_compactions_total{kind="default"} 3
+drivetrain_pebble_compactions_total{kind="move"} 1
+# HELP drivetrain_pebble_compactions_in_progress Compactions of the state store running now.
+# TYPE drivetrain_pebble_compactions_in_progress gauge
+drivetrain_pebble_compactions_in_progress 1
+# HELP drivetrain_pebble_compaction_debt_bytes Estimated bytes the state store must compact to reach a stable LSM shape.
+# TYPE drivetrain_pebble_compaction_debt_bytes gauge
+drivetrain_pebble_compaction_debt_bytes 1.048576e+06
+# HELP drivetrain_pebble_compacted_bytes_total Bytes compactions of the state store wrote since it opened.
+# TYPE drivetrain_pebble_compacted_bytes_total counter
+drivetrain_pebble_compacted_bytes_total 6.291456e+06
+# HELP drivetrain_pebble_flushes_total Memtable flushes of the state store since it opened.
+# TYPE drivetrain_pebble_flushes_total counter
+drivetrain_pebble_flushes_total 9
+# HELP drivetrain_pebble_flushed_bytes_total Bytes memtable flushes of the state store wrote since it opened.
+# TYPE drivetrain_pebble_flushed_bytes_total counter
+drivetrain_pebble_flushed_bytes_total 8.388608e+06
+# HELP drivetrain_pebble_wal_bytes_in_total Logical bytes written to the state store's write-ahead log since it opened.
+# TYPE drivetrain_pebble_wal_bytes_in_total counter
+drivetrain_pebble_wal_bytes_in_total 7.340032e+06
+# HELP drivetrain_pebble_wal_bytes_written_total Physical bytes written to the state store's write-ahead log since it opened.
+# TYPE drivetrain_pebble_wal_bytes_written_total counter
+drivetrain_pebble_wal_bytes_written_total 7.340132e+06
+# HELP drivetrain_pebble_memtable_bytes Memory the state store's memtables hold (the mutable one and those waiting to be flushed).
+# TYPE drivetrain_pebble_memtable_bytes gauge
+drivetrain_pebble_memtable_bytes 1.6777216e+07
+# HELP drivetrain_pebble_memtables Memtables of the state store (the mutable one and those waiting to be flushed).
+# TYPE drivetrain_pebble_memtables gauge
+drivetrain_pebble_memtables 1
+# HELP drivetrain_pebble_block_cache_bytes Memory the state store's block cache holds.
+# TYPE drivetrain_pebble_block_cache_bytes gauge
+drivetrain_pebble_block_cache_bytes 2.097152e+06
+# HELP drivetrain_pebble_block_cache_hits_total Block cache lookups of the state store that found the block, since it opened.
+# TYPE drivetrain_pebble_block_cache_hits_total counter
+drivetrain_pebble_block_cache_hits_total 1000
+# HELP drivetrain_pebble_block_cache_misses_total Block cache lookups of the state store that missed, since it opened.
+# TYPE drivetrain_pebble_block_cache_misses_total counter
+drivetrain_pebble_block_cache_misses_total 10
+`
+	var pebbleNames []string
+	for _, n := range metricNames {
+		if strings.HasPrefix(n, "drivetrain_pebble_") {
+			pebbleNames = append(pebbleNames, n)
+		}
+	}
+	assert.NoError(t, testutil.ScrapeAndCompare(url, strings.NewReader(pebbleWant), pebbleNames...))
+
 	families := scrape(t, url)
 	var names []string
 	for name := range families {
@@ -268,4 +379,67 @@ func TestDirSizerCaches(t *testing.T) {
 	assert.False(t, ok, "no directory, no figure")
 	_, ok = (&dirSizer{dir: filepath.Join(dir, "missing"), now: time.Now}).size()
 	assert.False(t, ok, "unreadable directory, no figure")
+}
+
+// TestStateStatus checks the state size a node serves on /status and how
+// `drivetrain status` shows it, per member and per node.
+func TestStateStatus(t *testing.T) {
+	withState := nodeStatus{Node: "node-a", Ready: true, State: &stateStatus{
+		DiskBytes: 5 << 20, GlobalBytes: 1 << 10, PartitionBytes: map[int32]uint64{3: 512, 0: 2 << 20}, ReadAmplification: 3,
+	}}
+	t.Run("status JSON", func(t *testing.T) {
+		tests := []struct {
+			name string
+			in   nodeStatus
+			want string // the "state" member, "" for none
+		}{
+			{"store open", withState, `{"disk_bytes":5242880,"global_bytes":1024,"partition_bytes":{"0":2097152,"3":512},"compaction_debt_bytes":0,"read_amplification":3}`},
+			{"store not open", nodeStatus{Node: "node-b"}, ""},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				data, err := json.Marshal(tt.in)
+				require.NoError(t, err)
+				var got map[string]json.RawMessage
+				require.NoError(t, json.Unmarshal(data, &got))
+				if tt.want == "" {
+					assert.NotContains(t, got, "state")
+					return
+				}
+				assert.JSONEq(t, tt.want, string(got["state"]))
+			})
+		}
+	})
+
+	st := &clusterStatus{
+		Group: "g", State: "Stable",
+		Members: []memberStatus{
+			{ClientID: "node-a", Host: "10.0.0.1", Partitions: map[string][]int{"ecommerce.public.orders": {0, 3}}},
+			{ClientID: "node-b", Host: "10.0.0.2", Partitions: map[string][]int{"ecommerce.public.orders": {1}}},
+		},
+		Nodes: []nodeStatusErr{
+			{URL: "http://a:18090", Status: &withState},
+			{URL: "http://b:18090", Error: "connection refused"},
+		},
+	}
+	attachStateSizes(st)
+	assert.Equal(t, uint64(5<<20), st.Members[0].StateBytes, "node-a is member node-a")
+	assert.Zero(t, st.Members[1].StateBytes, "node-b did not answer")
+
+	var out strings.Builder
+	writeClusterStatus(&out, st)
+	lines := strings.Split(out.String(), "\n")
+	require.GreaterOrEqual(t, len(lines), 5, out.String())
+	assert.Regexp(t, `^  node-a .* orders\[0 3\] state 5\.0 MiB$`, lines[1])
+	assert.NotContains(t, lines[2], "state")
+	assert.Equal(t, "  state 5.0 MiB on disk (global 1.0 KiB, partitions 0=2.0 MiB 3=512 B), compaction debt 0 B, read amplification 3", lines[4])
+
+	for _, tt := range []struct {
+		in   uint64
+		want string
+	}{
+		{0, "0 B"}, {1023, "1023 B"}, {1024, "1.0 KiB"}, {3 << 19, "1.5 MiB"}, {5 << 30, "5.0 GiB"}, {1 << 50, "1024.0 TiB"},
+	} {
+		assert.Equal(t, tt.want, formatBytes(tt.in), "%d bytes", tt.in)
+	}
 }

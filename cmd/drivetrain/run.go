@@ -336,6 +336,7 @@ func (s *nodeStatusSource) get() nodeStatus {
 	}
 	lag, measured, lastCommit, err := s.lag.snapshot()
 	st.Lag, st.LastCommit = lag, lastCommit
+	st.State = nodeState(s.node)
 	switch {
 	case !st.Bootstrapped:
 		st.Reason = "bootstrapping the global tables or joining the group"

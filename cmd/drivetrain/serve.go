@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"time"
+
+	"github.com/drivetrain-cdc/drivetrain/actors"
 )
 
 // nodeStatus is what a node serves as JSON on /status: the figures `demo`
@@ -45,6 +47,44 @@ type nodeStatus struct {
 	Freshness freshnessSummary `json:"freshness"`
 	// LastCommit is when offsets were last committed to Kafka.
 	LastCommit time.Time `json:"last_commit,omitzero"`
+	// State describes the state store while it is open.
+	State *stateStatus `json:"state,omitempty"`
+}
+
+// stateStatus is the size of a node's state store.
+type stateStatus struct {
+	// DiskBytes is the disk space the Pebble store uses (tables, log,
+	// manifest).
+	DiskBytes uint64 `json:"disk_bytes"`
+	// GlobalBytes and PartitionBytes estimate the share of the global
+	// tables and of each order-stream partition with state, held or not
+	// (revoked partitions keep their state); they count flushed tables
+	// only, so recent writes still in memtables are not in them.
+	GlobalBytes    uint64           `json:"global_bytes"`
+	PartitionBytes map[int32]uint64 `json:"partition_bytes,omitempty"`
+	// UsageError says why GlobalBytes and PartitionBytes are missing.
+	UsageError string `json:"usage_error,omitempty"`
+	// CompactionDebtBytes and ReadAmplification tell whether compactions
+	// keep up (see the drivetrain_pebble_* metrics).
+	CompactionDebtBytes uint64 `json:"compaction_debt_bytes"`
+	ReadAmplification   int    `json:"read_amplification"`
+}
+
+// nodeState reads n's state store; nil when it is not open.
+func nodeState(n *actors.Node) *stateStatus {
+	m, ok := n.StateMetrics()
+	if !ok {
+		return nil
+	}
+	st := &stateStatus{DiskBytes: m.DiskBytes, CompactionDebtBytes: m.CompactionDebtBytes, ReadAmplification: m.ReadAmplification}
+	u, ok, err := n.StateUsage()
+	switch {
+	case err != nil:
+		st.UsageError = err.Error()
+	case ok:
+		st.GlobalBytes, st.PartitionBytes = u.Global, u.Partitions
+	}
+	return st
 }
 
 type freshnessSummary struct {

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -35,6 +37,10 @@ type memberStatus struct {
 	Host       string           `json:"host"`
 	Partitions map[string][]int `json:"partitions"`
 	Lag        int64            `json:"lag"`
+	// StateBytes is the disk space of the member's state store, from the
+	// /status of the node whose id is the member's client id (absent when
+	// that node is not among --nodes or its store is not open).
+	StateBytes uint64 `json:"state_bytes,omitempty"`
 }
 
 type partitionLag struct {
@@ -59,7 +65,7 @@ func runStatus(ctx context.Context, a *app, c command, args []string) error {
 	fs.topicPrefixFlag(&ep)
 	group := fs.String("group", "drivetrain", "the nodes' consumer group")
 	var nodes string
-	fs.envString(&nodes, "nodes", "DRIVETRAIN_STATUS_NODES", "", "the nodes' HTTP addresses (http_addr), comma-separated, to include their figures (rows written, backlog, freshness, dead letters)")
+	fs.envString(&nodes, "nodes", "DRIVETRAIN_STATUS_NODES", "", "the nodes' HTTP addresses (http_addr), comma-separated, to include their figures (rows written, backlog, freshness, dead letters, state size)")
 	watch := fs.Duration("watch", 0, "refresh every this long (e.g. 2s) until interrupted")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := fs.parse(args); err != nil {
@@ -158,7 +164,38 @@ func readClusterStatus(ctx context.Context, adm *kadm.Client, group string, node
 		}
 		st.Nodes = append(st.Nodes, n)
 	}
+	attachStateSizes(st)
 	return st, nil
+}
+
+// attachStateSizes copies each reachable node's state size to the group
+// member it is: the member whose client id is the node id (the group
+// client of a node is named after it).
+func attachStateSizes(st *clusterStatus) {
+	for _, n := range st.Nodes {
+		if n.Status == nil || n.Status.State == nil {
+			continue
+		}
+		for i := range st.Members {
+			if st.Members[i].ClientID == n.Status.Node {
+				st.Members[i].StateBytes = n.Status.State.DiskBytes
+			}
+		}
+	}
+}
+
+// formatBytes renders n bytes with a binary unit (B, KiB, MiB, GiB, TiB).
+func formatBytes(n uint64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	v, i := float64(n)/unit, 0
+	for v >= unit && i < 3 {
+		v /= unit
+		i++
+	}
+	return fmt.Sprintf("%.1f %ciB", v, "KMGT"[i])
 }
 
 func writeClusterStatus(w io.Writer, st *clusterStatus) {
@@ -170,6 +207,9 @@ func writeClusterStatus(w io.Writer, st *clusterStatus) {
 			parts = append(parts, fmt.Sprintf("%s%v", short, ps))
 		}
 		sort.Strings(parts)
+		if m.StateBytes > 0 {
+			parts = append(parts, "state "+formatBytes(m.StateBytes))
+		}
 		fmt.Fprintf(w, "  %-28s %-15s lag %-8d %s\n", m.ClientID, m.Host, m.Lag, strings.Join(parts, " "))
 	}
 	var behind []string
@@ -208,5 +248,27 @@ func writeClusterStatus(w io.Writer, st *clusterStatus) {
 		}
 		fmt.Fprintf(w, "node %s (%s): %s; rows written %d (facts %d), sink backlog %d, dead letters %d, last commit %s, freshness p50 %.0f ms p99 %.0f ms (%d rows)\n",
 			s.Node, n.URL, state, written, s.FactsWritten, s.SinkBacklog, dlq, last, s.Freshness.P50, s.Freshness.P99, s.Freshness.Count)
+		if s.State != nil {
+			fmt.Fprintf(w, "  state %s on disk (%s), compaction debt %s, read amplification %d\n",
+				formatBytes(s.State.DiskBytes), stateShares(s.State), formatBytes(s.State.CompactionDebtBytes), s.State.ReadAmplification)
+		}
 	}
+}
+
+// stateShares describes the flushed bytes of the global tables and of
+// each partition, e.g. "global 1.2 MiB, partitions 0=3.0 MiB 3=2.9 MiB".
+func stateShares(s *stateStatus) string {
+	if s.UsageError != "" {
+		return "per-partition sizes unavailable: " + s.UsageError
+	}
+	out := "global " + formatBytes(s.GlobalBytes)
+	if len(s.PartitionBytes) == 0 {
+		return out + ", no partition state"
+	}
+	ps := slices.Sorted(maps.Keys(s.PartitionBytes))
+	parts := make([]string, len(ps))
+	for i, p := range ps {
+		parts[i] = fmt.Sprintf("%d=%s", p, formatBytes(s.PartitionBytes[p]))
+	}
+	return out + ", partitions " + strings.Join(parts, " ")
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,9 +55,25 @@ func TestIntegrationStatus(t *testing.T) {
 	assert.Equal(t, "status-1", st.Nodes[0].Status.Node)
 	assert.True(t, st.Nodes[0].Status.Idle)
 	assert.Positive(t, st.Nodes[0].Status.FactsWritten)
+	state := st.Nodes[0].Status.State
+	require.NotNil(t, state, "the running node reports its state store")
+	assert.Positive(t, state.DiskBytes)
+	assert.Empty(t, state.UsageError)
+	assert.NotEmpty(t, state.PartitionBytes, "the node holds partitions with state")
+	assert.Equal(t, state.DiskBytes, st.Members[0].StateBytes, "the member is the node")
 
 	stdout, _, code = runCLI(t, "status", "--group", group, "--nodes", node.url)
 	require.Zero(t, code)
 	assert.Contains(t, stdout, "group "+group+": Stable, 1 member(s), total lag 0")
 	assert.Contains(t, stdout, "node status-1 ("+node.url+"): ready, idle;")
+	assert.Regexp(t, `\n  state [0-9.]+ [KMG]?i?B on disk \(global `, stdout)
+
+	families := scrape(t, node.url+"/metrics")
+	for _, name := range metricNames {
+		if strings.HasPrefix(name, "drivetrain_pebble_") {
+			assert.Contains(t, families, name, "/metrics of a running node")
+		}
+	}
+	assert.Positive(t, families[metricPebbleDiskBytes].GetMetric()[0].GetGauge().GetValue())
+	assert.Positive(t, families[metricPebbleWALBytesIn].GetMetric()[0].GetCounter().GetValue())
 }
