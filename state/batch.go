@@ -157,14 +157,20 @@ func (b *Batch) PutPayment(s topology.Stored[topology.Payment]) error {
 	return nil
 }
 
-// SetFactVersion implements topology.PartitionStore.
-func (b *Batch) SetFactVersion(itemID int64, version uint64) error {
-	b.wkey = partKey(b.wkey[:0], b.part, kindFactVer, itemID)
-	b.wval = binary.AppendUvarint(b.wval[:0], version)
-	if err := b.set(b.wkey, b.wval); err != nil {
-		return fmt.Errorf("writing fact version of item %d: %w", itemID, err)
+// SetFactVersion implements topology.PartitionStore. The state keeps no
+// version per fact: the partition has one fact-version clock, the highest
+// version it emitted, written once per batch. Since every version the
+// join rules choose exceeds what LastFactVersion returned — the clock —,
+// each is higher than every earlier version of the partition, hence of its
+// own fact key: strictly increasing per key, with one key written per
+// batch instead of one per fact.
+func (b *Batch) SetFactVersion(_ int64, version uint64) error {
+	if _, _, err := b.LastFactVersion(0); err != nil { // the committed clock
+		return err
 	}
-	b.setFact(itemID, factEntry{version: version, found: true})
+	if version > b.oc.clock {
+		b.oc.clock, b.oc.clockSet = version, true
+	}
 	return nil
 }
 
@@ -190,15 +196,22 @@ func (b *Batch) Commit() error {
 	if b.done {
 		return ErrBatchDone
 	}
+	if b.oc.clockSet {
+		b.wkey = partKey(b.wkey[:0], b.part, kindFactClock)
+		b.wval = binary.AppendUvarint(b.wval[:0], b.oc.clock)
+		if err := b.set(b.wkey, b.wval); err != nil {
+			return errors.Join(fmt.Errorf("writing the fact-version clock: %w", err), b.Close())
+		}
+	}
 	b.finish()
 	err := b.s.commit(b.pb())
-	// The cache holds committed values only: install the batch's views
-	// and index changes once visible, or forget what it touched if the
-	// commit failed (it may have reached the memtable or not).
+	// The cache holds committed values only: install the batch's views,
+	// clock and index changes once visible, or forget what it touched if
+	// the commit failed (it may have reached the memtable or not).
 	if err == nil {
-		b.oc.pc.install(b.oc.gen, b.oc.orders, b.oc.facts, b.oc.ops)
+		b.oc.pc.install(b.oc.gen, b.oc.orders, b.oc.clock, b.oc.ops)
 	} else {
-		b.oc.pc.invalidate(b.oc.orders, b.oc.facts)
+		b.oc.pc.invalidate(b.oc.orders)
 	}
 	b.oc = batchOrders{}
 	return joinClose(err, b.pb())

@@ -21,7 +21,7 @@ const (
 	kindPayment    = 'P' // p n P order payment
 	kindCustOrders = 'c' // p n c customer order → ∅ (index)
 	kindVehItems   = 'v' // p n v vehicle order item → ∅ (index)
-	kindFactVer    = 'F' // p n F item → uvarint version
+	kindFactClock  = 'f' // p n f → uvarint highest fact version emitted
 
 	kindOffset = 'o' // g o topic 0 partition(4) / p n o topic 0 partition(4) → uvarint next offset
 )
@@ -30,7 +30,7 @@ const (
 // this code writes and reads.
 var metaFormat = []byte{rangeMeta, 'f', 'o', 'r', 'm', 'a', 't'}
 
-const formatVersion = 1
+const formatVersion = 2
 
 func appendID(b []byte, id int64) []byte {
 	return binary.BigEndian.AppendUint64(b, uint64(id)^(1<<63))

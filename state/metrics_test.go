@@ -92,7 +92,10 @@ func TestMetrics(t *testing.T) {
 			},
 			check: func(t *testing.T, before, after Metrics) {
 				assert.Greater(t, after.FlushesTotal, before.FlushesTotal)
-				assert.Greater(t, after.Levels[0].Tables, before.Levels[0].Tables)
+				// L0 holds another table, unless Pebble's background work
+				// already compacted the overlapping ones.
+				assert.True(t, after.Levels[0].Tables > before.Levels[0].Tables || after.CompactionsTotal > before.CompactionsTotal,
+					"L0 tables %d → %d, compactions %d → %d", before.Levels[0].Tables, after.Levels[0].Tables, before.CompactionsTotal, after.CompactionsTotal)
 			},
 		},
 		{
@@ -101,14 +104,15 @@ func TestMetrics(t *testing.T) {
 				require.NoError(t, s.db.Compact(context.Background(), []byte{0}, []byte{0xff}, false))
 			},
 			check: func(t *testing.T, before, after Metrics) {
-				assert.Greater(t, after.CompactionsTotal, before.CompactionsTotal)
+				// This compaction, or the background one of the step before.
+				assert.Positive(t, after.CompactionsTotal)
 				var byKind int64
 				for _, n := range after.CompactionsByKind {
 					byKind += n
 				}
 				assert.Equal(t, after.CompactionsTotal, byKind, "the kinds add up to the total")
 				assert.Positive(t, after.CompactionsByKind["default"], "overlapping L0 tables are merged")
-				assert.Greater(t, after.CompactedBytesTotal, before.CompactedBytesTotal)
+				assert.Positive(t, after.CompactedBytesTotal)
 				assert.Zero(t, after.Levels[0].Tables)
 				assert.Positive(t, after.Tables)
 				assert.Zero(t, after.CompactionsInProgress)

@@ -5,8 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
+		"slices"
 	"sync"
 	"unsafe"
 
@@ -182,12 +181,6 @@ func decodeEntry(s string) (*orderEntry, error) {
 	return e, nil
 }
 
-// factEntry is the last fact version of an item, or its absence.
-type factEntry struct {
-	version uint64
-	found   bool
-}
-
 // partCache holds the committed order views, fact versions and indexes of
 // one partition. Views are bounded by count in two generations: a lookup
 // that finds an entry in the older generation moves it to the current
@@ -199,8 +192,8 @@ type partCache struct {
 	gen       uint64
 	orders    *table[int64]
 	oldOrders *table[int64]
-	facts     map[int64]uint64
-	oldFacts  map[int64]uint64
+	// clock is the partition's fact-version clock (see Batch.SetFactVersion).
+	clock uint64
 	// loaded is set once the partition's range was read on first use;
 	// complete while every view and fact version of the partition is held.
 	loaded, complete bool
@@ -210,15 +203,11 @@ type partCache struct {
 	vehItems   map[int64][]topology.ItemRef
 	// Counters: lookups of orders, fact versions and indexes that memory
 	// answered or not.
-	orderHits, orderMisses, factHits, factMisses, indexHits uint64
+	orderHits, orderMisses, indexHits uint64
 }
 
 // orderChunk is the arena chunk size of order views.
 const orderChunk = 256 << 10
-
-// factsPerOrder sizes the fact-version generations: orders have two items
-// on average.
-const factsPerOrder = 2
 
 func newPartCache(limit int) *partCache {
 	if limit <= 0 {
@@ -227,7 +216,6 @@ func newPartCache(limit int) *partCache {
 	return &partCache{
 		limit:  limit,
 		orders: newTable[int64](orderChunk), oldOrders: newTable[int64](orderChunk),
-		facts: map[int64]uint64{}, oldFacts: map[int64]uint64{},
 	}
 }
 
@@ -256,7 +244,6 @@ func (c *partCache) load(s *Store, part int32) error {
 		}
 		return e
 	}
-	facts := map[int64]uint64{}
 	err := scanPartition(s, part, kindOrder, 8, func(ids []int64, val []byte) error {
 		o, err := decodeOrder(val)
 		e := entryOf(ids[0])
@@ -279,18 +266,15 @@ func (c *partCache) load(s *Store, part int32) error {
 			return err
 		})
 	}
+	var clock uint64
 	if err == nil {
-		err = scanPartition(s, part, kindFactVer, 8, func(ids []int64, val []byte) error {
-			v, err := decodeUvarint(val, "fact version")
-			facts[ids[0]] = v
-			return err
-		})
+		clock, err = s.Partition(part).view.factClock()
 	}
 	if err != nil {
 		return fmt.Errorf("loading the state of partition %d: %w", part, err)
 	}
-	c.loaded = true
-	if len(entries) >= c.limit || len(facts) >= factsPerOrder*c.limit {
+	c.loaded, c.clock = true, clock
+	if len(entries) >= c.limit {
 		// Too large to hold whole: fill on demand.
 		return nil
 	}
@@ -301,7 +285,6 @@ func (c *partCache) load(s *Store, part int32) error {
 			return nil // too large to hold: fill on demand
 		}
 	}
-	maps.Copy(c.facts, facts)
 	c.complete = true
 	return nil
 }
@@ -388,34 +371,14 @@ func (c *partCache) order(s *Store, part int32, id int64) (*orderEntry, error) {
 	return nil, nil
 }
 
-// fact returns the cached fact version of the item, and false when memory
-// does not know it.
-func (c *partCache) fact(s *Store, part int32, id int64) (factEntry, bool, error) {
-	if c == nil {
-		return factEntry{}, false, nil
-	}
+// factClock returns the partition's committed fact-version clock.
+func (c *partCache) factClock(s *Store, part int32) (uint64, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := c.load(s, part); err != nil {
-		return factEntry{}, false, err
+		return 0, err
 	}
-	v, ok := c.facts[id]
-	if !ok {
-		if v, ok = c.oldFacts[id]; ok {
-			delete(c.oldFacts, id)
-			c.putFact(id, v)
-		}
-	}
-	switch {
-	case ok:
-		c.factHits++
-		return factEntry{version: v, found: true}, true, nil
-	case c.complete:
-		c.factHits++
-		return factEntry{}, true, nil
-	}
-	c.factMisses++
-	return factEntry{}, false, nil
+	return c.clock, nil
 }
 
 // ordersOfCustomer appends the committed live orders of the customer.
@@ -454,17 +417,6 @@ func (c *partCache) putOrder(id int64, val string) {
 	}
 }
 
-func (c *partCache) putFact(id int64, v uint64) {
-	delete(c.oldFacts, id)
-	c.facts[id] = v
-	if len(c.facts) >= factsPerOrder*c.limit {
-		if len(c.oldFacts) > 0 {
-			c.complete = false
-		}
-		c.oldFacts, c.facts = c.facts, make(map[int64]uint64, len(c.facts))
-	}
-}
-
 // indexOp is one change of an index that a batch wrote.
 type indexOp struct {
 	kind  byte // kindCustOrders or kindVehItems
@@ -477,16 +429,17 @@ type indexOp struct {
 // install puts the entries of a committed batch that started at
 // generation gen, or drops them if another batch or a drop came between,
 // and applies the batch's index changes.
-func (c *partCache) install(gen uint64, orders map[int64]*orderEntry, facts map[int64]factEntry, ops []indexOp) {
-	if c == nil || len(orders)+len(facts)+len(ops) == 0 {
+func (c *partCache) install(gen uint64, orders map[int64]*orderEntry, clock uint64, ops []indexOp) {
+	if c == nil {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if gen != c.gen {
 		// Commits of two batches may have reached Pebble in either order.
-		c.forget(orders, facts)
+		c.forget(orders)
 		c.indexed, c.custOrders, c.vehItems = false, nil, nil
+		c.clock = max(c.clock, clock)
 		return
 	}
 	c.gen++
@@ -498,11 +451,7 @@ func (c *partCache) install(gen uint64, orders map[int64]*orderEntry, facts map[
 		buf = appendEntry(buf[:0], e)
 		c.putOrder(id, unsafe.String(unsafe.SliceData(buf), len(buf))) // copied into the arena
 	}
-	for id, f := range facts {
-		if f.found {
-			c.putFact(id, f.version)
-		}
-	}
+	c.clock = max(c.clock, clock)
 	if c.indexed {
 		for _, op := range ops {
 			c.applyIndex(op)
@@ -547,28 +496,25 @@ func (c *partCache) applyIndex(op indexOp) {
 
 // invalidate drops what a failed batch touched; the indexes are reloaded
 // on next use.
-func (c *partCache) invalidate(orders map[int64]*orderEntry, facts map[int64]factEntry) {
+func (c *partCache) invalidate(orders map[int64]*orderEntry) {
 	if c == nil {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.forget(orders, facts)
+	c.forget(orders)
+	c.loaded = false // the clock is read again
 	c.indexed, c.custOrders, c.vehItems = false, nil, nil
 }
 
-func (c *partCache) forget(orders map[int64]*orderEntry, facts map[int64]factEntry) {
+func (c *partCache) forget(orders map[int64]*orderEntry) {
 	c.gen++
-	if len(orders)+len(facts) > 0 {
+	if len(orders) > 0 {
 		c.complete = false
 	}
 	for id := range orders {
 		c.orders.delete(id)
 		c.oldOrders.delete(id)
-	}
-	for id := range facts {
-		delete(c.facts, id)
-		delete(c.oldFacts, id)
 	}
 }
 
@@ -582,8 +528,7 @@ func (c *partCache) drop() {
 	defer c.mu.Unlock()
 	c.gen++
 	c.orders, c.oldOrders = newTable[int64](orderChunk), newTable[int64](orderChunk)
-	clear(c.facts)
-	clear(c.oldFacts)
+	c.clock = 0
 	c.loaded, c.complete = true, true
 	c.indexed, c.custOrders, c.vehItems = true, map[int64][]int64{}, map[int64][]topology.ItemRef{}
 }
@@ -596,8 +541,6 @@ func (s *Store) orderStats() (st CacheStats) {
 		c.mu.Lock()
 		st.OrderHits += c.orderHits
 		st.OrderMisses += c.orderMisses
-		st.FactHits += c.factHits
-		st.FactMisses += c.factMisses
 		st.IndexHits += c.indexHits
 		st.OrderEntries += c.orders.len() + c.oldOrders.len()
 		st.OrderBytes += c.orders.size() + c.oldOrders.size()
@@ -627,7 +570,10 @@ type batchOrders struct {
 	pc     *partCache
 	gen    uint64
 	orders map[int64]*orderEntry
-	facts  map[int64]factEntry
+	// clock is the batch's fact-version clock once read; clockSet marks
+	// a change to write at commit.
+	clock              uint64
+	clockRead, clockSet bool
 	ops    []indexOp
 	// touched holds the customers and vehicles whose index entries the
 	// batch changed: their index reads go through the indexed batch.
@@ -778,35 +724,29 @@ func (b *Batch) PaymentsOfOrder(orderID int64, dst []topology.Stored[topology.Pa
 	return append(dst, e.payments...), nil
 }
 
-// LastFactVersion implements topology.Rows through the batch's fact
-// versions and the cache.
-func (b *Batch) LastFactVersion(itemID int64) (uint64, bool, error) {
+// LastFactVersion implements topology.Rows: the partition's fact-version
+// clock, which is at least the last version of every fact the partition
+// emitted (see SetFactVersion).
+func (b *Batch) LastFactVersion(int64) (uint64, bool, error) {
 	if b.done {
-		return b.view.LastFactVersion(itemID)
+		return 0, false, ErrBatchDone
 	}
-	f, ok := b.oc.facts[itemID]
-	if !ok {
-		var err error
-		if f, ok, err = b.oc.pc.fact(b.s, b.part, itemID); err != nil {
+	if !b.oc.clockRead {
+		clock, err := b.readClock()
+		if err != nil {
 			return 0, false, err
 		}
-		if !ok {
-			v, found, err := b.view.LastFactVersion(itemID)
-			if err != nil {
-				return 0, false, err
-			}
-			f = factEntry{version: v, found: found}
-		}
-		b.setFact(itemID, f)
+		b.oc.clock, b.oc.clockRead = clock, true
 	}
-	return f.version, f.found, nil
+	return b.oc.clock, b.oc.clock > 0, nil
 }
 
-func (b *Batch) setFact(itemID int64, f factEntry) {
-	if b.oc.facts == nil {
-		b.oc.facts = map[int64]factEntry{}
+// readClock reads the committed clock, from the cache or Pebble.
+func (b *Batch) readClock() (uint64, error) {
+	if b.oc.pc != nil {
+		return b.oc.pc.factClock(b.s, b.part)
 	}
-	b.oc.facts[itemID] = f
+	return b.view.factClock()
 }
 
 func findItem(items []topology.Stored[topology.OrderItem], id int64) (int, bool) {

@@ -70,7 +70,7 @@ func Open(dir string, opts Options) (s *Store, err error) {
 		FS:           opts.FS,
 		Cache:        cache,
 		Logger:       pebbleLogger{opts.Logger},
-		MemTableSize: 16 << 20,
+		MemTableSize: 32 << 20,
 	}
 	// Bloom filters let point reads (most of them for rows the join rules
 	// look up) skip the tables that lack the key.

@@ -228,17 +228,24 @@ func (v *view) ItemsOfVehicle(vehicleID int64, dst []topology.ItemRef) ([]topolo
 	return dst, nil
 }
 
-// LastFactVersion implements topology.Rows.
-func (v *view) LastFactVersion(itemID int64) (version uint64, found bool, err error) {
-	key := v.keep(partKey(v.buf(), v.part, kindFactVer, itemID))
-	found, err = v.get(key, func(val []byte) error {
-		version, err = decodeUvarint(val, "fact version")
+// LastFactVersion implements topology.Rows: the partition's fact-version
+// clock (see Batch.SetFactVersion).
+func (v *view) LastFactVersion(int64) (uint64, bool, error) {
+	clock, err := v.factClock()
+	return clock, clock > 0, err
+}
+
+// factClock reads the partition's fact-version clock (0 if none).
+func (v *view) factClock() (clock uint64, err error) {
+	key := v.keep(partKey(v.buf(), v.part, kindFactClock))
+	_, err = v.get(key, func(val []byte) error {
+		clock, err = decodeUvarint(val, "fact-version clock")
 		return err
 	})
 	if err != nil {
-		return 0, false, fmt.Errorf("reading fact version of item %d: %w", itemID, err)
+		return 0, fmt.Errorf("reading the fact-version clock: %w", err)
 	}
-	return version, found, nil
+	return clock, nil
 }
 
 // offset reads one offset of scope p (-1: global).

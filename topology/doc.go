@@ -104,8 +104,10 @@
 //
 // A fact's _version is NextVersion(last, now) = max(now, last+1), where
 // now is the emission clock (wall-clock Unix nanoseconds, read by the
-// caller and passed in) and last the version of the key's previous fact,
-// stored in the partition's state with the fact (same batch). Mirror rows
+// caller and passed in) and last the version of the key's previous fact —
+// or any higher version: package state keeps one clock per partition, the
+// highest version the partition emitted, committed in the same batch as
+// the facts. Mirror rows
 // use source.lsn instead, which is deterministic.
 //
 // Within one state directory versions grow strictly per fact key whatever

@@ -18,7 +18,7 @@ type GlobalStore interface {
 // Rows reads what the join rules need for one partition of the order
 // stream: the global tables, the partition's orders, items and payments
 // (tombstones included for point reads), its secondary indexes, and the
-// last fact version per item.
+// last fact version per item (or a bound of it).
 //
 // The list methods append to dst and return it, so callers can reuse a
 // buffer, in ascending key order. The indexes are kept by the
@@ -40,7 +40,9 @@ type Rows interface {
 	OrdersOfCustomer(customerID int64, dst []int64) ([]int64, error)
 	ItemsOfVehicle(vehicleID int64, dst []ItemRef) ([]ItemRef, error)
 	// LastFactVersion returns the version of the last fact emitted for the
-	// item, and false if none was recorded.
+	// item, or any higher version the store chooses to return (package
+	// state returns its partition's highest), and false if none was
+	// recorded. NextVersion of it is then above the item's last version.
 	LastFactVersion(itemID int64) (uint64, bool, error)
 }
 
