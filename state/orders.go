@@ -5,7 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-		"slices"
+	"slices"
 	"sync"
 	"unsafe"
 
@@ -572,9 +572,9 @@ type batchOrders struct {
 	orders map[int64]*orderEntry
 	// clock is the batch's fact-version clock once read; clockSet marks
 	// a change to write at commit.
-	clock              uint64
+	clock               uint64
 	clockRead, clockSet bool
-	ops    []indexOp
+	ops                 []indexOp
 	// touched holds the customers and vehicles whose index entries the
 	// batch changed: their index reads go through the indexed batch.
 	touched map[cacheKey]struct{}
