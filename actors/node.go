@@ -39,8 +39,9 @@ type Deps struct {
 	// KafkaOpts are added to every Kafka client the node makes (TLS,
 	// SASL, a dialer).
 	KafkaOpts []kgo.Opt
-	// State configures the state store (Config.StateNoSync overrides its
-	// NoSync); tests set FS to vfs.NewMem().
+	// State configures the state store (Config.StateNoSync,
+	// StateDimensionCacheBytes and StateOrderCacheEntries override its
+	// fields); tests set FS to vfs.NewMem().
 	State state.Options
 	// Clock returns the emission clock of fact versions in Unix
 	// nanoseconds; default the wall clock.
@@ -199,6 +200,12 @@ func (n *Node) Run(ctx context.Context) (err error) {
 
 	opts := n.deps.State
 	opts.NoSync = n.cfg.StateNoSync
+	if n.cfg.StateDimensionCacheBytes != 0 {
+		opts.DimensionCacheBytes = n.cfg.StateDimensionCacheBytes
+	}
+	if n.cfg.StateOrderCacheEntries != 0 {
+		opts.OrderCacheEntries = n.cfg.StateOrderCacheEntries
+	}
 	if opts.Logger == nil {
 		opts.Logger = pebbleLogger{n.log.With().Str("component", "pebble").Logger()}
 	}
