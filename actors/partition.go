@@ -203,6 +203,7 @@ func (p *partitionActor) allReached() bool { return p.reached[0] && p.reached[1]
 func (p *partitionActor) recover(records []*kgo.Record) {
 	b := p.part.NewBatch()
 	defer b.Close()
+	var next [3]int64 // per order-stream topic, 0 if no record
 	for _, r := range records {
 		i := p.env.topics.index(r.Topic)
 		if i < 0 {
@@ -226,13 +227,13 @@ func (p *partitionActor) recover(records []*kgo.Record) {
 		}
 		// Bad records below the committed offset went to the dead-letter
 		// topic when they were first processed.
-		if err := b.SetOffset(r.Topic, r.Partition, r.Offset+1); err != nil {
-			p.env.fail(fmt.Errorf("replaying %s partition %d: %w", r.Topic, r.Partition, err))
-			return
-		}
+		next[i] = r.Offset + 1
 		if r.Offset+1 >= p.plan.committed[i] {
 			p.reached[i] = true
 		}
+	}
+	if !p.setOffsets(b, next) {
+		return
 	}
 	if !b.Empty() {
 		if err := b.Commit(); err != nil {
@@ -316,6 +317,7 @@ func (p *partitionActor) process(records []*kgo.Record) {
 	defer b.Close()
 	var bad []*deadLetter
 	m := pmark{order: p.lastOrder(), hasOrder: true}
+	var next [3]int64 // per order-stream topic, 0 if no record
 	for _, r := range records {
 		i := p.env.topics.index(r.Topic)
 		if i < 0 {
@@ -338,17 +340,32 @@ func (p *partitionActor) process(records []*kgo.Record) {
 		if errors.As(err, &br) {
 			bad = append(bad, &deadLetter{record: r, kind: br.kind, detail: br.detail})
 		}
-		if err := b.SetOffset(r.Topic, r.Partition, r.Offset+1); err != nil {
-			p.env.fail(fmt.Errorf("applying %s partition %d: %w", r.Topic, r.Partition, err))
-			return
-		}
 		m.order[i] = r.Offset + 1
+		next[i] = r.Offset + 1
+	}
+	if !p.setOffsets(b, next) {
+		return
 	}
 	if err := b.Commit(); err != nil {
 		p.env.fail(fmt.Errorf("committing partition %d state: %w", p.plan.n, err))
 		return
 	}
 	p.emit(m, bad)
+}
+
+// setOffsets records in b the next offset of each order-stream topic that
+// had records (next[i] > 0): once per batch rather than per record.
+func (p *partitionActor) setOffsets(b *state.Batch, next [3]int64) bool {
+	for i, topic := range p.env.topics.orderStream() {
+		if next[i] == 0 {
+			continue
+		}
+		if err := b.SetOffset(topic, p.plan.n, next[i]); err != nil {
+			p.env.fail(fmt.Errorf("recording offsets of partition %d: %w", p.plan.n, err))
+			return false
+		}
+	}
+	return true
 }
 
 // lastOrder returns the order offsets of the last unit, or the
