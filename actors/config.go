@@ -29,12 +29,12 @@ type Config struct {
 	// StateNoSync makes state commits return before they reach stable
 	// storage (see state.Options.NoSync). Default false.
 	StateNoSync bool `yaml:"state_no_sync"`
-	// StateDimensionCacheBytes and StateOrderCacheEntries size the state
+	// StateDimensionCacheBytes and StateOrderCacheBytes size the state
 	// held in memory (state.Options.DimensionCacheBytes and
-	// OrderCacheEntries; 0 keeps state's defaults, 512 MiB and 262,144
-	// order views per partition; negative disables).
+	// OrderCacheBytes; 0 keeps state's defaults, 512 MiB for the node and
+	// 24 MiB per partition; negative disables).
 	StateDimensionCacheBytes int64 `yaml:"state_dimension_cache_bytes"`
-	StateOrderCacheEntries   int   `yaml:"state_order_cache_entries"`
+	StateOrderCacheBytes     int64 `yaml:"state_order_cache_bytes"`
 	// DLQTopic receives records that cannot be decoded or applied.
 	// Default "<TopicPrefix>.drivetrain.dlq"; created (one partition,
 	// the brokers' default replication) when missing.

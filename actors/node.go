@@ -40,7 +40,7 @@ type Deps struct {
 	// SASL, a dialer).
 	KafkaOpts []kgo.Opt
 	// State configures the state store (Config.StateNoSync,
-	// StateDimensionCacheBytes and StateOrderCacheEntries override its
+	// StateDimensionCacheBytes and StateOrderCacheBytes override its
 	// fields); tests set FS to vfs.NewMem().
 	State state.Options
 	// Clock returns the emission clock of fact versions in Unix
@@ -203,8 +203,8 @@ func (n *Node) Run(ctx context.Context) (err error) {
 	if n.cfg.StateDimensionCacheBytes != 0 {
 		opts.DimensionCacheBytes = n.cfg.StateDimensionCacheBytes
 	}
-	if n.cfg.StateOrderCacheEntries != 0 {
-		opts.OrderCacheEntries = n.cfg.StateOrderCacheEntries
+	if n.cfg.StateOrderCacheBytes != 0 {
+		opts.OrderCacheBytes = n.cfg.StateOrderCacheBytes
 	}
 	if opts.Logger == nil {
 		opts.Logger = pebbleLogger{n.log.With().Str("component", "pebble").Logger()}

@@ -127,9 +127,9 @@ func (t *table[K]) compact() {
 	t.a = a
 }
 
-// maybeCompact compacts when at least a third of the arena is garbage.
+// maybeCompact compacts when at least a quarter of the arena is garbage.
 func (t *table[K]) maybeCompact() {
-	if t.a.garbage > 0 && 3*t.a.garbage >= t.a.used {
+	if t.a.garbage > 0 && 4*t.a.garbage >= t.a.used {
 		t.compact()
 	}
 }

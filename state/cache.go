@@ -157,8 +157,8 @@ func (c *dimCache) add(k cacheKey, val string, epoch uint64) {
 	c.put(k, val)
 }
 
-// put inserts into the current generation, compacting it when a third is
-// garbage, and rotates it when full. The caller holds mu.
+// put inserts into the current generation, compacting it when a quarter
+// is garbage, and rotates it when full. The caller holds mu.
 func (c *dimCache) put(k cacheKey, val string) {
 	c.old.delete(k)
 	if !c.cur.put(k, val) {

@@ -95,8 +95,9 @@
 //
 // Each partition has a cache of its order views — an order, its items and
 // payments —, its fact-version clock and its two indexes
-// (Options.OrderCacheEntries, orders.go), loaded whole on the partition's
-// first batch. It holds committed values only: a Batch works on private
+// (Options.OrderCacheBytes, orders.go), loaded on the partition's first
+// batch: whole when it fits; otherwise the views that fit, and the
+// indexes are read from Pebble when they outgrow their share. It holds committed values only: a Batch works on private
 // copies of the views it touches, which replace the cached ones after a
 // successful commit together with the batch's index changes; a failed
 // commit drops them, DropPartition empties the cache, and a generation
@@ -107,7 +108,7 @@
 // and maps of ids to offsets, which cost a few bytes per row beyond the
 // encoding and give the garbage collector nothing to scan. With the
 // benchmark's state (1,000,000 customers, 100,000 vehicles, 200,000
-// orders; see bench/pipeline) they take about 250 MB.
+// orders in 6 partitions; see bench/pipeline) they take about 250 MB.
 //
 // # Fact versions
 //

@@ -15,7 +15,7 @@ type Options struct {
 	// operating system's). Tests use vfs.NewMem().
 	FS vfs.FS
 	// BlockCacheBytes sizes Pebble's block cache; default 32 MiB (reads
-	// go to memory first: see DimensionCacheBytes and OrderCacheEntries).
+	// go to memory first: see DimensionCacheBytes and OrderCacheBytes).
 	BlockCacheBytes int64
 	// DimensionCacheBytes bounds the in-memory copy of the customers and
 	// vehicles (approximate: the encoded size of each row plus a fixed
@@ -23,13 +23,16 @@ type Options struct {
 	// 512 MiB; negative disables it. When every row fits, no dimension read
 	// goes to Pebble; beyond it, rows are read through.
 	DimensionCacheBytes int64
-	// OrderCacheEntries bounds, per partition, the in-memory copy of the
+	// OrderCacheBytes bounds, per partition, the in-memory copy of the
 	// order views (an order with its items and payments, encoded, about
-	// 200 bytes each) that write batches read, and holds twice as many
-	// items' last fact versions; default 262,144; negative disables it (a
-	// batch then still keeps the views it touched until it ends). When a
-	// partition's orders fit, its batches read nothing from Pebble.
-	OrderCacheEntries int
+	// 250 bytes each; half the bound) and of the customer → orders and
+	// vehicle → items indexes (about 40 bytes per entry; the other half)
+	// that write batches read; default 24 MiB; negative disables
+	// it (a batch then still keeps the views it touched until it ends).
+	// When a partition fits, its batches read nothing from Pebble; beyond
+	// it, older views and, if they outgrow their share, the indexes are
+	// read from Pebble.
+	OrderCacheBytes int64
 	// NoSync makes commits return before the write-ahead log reaches
 	// stable storage: faster, and a process crash loses nothing, but a
 	// machine crash may lose the last commits, whose rows may already be in
@@ -54,7 +57,7 @@ type Logger interface {
 const (
 	defaultBlockCacheBytes     = 32 << 20
 	defaultDimensionCacheBytes = 512 << 20
-	defaultOrderCacheEntries   = 256 << 10
+	defaultOrderCacheBytes     = 24 << 20
 )
 
 // ErrInvalidOptions is wrapped by the errors of Options.Validate.
@@ -79,8 +82,8 @@ func (o Options) withDefaults() Options {
 	if o.DimensionCacheBytes == 0 {
 		o.DimensionCacheBytes = defaultDimensionCacheBytes
 	}
-	if o.OrderCacheEntries == 0 {
-		o.OrderCacheEntries = defaultOrderCacheEntries
+	if o.OrderCacheBytes == 0 {
+		o.OrderCacheBytes = defaultOrderCacheBytes
 	}
 	if o.Logger == nil {
 		o.Logger = pebble.DefaultLogger

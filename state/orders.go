@@ -187,36 +187,48 @@ func decodeEntry(s string) (*orderEntry, error) {
 // one, and when the current one is full it becomes the older one (and the
 // older one is dropped). Safe for concurrent use.
 type partCache struct {
-	mu        sync.Mutex
-	limit     int // orders per generation; facts get factsPerOrder times as many
-	gen       uint64
-	orders    *table[int64]
-	oldOrders *table[int64]
+	mu         sync.Mutex
+	limit      int64 // bytes of order views per generation
+	indexLimit int   // index entries held at most
+	chunk      int   // arena chunk size
+	gen        uint64
+	orders     *table[int64]
+	oldOrders  *table[int64]
 	// clock is the partition's fact-version clock (see Batch.SetFactVersion).
 	clock uint64
 	// loaded is set once the partition's range was read on first use;
 	// complete while every view and fact version of the partition is held.
 	loaded, complete bool
-	// The indexes, held whole while indexed; sorted id lists.
-	indexed    bool
-	custOrders map[int64][]int64
-	vehItems   map[int64][]topology.ItemRef
+	// The indexes, held whole while indexed, sorted id lists;
+	// indexEntries counts their ids. indexOff is set when they outgrew
+	// indexLimit: index reads then go to Pebble.
+	indexed, indexOff bool
+	indexEntries      int
+	custOrders        map[int64][]int64
+	vehItems          map[int64][]topology.ItemRef
 	// Counters: lookups of orders, fact versions and indexes that memory
 	// answered or not.
 	orderHits, orderMisses, indexHits uint64
 }
 
-// orderChunk is the arena chunk size of order views.
-const orderChunk = 256 << 10
+// indexEntryBytes approximates the memory of one index entry (an id in a
+// slice, its share of the map slot and of the slice's spare capacity).
+const indexEntryBytes = 40
 
-func newPartCache(limit int) *partCache {
-	if limit <= 0 {
+// newPartCache returns the cache of a partition bounded by bytes: half
+// for two generations of order views, half for the indexes (which serve
+// every refresh and take a sixth of the memory of a view per entry).
+func newPartCache(bytes int64) *partCache {
+	if bytes <= 0 {
 		return nil
 	}
-	return &partCache{
-		limit:  limit,
-		orders: newTable[int64](orderChunk), oldOrders: newTable[int64](orderChunk),
+	c := &partCache{
+		limit:      max(1, bytes/4),
+		indexLimit: int(bytes / 2 / indexEntryBytes),
 	}
+	c.chunk = int(min(max(c.limit/16, 4<<10), maxChunk))
+	c.orders, c.oldOrders = newTable[int64](c.chunk), newTable[int64](c.chunk)
+	return c
 }
 
 // generation returns the generation a batch starts from.
@@ -274,15 +286,12 @@ func (c *partCache) load(s *Store, part int32) error {
 		return fmt.Errorf("loading the state of partition %d: %w", part, err)
 	}
 	c.loaded, c.clock = true, clock
-	if len(entries) >= c.limit {
-		// Too large to hold whole: fill on demand.
-		return nil
-	}
 	var buf []byte
 	for id, e := range entries {
 		buf = appendEntry(buf[:0], e)
-		if !c.orders.put(id, unsafe.String(unsafe.SliceData(buf), len(buf))) {
-			return nil // too large to hold: fill on demand
+		if !c.orders.put(id, unsafe.String(unsafe.SliceData(buf), len(buf))) || c.orders.size() > c.limit {
+			// Too large to hold whole: keep what fits, fill on demand.
+			return nil
 		}
 	}
 	c.complete = true
@@ -291,7 +300,7 @@ func (c *partCache) load(s *Store, part int32) error {
 
 // loadIndexes reads partition part's indexes. The caller holds mu.
 func (c *partCache) loadIndexes(s *Store, part int32) error {
-	if c.indexed {
+	if c.indexed || c.indexOff {
 		return nil
 	}
 	custOrders := map[int64][]int64{}
@@ -310,7 +319,23 @@ func (c *partCache) loadIndexes(s *Store, part int32) error {
 		return fmt.Errorf("loading the indexes of partition %d: %w", part, err)
 	}
 	c.custOrders, c.vehItems, c.indexed = custOrders, vehItems, true
+	c.indexEntries = 0
+	for _, ids := range custOrders {
+		c.indexEntries += len(ids)
+	}
+	for _, refs := range vehItems {
+		c.indexEntries += len(refs)
+	}
+	c.checkIndexSize()
 	return nil
+}
+
+// checkIndexSize drops the indexes when they outgrow their share of the
+// bound: index reads then scan Pebble. The caller holds mu.
+func (c *partCache) checkIndexSize() {
+	if c.indexed && c.indexEntries > c.indexLimit {
+		c.indexed, c.custOrders, c.vehItems, c.indexOff = false, nil, nil, true
+	}
 }
 
 // scanPartition calls fn with the ids of every committed key of kind in
@@ -381,26 +406,28 @@ func (c *partCache) factClock(s *Store, part int32) (uint64, error) {
 	return c.clock, nil
 }
 
-// ordersOfCustomer appends the committed live orders of the customer.
-func (c *partCache) ordersOfCustomer(s *Store, part int32, id int64, dst []int64) ([]int64, error) {
+// ordersOfCustomer appends the committed live orders of the customer, and
+// false when the indexes are not held (too large).
+func (c *partCache) ordersOfCustomer(s *Store, part int32, id int64, dst []int64) ([]int64, bool, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err := c.loadIndexes(s, part); err != nil {
-		return dst, err
+	if err := c.loadIndexes(s, part); err != nil || !c.indexed {
+		return dst, false, err
 	}
 	c.indexHits++
-	return append(dst, c.custOrders[id]...), nil
+	return append(dst, c.custOrders[id]...), true, nil
 }
 
-// itemsOfVehicle appends the committed live items of the vehicle.
-func (c *partCache) itemsOfVehicle(s *Store, part int32, id int64, dst []topology.ItemRef) ([]topology.ItemRef, error) {
+// itemsOfVehicle appends the committed live items of the vehicle, and
+// false when the indexes are not held (too large).
+func (c *partCache) itemsOfVehicle(s *Store, part int32, id int64, dst []topology.ItemRef) ([]topology.ItemRef, bool, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err := c.loadIndexes(s, part); err != nil {
-		return dst, err
+	if err := c.loadIndexes(s, part); err != nil || !c.indexed {
+		return dst, false, err
 	}
 	c.indexHits++
-	return append(dst, c.vehItems[id]...), nil
+	return append(dst, c.vehItems[id]...), true, nil
 }
 
 func (c *partCache) putOrder(id int64, val string) {
@@ -408,12 +435,11 @@ func (c *partCache) putOrder(id int64, val string) {
 	if !c.orders.put(id, val) {
 		c.complete = false // too large to hold: read on demand
 	}
-	c.orders.maybeCompact()
-	if c.orders.len() >= c.limit {
+	if c.orders.maybeCompact(); c.orders.size() > c.limit {
 		if c.oldOrders.len() > 0 {
 			c.complete = false
 		}
-		c.oldOrders, c.orders = c.orders, newTable[int64](orderChunk)
+		c.oldOrders, c.orders = c.orders, newTable[int64](c.chunk)
 	}
 }
 
@@ -456,6 +482,7 @@ func (c *partCache) install(gen uint64, orders map[int64]*orderEntry, clock uint
 		for _, op := range ops {
 			c.applyIndex(op)
 		}
+		c.checkIndexSize()
 	}
 }
 
@@ -468,7 +495,9 @@ func (c *partCache) applyIndex(op indexOp) {
 		switch {
 		case op.add && !found:
 			c.custOrders[op.id] = slices.Insert(ids, i, op.order)
+			c.indexEntries++
 		case !op.add && found:
+			c.indexEntries--
 			if ids = slices.Delete(ids, i, i+1); len(ids) == 0 {
 				delete(c.custOrders, op.id)
 			} else {
@@ -485,7 +514,9 @@ func (c *partCache) applyIndex(op indexOp) {
 	switch {
 	case op.add && !found:
 		c.vehItems[op.id] = slices.Insert(refs, i, ref)
+		c.indexEntries++
 	case !op.add && found:
+		c.indexEntries--
 		if refs = slices.Delete(refs, i, i+1); len(refs) == 0 {
 			delete(c.vehItems, op.id)
 		} else {
@@ -527,10 +558,11 @@ func (c *partCache) drop() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
-	c.orders, c.oldOrders = newTable[int64](orderChunk), newTable[int64](orderChunk)
+	c.orders, c.oldOrders = newTable[int64](c.chunk), newTable[int64](c.chunk)
 	c.clock = 0
 	c.loaded, c.complete = true, true
 	c.indexed, c.custOrders, c.vehItems = true, map[int64][]int64{}, map[int64][]topology.ItemRef{}
+	c.indexOff, c.indexEntries = false, 0
 }
 
 // orderStats adds up the counters of every partition's cache.
@@ -551,14 +583,14 @@ func (s *Store) orderStats() (st CacheStats) {
 
 // partCache returns the cache of partition p (nil when disabled).
 func (s *Store) partCache(p int32) *partCache {
-	if s.orderCacheLimit <= 0 {
+	if s.orderCacheBytes <= 0 {
 		return nil
 	}
 	s.partsMu.Lock()
 	defer s.partsMu.Unlock()
 	c := s.partCaches[p]
 	if c == nil {
-		c = newPartCache(s.orderCacheLimit)
+		c = newPartCache(s.orderCacheBytes)
 		s.partCaches[p] = c
 	}
 	return c
@@ -799,7 +831,9 @@ func (b *Batch) fromMemory(kind byte, id int64) bool {
 // OrdersOfCustomer implements topology.Rows.
 func (b *Batch) OrdersOfCustomer(customerID int64, dst []int64) ([]int64, error) {
 	if b.fromMemory(kindCustOrders, customerID) {
-		return b.oc.pc.ordersOfCustomer(b.s, b.part, customerID, dst)
+		if ids, ok, err := b.oc.pc.ordersOfCustomer(b.s, b.part, customerID, dst); ok || err != nil {
+			return ids, err
+		}
 	}
 	return b.view.OrdersOfCustomer(customerID, dst)
 }
@@ -807,7 +841,9 @@ func (b *Batch) OrdersOfCustomer(customerID int64, dst []int64) ([]int64, error)
 // ItemsOfVehicle implements topology.Rows.
 func (b *Batch) ItemsOfVehicle(vehicleID int64, dst []topology.ItemRef) ([]topology.ItemRef, error) {
 	if b.fromMemory(kindVehItems, vehicleID) {
-		return b.oc.pc.itemsOfVehicle(b.s, b.part, vehicleID, dst)
+		if refs, ok, err := b.oc.pc.itemsOfVehicle(b.s, b.part, vehicleID, dst); ok || err != nil {
+			return refs, err
+		}
 	}
 	return b.view.ItemsOfVehicle(vehicleID, dst)
 }

@@ -55,18 +55,18 @@ func readOrders(t *testing.T, r topology.Rows, n int64) orderRows {
 // to read what the committed state holds.
 func TestOrderCacheCoherent(t *testing.T) {
 	tests := []struct {
-		name    string
-		entries int
+		name  string
+		bytes int64
 	}{
 		{"default", 0},
-		{"tiny", 2},
+		{"tiny", 600},
 		{"disabled", -1},
 	}
 	const orders = 6
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(1, 2))
-			s := open(t, vfs.NewMem(), state.Options{OrderCacheEntries: tt.entries})
+			s := open(t, vfs.NewMem(), state.Options{OrderCacheBytes: tt.bytes})
 			p := s.Partition(0)
 			lsn := uint64(0)
 			write := func(b *state.Batch) {

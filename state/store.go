@@ -38,7 +38,7 @@ type Store struct {
 	cache *dimCache
 	view  view // committed reads of the global tables
 
-	orderCacheLimit int // per partition and generation; 0: no order cache
+	orderCacheBytes int64 // per partition; 0: no partition cache
 	partsMu         sync.Mutex
 	partCaches      map[int32]*partCache
 
@@ -82,9 +82,7 @@ func Open(dir string, opts Options) (s *Store, err error) {
 		return nil, fmt.Errorf("opening state in %s: %w", dir, err)
 	}
 	s = &Store{db: db, wo: pebble.Sync, cache: newDimCache(opts.DimensionCacheBytes), partCaches: map[int32]*partCache{}}
-	if opts.OrderCacheEntries > 0 {
-		s.orderCacheLimit = max(1, opts.OrderCacheEntries/2)
-	}
+	s.orderCacheBytes = max(0, opts.OrderCacheBytes)
 	if opts.NoSync {
 		s.wo = pebble.NoSync
 	}
