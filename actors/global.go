@@ -42,7 +42,6 @@ type globalActor struct {
 	log    zerolog.Logger
 
 	self      *actor.PID
-	dec       *decoder
 	applied   positions // next offset applied, by partition
 	persisted positions // next offset stored as acknowledged
 	ends      positions // bootstrap targets
@@ -74,7 +73,6 @@ func (g *globalActor) Receive(c actor.Context) {
 	case *actor.Started:
 		g.self = c.Self()
 		g.log = g.env.log.With().Str("component", "global").Str("table", g.table.String()).Str("topic", g.topic).Logger()
-		g.dec = newDecoder(g.env.cfg.TopicPrefix, g.env.cfg.MaxRecordBytes)
 		g.subs = map[string]*subscriber{}
 		g.log.Info().Interface("from", g.applied).Interface("bootstrap_to", g.ends).Msg("reading global table")
 		g.checkBoot()
@@ -119,6 +117,10 @@ func (g *globalActor) startReader(ctx context.Context) {
 	)
 	root, self, maxRecords := g.env.root, g.self, g.env.cfg.MaxPollRecords
 	log, fail := g.log, g.env.fail
+	// The reader decodes each poll while the actor applies the previous
+	// one: decoding is most of a global record's cost, and this keeps it
+	// off the actor (and on another core).
+	dec := newDecoder(g.env.cfg.TopicPrefix, g.env.cfg.MaxRecordBytes)
 	g.env.goroutines.Add(1)
 	go func() {
 		defer g.env.goroutines.Done()
@@ -128,6 +130,7 @@ func (g *globalActor) startReader(ctx context.Context) {
 			return
 		}
 		defer cl.Close()
+		var prev chan struct{} // the poll the actor is applying
 		for ctx.Err() == nil {
 			fs := cl.PollRecords(ctx, maxRecords)
 			if fs.IsClientClosed() || ctx.Err() != nil {
@@ -143,13 +146,20 @@ func (g *globalActor) startReader(ctx context.Context) {
 				continue
 			}
 			g.env.metrics.consumed(recs[0].Topic, len(recs))
-			done := make(chan struct{})
-			root.Send(self, &globalFetched{records: recs, done: done})
-			select {
-			case <-done:
-			case <-ctx.Done():
-				return
+			decoded := make([]decodedRecord, len(recs))
+			for i, r := range recs {
+				d := &decoded[i]
+				d.ok, d.err = dec.decode(r, true, &d.ch)
 			}
+			if prev != nil {
+				select {
+				case <-prev:
+				case <-ctx.Done():
+					return
+				}
+			}
+			prev = make(chan struct{})
+			root.Send(self, &globalFetched{records: recs, decoded: decoded, done: prev})
 		}
 	}()
 }
@@ -173,12 +183,12 @@ func (g *globalActor) apply(m *globalFetched) {
 	defer b.Close()
 	var ids []int64
 	var bad []*deadLetter
-	var ch topology.Change
-	for _, r := range m.records {
-		ok, err := g.dec.decode(r, true, &ch)
+	for i, r := range m.records {
+		d := &m.decoded[i]
+		ok, err := d.ok, d.err
 		if err == nil && ok {
 			var applied bool
-			applied, err = topology.ApplyGlobal(b, &ch, &g.out)
+			applied, err = topology.ApplyGlobal(b, &d.ch, &g.out)
 			switch {
 			case errors.Is(err, topology.ErrInvalidChange):
 				err = &badRecord{kind: kindInvalidChange, detail: err.Error()}
@@ -186,7 +196,7 @@ func (g *globalActor) apply(m *globalFetched) {
 				g.env.fail(fmt.Errorf("applying %s partition %d offset %d: %w", r.Topic, r.Partition, r.Offset, err))
 				return
 			case applied:
-				ids = append(ids, ch.ID())
+				ids = append(ids, d.ch.ID())
 			}
 		}
 		var br *badRecord

@@ -26,7 +26,17 @@ type recordsFetched struct {
 // again: that is the global actor's backpressure.
 type globalFetched struct {
 	records []*kgo.Record
+	decoded []decodedRecord // one per record, decoded by the reader
 	done    chan struct{}
+}
+
+// decodedRecord is a record's decoded change (detached: it owns its
+// strings), or why it has none: ok false with err nil for records that
+// carry no change, a *badRecord for undecodable ones.
+type decodedRecord struct {
+	ch  topology.Change
+	ok  bool
+	err error
 }
 
 // writeRows hands rows to a sink actor. Each row is tokened with
