@@ -54,9 +54,10 @@ type Options struct {
 	NoDetach bool
 	// Seed seeds the workload; default 1.
 	Seed uint64
-	// BlockCacheBytes and DimensionCacheBytes are state.Options'; zero
-	// keeps state's defaults (64 MiB, 32 MiB).
-	BlockCacheBytes, DimensionCacheBytes int64
+	// BlockCacheBytes, DimensionCacheBytes and OrderCacheBytes are
+	// state.Options'; zero keeps state's defaults (32 MiB, 512 MiB, 24 MiB
+	// per partition).
+	BlockCacheBytes, DimensionCacheBytes, OrderCacheBytes int64
 	// PhaseTiming times decoding and applying record by record (two clock
 	// reads each), for Stats.DecodeTime and Stats.ApplyTime.
 	PhaseTiming bool
@@ -255,6 +256,7 @@ func Open(opts Options) (*Pipeline, error) {
 		FS:                  p.fs,
 		BlockCacheBytes:     opts.BlockCacheBytes,
 		DimensionCacheBytes: opts.DimensionCacheBytes,
+		OrderCacheBytes:     opts.OrderCacheBytes,
 		NoSync:              !opts.Sync,
 		Logger:              quietLogger{},
 	})

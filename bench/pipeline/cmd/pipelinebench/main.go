@@ -43,6 +43,7 @@ func run(args []string, stdout io.Writer) error {
 		name       = fs.String("name", "Pipeline", "benchmark name of the benchstat line")
 		blockCache = fs.Int64("block-cache-mb", 0, "Pebble block cache in MiB (0: state's default, 32)")
 		dimCache   = fs.Int64("dim-cache-mb", 0, "state's dimension cache in MiB (0: its default, 512; negative: off)")
+		orderCache = fs.Int64("order-cache-mb", 0, "state's cache of order views and indexes per partition in MiB (0: its default, 24; negative: off)")
 	)
 	fs.IntVar(&opts.Customers, "customers", pipeline.DefaultCustomers, "customers in the snapshot")
 	fs.IntVar(&opts.Vehicles, "vehicles", pipeline.DefaultVehicles, "vehicles in the snapshot")
@@ -73,7 +74,7 @@ func run(args []string, stdout io.Writer) error {
 		}
 		return err
 	}
-	opts.BlockCacheBytes, opts.DimensionCacheBytes = *blockCache<<20, *dimCache<<20
+	opts.BlockCacheBytes, opts.DimensionCacheBytes, opts.OrderCacheBytes = *blockCache<<20, *dimCache<<20, *orderCache<<20
 	switch {
 	case fs.NArg() > 0:
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
