@@ -32,7 +32,7 @@ type Config struct {
 	// StateDimensionCacheBytes and StateOrderCacheBytes size the state
 	// held in memory (state.Options.DimensionCacheBytes and
 	// OrderCacheBytes; 0 keeps state's defaults, 512 MiB for the node and
-	// 24 MiB per partition; negative disables).
+	// 32 MiB per partition; negative disables).
 	StateDimensionCacheBytes int64 `yaml:"state_dimension_cache_bytes"`
 	StateOrderCacheBytes     int64 `yaml:"state_order_cache_bytes"`
 	// DLQTopic receives records that cannot be decoded or applied.

@@ -14,7 +14,7 @@ type Options struct {
 	// FS is the filesystem holding the store; default vfs.Default (the
 	// operating system's). Tests use vfs.NewMem().
 	FS vfs.FS
-	// BlockCacheBytes sizes Pebble's block cache; default 32 MiB (reads
+	// BlockCacheBytes sizes Pebble's block cache; default 16 MiB (reads
 	// go to memory first: see DimensionCacheBytes and OrderCacheBytes).
 	BlockCacheBytes int64
 	// DimensionCacheBytes bounds the in-memory copy of the customers and
@@ -25,9 +25,9 @@ type Options struct {
 	DimensionCacheBytes int64
 	// OrderCacheBytes bounds, per partition, the in-memory copy of the
 	// order views (an order with its items and payments, encoded, about
-	// 250 bytes each; half the bound) and of the customer → orders and
-	// vehicle → items indexes (about 40 bytes per entry; the other half)
-	// that write batches read; default 24 MiB; negative disables
+	// 250 bytes each; three quarters of the bound) and of the customer →
+	// orders and vehicle → items indexes (about 40 bytes per entry; a
+	// quarter) that write batches read; default 32 MiB; negative disables
 	// it (a batch then still keeps the views it touched until it ends).
 	// When a partition fits, its batches read nothing from Pebble; beyond
 	// it, older views and, if they outgrow their share, the indexes are
@@ -55,9 +55,9 @@ type Logger interface {
 }
 
 const (
-	defaultBlockCacheBytes     = 32 << 20
+	defaultBlockCacheBytes     = 16 << 20
 	defaultDimensionCacheBytes = 512 << 20
-	defaultOrderCacheBytes     = 24 << 20
+	defaultOrderCacheBytes     = 32 << 20
 )
 
 // ErrInvalidOptions is wrapped by the errors of Options.Validate.

@@ -215,16 +215,16 @@ type partCache struct {
 // slice, its share of the map slot and of the slice's spare capacity).
 const indexEntryBytes = 40
 
-// newPartCache returns the cache of a partition bounded by bytes: half
-// for two generations of order views, half for the indexes (which serve
-// every refresh and take a sixth of the memory of a view per entry).
+// newPartCache returns the cache of a partition bounded by bytes: three
+// quarters for two generations of order views, a quarter for the indexes
+// (which take a sixth of the memory of a view per entry).
 func newPartCache(bytes int64) *partCache {
 	if bytes <= 0 {
 		return nil
 	}
 	c := &partCache{
-		limit:      max(1, bytes/4),
-		indexLimit: int(bytes / 2 / indexEntryBytes),
+		limit:      max(1, bytes*3/8),
+		indexLimit: int(bytes / 4 / indexEntryBytes),
 	}
 	c.chunk = int(min(max(c.limit/16, 4<<10), maxChunk))
 	c.orders, c.oldOrders = newTable[int64](c.chunk), newTable[int64](c.chunk)

@@ -55,7 +55,7 @@ type Options struct {
 	// Seed seeds the workload; default 1.
 	Seed uint64
 	// BlockCacheBytes, DimensionCacheBytes and OrderCacheBytes are
-	// state.Options'; zero keeps state's defaults (32 MiB, 512 MiB, 24 MiB
+	// state.Options'; zero keeps state's defaults (16 MiB, 512 MiB, 32 MiB
 	// per partition).
 	BlockCacheBytes, DimensionCacheBytes, OrderCacheBytes int64
 	// PhaseTiming times decoding and applying record by record (two clock

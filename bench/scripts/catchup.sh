@@ -5,34 +5,64 @@
 # writes mirrors and facts to ClickHouse; the script reports events/s from
 # start to idle (consumer lag 0, nothing in flight), with a progress line.
 #
+# With --rebuild, the node then stops (SIGTERM: flush, commit, leave) and
+# starts again on the same group with an empty state directory: it rebuilds
+# every partition's state from the earliest offsets up to the committed
+# ones without emitting (DESIGN §5 Rebalance) and reads the global tables;
+# the script reports that rate too (the replay-into-state benchmark).
+#
 # Usage (repo root, stack up, topics filled by `drivetrain generate`):
-#   make build && bench/scripts/catchup.sh
-# Output: one line "catchup: N events in S s = R events/s" plus the node's
-# freshness summary; the node's log is in bench/out/catchup-<id>.log.
+#   make build && bench/scripts/catchup.sh [--rebuild]
+# Output: one line "catchup: N events in S s = R events/s" (and "rebuild:
+# ..."); the node's logs are in bench/out/catchup-<id>[-rebuild].log.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source .stack/env
 id=$(date +%s)
 mkdir -p bench/out
+rebuild=false
+[[ ${1:-} == --rebuild ]] && rebuild=true
 addr=127.0.0.1:18099
-bin/drivetrain run --node-id "catchup-$id" --group "catchup-$id" --database "catchup_$id" \
-	--state-dir "bench/out/catchup-$id.state" --http-addr "$addr" >"bench/out/catchup-$id.log" 2>&1 &
-pid=$!
+pid=
+start_node() { # $1: log suffix
+	bin/drivetrain run --node-id "catchup-$id" --group "catchup-$id" --database "catchup_$id" \
+		--state-dir "bench/out/catchup-$id.state" --http-addr "$addr" >"bench/out/catchup-$id$1.log" 2>&1 &
+	pid=$!
+}
 trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "bench/out/catchup-$id.state"; curl -s "$DRIVETRAIN_CLICKHOUSE_URL/" --data-binary "DROP DATABASE IF EXISTS catchup_$id" >/dev/null' EXIT
-start=$(date +%s.%N)
-for _ in $(seq 1 3600); do
-	sleep 1
-	st=$(curl -s "http://$addr/status" || true)
-	[[ -n $st ]] || continue
-	line=$(python3 -c 'import json,sys; s=json.load(sys.stdin); print(sum((s.get("consumed") or {}).values()), s["lag"], s["sink_backlog"], s["idle"], s["facts_written"])' <<<"$st")
-	read -r consumed lag backlog idle facts <<<"$line"
-	printf '\r\033[Kconsumed %s  lag %s  backlog %s  facts %s' "$consumed" "$lag" "$backlog" "$facts" >&2
-	if [[ $idle == True ]]; then
-		end=$(date +%s.%N)
-		echo >&2
-		python3 -c "import sys; n=int(sys.argv[1]); s=float(sys.argv[3])-float(sys.argv[2]); print(f'catchup: {n} events in {s:.1f} s = {n/s:,.0f} events/s')" "$consumed" "$start" "$end"
-		exit 0
-	fi
-done
-echo "catchup: not idle after an hour" >&2
-exit 1
+
+# wait_idle NAME MIN: waits until the node is idle having consumed at least
+# MIN records, then prints the rate and sets consumed.
+wait_idle() {
+	local name=$1 min=$2 start end st line lag backlog idle facts cpu cpu0
+	start=$(date +%s.%N)
+	cpu0=$(awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$pid/stat")
+	for _ in $(seq 1 3600); do
+		sleep 1
+		st=$(curl -s "http://$addr/status" || true)
+		[[ -n $st ]] || continue
+		line=$(python3 -c 'import json,sys; s=json.load(sys.stdin); print(sum((s.get("consumed") or {}).values()), s["lag"], s["sink_backlog"], s["idle"], s["facts_written"])' <<<"$st")
+		read -r consumed lag backlog idle facts <<<"$line"
+		printf '\r\033[K%s: consumed %s  lag %s  backlog %s  facts %s' "$name" "$consumed" "$lag" "$backlog" "$facts" >&2
+		if [[ $idle == True && $consumed -ge $min ]]; then
+			end=$(date +%s.%N)
+			echo >&2
+			# The node's CPU time (user + system), for a rate per CPU second
+			# that other load on the machine disturbs less.
+			cpu=$(awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$pid/stat")
+			python3 -c "import sys; n=int(sys.argv[2]); s=float(sys.argv[4])-float(sys.argv[3]); c=float(sys.argv[5])-float(sys.argv[6]); print(f'{sys.argv[1]}: {n} events in {s:.1f} s = {n/s:,.0f} events/s; node CPU {c:.1f} s = {n/c:,.0f} events per CPU second; load average {open(\"/proc/loadavg\").read().split()[0]}')" "$name" "$consumed" "$start" "$end" "$cpu" "$cpu0"
+			return 0
+		fi
+	done
+	echo "$name: not idle after an hour" >&2
+	exit 1
+}
+
+start_node ""
+wait_idle catchup 1
+$rebuild || exit 0
+kill -TERM $pid
+wait $pid || true
+rm -rf "bench/out/catchup-$id.state"
+start_node -rebuild
+wait_idle rebuild "$consumed"
