@@ -78,23 +78,50 @@
 // heap and RSS over the whole run and its second half, and a plot
 // (python3 with matplotlib):
 //
-//	GOMAXPROCS=1 PIPELINE_SOAK=10m bin/pipelinebench -csv bench/out/pipeline-soak.csv
+//	GOMEMLIMIT=450MiB GOMAXPROCS=1 PIPELINE_SOAK=10m bin/pipelinebench -csv bench/out/pipeline-soak.csv
 //	python3 bench/pipeline/plot.py bench/out/pipeline-soak.csv   # writes bench/out/pipeline-soak.png
 //
 // # Results
 //
-// After the state changes of the same day (cached order views, Bloom
-// filters, per-partition presence filters; see state/doc.go), paired runs
-// of pipelinebench -events 150000, GOMAXPROCS=1, load average about 3.5:
+// Second session (state held in memory, see state/doc.go "Memory"):
+// pipelinebench, GOMAXPROCS=1, 2 vCPU VM shared with the local stack and
+// other benchmarks (load average 3-17, so the CPU time per record is the
+// steadier figure), GOMEMLIMIT set as shown (the runtime's soft limit; see
+// "Memory over time"):
 //
-//	          events/s  cpu-ns/event  allocs/event  RSS end  w-amp
-//	before      5,909      157,546        48.9       337 MB   13.5
-//	after       9,276      111,507        37.3       334 MB    6.3
+//	                                     events   events/s  cpu-ns/event  allocs  RSS end  w-amp
+//	session 1 (Pebble reads, caches)     150,000    9,276     111,507      37.3   334 MB    6.3
+//	rows in memory, no GOMEMLIMIT        150,000   26,010      36,735      13.4   538 MB    5.1
+//	  the same, GOMEMLIMIT=380MiB        150,000   28,841      39,073      13.4   407 MB    4.9
+//	+ fact-version clock, 32 MiB
+//	  memtables (-block-cache-mb 8)      600,000   46,747      23,862      10.0   445 MB    3.4
+//	defaults (16 MiB block cache, 32 MiB
+//	  per partition), GOMEMLIMIT=420MiB  600,000   15,568*     27,034      10.0   484 MB    3.4
 //
-// Customer reads are now the largest cost (about 20 µs per event: 1M
-// customers drawn uniformly overflow the 32 MiB dimension cache), then
-// vehicle→items scans and fact-version misses for refreshes of old
-// orders. The first measurements, before those changes, follow.
+// (* 38% of the wall time on the CPU, the load average 14: 51,438 events
+// per CPU second.) The command of the last line:
+//
+//	GOMEMLIMIT=420MiB GOMAXPROCS=1 bin/pipelinebench -events 600000
+//
+// Against the target of 250,000 events/s per core this is 5 times short;
+// RSS stays under 512 MB (peak 496 MB) with GOMEMLIMIT, and 538 MB
+// without it (the heap doubles between collections). With a smaller
+// per-partition bound (-order-cache-mb 12) the order views of the
+// 200,000 base orders no longer fit: 532,803 of 1.3 million view lookups
+// missed and read Pebble, at 98,535 ns of CPU per record.
+//
+// # Where the time goes (second session)
+//
+// CPU profile of pipelinebench -events 400000 (defaults of the time):
+// committing state batches 20% (Pebble's memtable inserts; 1.8 keys per
+// record now that fact versions are one clock per batch), Pebble
+// compactions 24% in the background, decoding 11.7%, dimension reads 14%
+// (map lookups in 1.1 million entries and decoding the rows out of the
+// arena), order views 9% (decoding entries), generating and rendering the
+// records 8% (not counted in the net rate). The state calls themselves are
+// now map lookups: what is left is Pebble's write path and decoding.
+//
+// # First session
 //
 // 2026-11-27, 2 vCPU AMD EPYC VM shared with other builds (load average
 // 1.4-4.2 during the runs), Go 1.26, -cpu 1, full state (1,000,000
@@ -160,24 +187,32 @@
 //
 // # Memory over time
 //
-// A 2-minute soak of the full state (not the 10 minutes of the target,
-// on a shared machine; bench/out/pipeline-soak.csv and .png): 4,800-7,600
-// events/s per 10 s interval; Go heap live 65 → 69 MB (+0.5 MB/min over
-// the second half: flat within the noise); heap in use 73-131 MB (the GC
-// sawtooth); RSS 265 → 321 MB, +5 MB/min over the second half as the
-// block and dimension caches fill, toward their 64 + 32 MiB bounds. A
-// 10-minute run (the command above) is needed to support the target's
-// claim.
+// A 10-minute soak with the defaults and GOMEMLIMIT=450MiB (the command
+// above; bench/out/pipeline-soak.csv and .png), second session: memory
+// is bounded — RSS 501-532 MB throughout (+1.1 MB/min over the second
+// half), heap in use 380-445 MB, heap live 310-440 MB — but the rate
+// falls from 36,000 events/s in the first 10 s to 5,000-7,000 after 4
+// minutes. The workload keeps inserting orders (8% of the records, with
+// 16.5% new items): the state grows past the per-partition bounds, the
+// indexes outgrow their quarter and are dropped (the step in the heap at
+// 3.5 minutes), and refreshes and old orders are read from Pebble again,
+// while the collector works near the memory limit. A node with the
+// memory for its state (a larger state_order_cache_bytes) keeps the first
+// minutes' rate; within 512 MB and 1,000,000 customers it cannot.
+//
+// The first session's 2-minute soak (state read from Pebble): 4,800-7,600
+// events/s, Go heap live 65 → 69 MB, RSS 265 → 321 MB.
 //
 // # Write amplification
 //
-// state.Store does not expose Pebble's Metrics, so the Pipeline opens it
-// on a vfs.FS that counts the bytes written to the WAL and to table
+// The Pipeline opens the store on a vfs.FS that counts the bytes written to the WAL and to table
 // files (DiskWrites), and computes Pebble's total write amplification
 // ((WAL + flushed + compacted) / WAL); on a scratch copy that printed
 // Pebble's Metrics the two agreed (2.89 and 2.89). Over the snapshot load
 // and a run: 4.1-5.3; within a run: 13-15 and steady over the 2-minute
 // soak (WAL 150 B and tables 2.1 KB per record): the streaming updates
 // rewrite keys spread over the whole state, compacted through every
-// level.
+// level. In the second session, with 32 MiB memtables (updates of one row
+// within a memtable are compacted once) and one fact-version clock per
+// batch: 3.4 within a 600,000-record run (WAL 65 MB, tables 154 MB).
 package pipeline
