@@ -136,43 +136,20 @@ func decodeEntry(s string) (*orderEntry, error) {
 		itemsLoaded:    flags&entryItemsLoaded != 0,
 		paymentsLoaded: flags&entryPaymentsLoaded != 0,
 	}
-	// sub returns a decoder of the next length-prefixed row.
-	sub := func() dec {
-		n := d.uint()
-		if d.err != nil || uint64(len(d.b)) < n {
-			d.fail("order view")
-			return dec{err: d.err}
-		}
-		r := dec{b: d.b[:n], alias: true}
-		d.b = d.b[n:]
-		return r
-	}
 	var err error
 	if e.orderLoaded && e.orderFound {
-		if e.order, err = readOrder(sub()); err != nil {
+		if e.order, err = readOrder(d.sub()); err != nil {
 			return nil, err
 		}
 	}
 	if e.itemsLoaded {
-		n := min(d.uint(), uint64(len(d.b)))
-		e.items = make([]topology.Stored[topology.OrderItem], 0, n+1)
-		for range n {
-			it, err := readItem(sub())
-			if err != nil {
-				return nil, err
-			}
-			e.items = append(e.items, it)
+		if e.items, err = readRows(&d, readItem); err != nil {
+			return nil, err
 		}
 	}
 	if e.paymentsLoaded {
-		n := min(d.uint(), uint64(len(d.b)))
-		e.payments = make([]topology.Stored[topology.Payment], 0, n+1)
-		for range n {
-			p, err := readPayment(sub())
-			if err != nil {
-				return nil, err
-			}
-			e.payments = append(e.payments, p)
+		if e.payments, err = readRows(&d, readPayment); err != nil {
+			return nil, err
 		}
 	}
 	if err := d.done("order view"); err != nil {
@@ -181,11 +158,37 @@ func decodeEntry(s string) (*orderEntry, error) {
 	return e, nil
 }
 
-// partCache holds the committed order views, fact versions and indexes of
-// one partition. Views are bounded by count in two generations: a lookup
-// that finds an entry in the older generation moves it to the current
-// one, and when the current one is full it becomes the older one (and the
-// older one is dropped). Safe for concurrent use.
+// sub returns a decoder of the next length-prefixed row of an order view.
+func (d *dec) sub() dec {
+	n := d.uint()
+	if d.err != nil || uint64(len(d.b)) < n {
+		d.fail("order view")
+		return dec{err: d.err}
+	}
+	r := dec{b: d.b[:n], alias: d.alias}
+	d.b = d.b[n:]
+	return r
+}
+
+// readRows reads a uvarint count and that many length-prefixed rows.
+func readRows[T any](d *dec, read func(dec) (topology.Stored[T], error)) ([]topology.Stored[T], error) {
+	n := min(d.uint(), uint64(len(d.b)))
+	rows := make([]topology.Stored[T], 0, n+1)
+	for range n {
+		r, err := read(d.sub())
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, r)
+	}
+	return rows, nil
+}
+
+// partCache holds the committed order views, fact-version clock and
+// indexes of one partition. Views are bounded in bytes by two
+// generations: a lookup that finds an entry in the older generation moves
+// it to the current one, and when the current one is full it becomes the
+// older one (and the older one is dropped). Safe for concurrent use.
 type partCache struct {
 	mu         sync.Mutex
 	limit      int64 // bytes of order views per generation
