@@ -22,11 +22,11 @@ import (
 // all over the partition, read memory instead of Pebble.
 //
 // Order views are encoded (the state codec, see appendEntry) and held in
-// arenas (arena.go), bounded by count in two generations. On first use a
-// partition loads its whole range; when every order fits, the cache is
-// complete: an order or fact version it lacks does not exist, and batches
-// read nothing from Pebble. The indexes are held whole (ids only) once
-// loaded.
+// arenas (arena.go), bounded in bytes by two generations. On first use a
+// partition loads its range; when every order fits, the cache is
+// complete: an order it lacks does not exist, and batches read nothing
+// from Pebble. The indexes are held whole (ids only) once loaded, until
+// they outgrow their share of the bound; index reads then go to Pebble.
 //
 // Only batches use it, and only with committed values: a Batch works on
 // private decoded copies of the entries it touches (its overlay), which it

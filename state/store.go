@@ -267,18 +267,18 @@ func (s *Store) DiskUsage(p int32) (uint64, error) {
 }
 
 // CacheStats describes the dimension cache and, summed over the
-// partitions, the order-view cache and the presence filters.
+// partitions, the order-view caches and their indexes.
 type CacheStats struct {
 	Hits, Misses uint64
 	Bytes        int64 // approximate memory held
 	Entries      int
-	// Order views and fact versions that write batches found in the
-	// cache or not (a batch looks each up once), views held, and index
-	// reads of the partitions' indexes served from memory.
-	OrderHits, OrderMisses, FactHits, FactMisses uint64
-	OrderEntries                                 int
-	OrderBytes                                   int64
-	IndexHits                                    uint64
+	// Order views that write batches found in memory or not (a batch
+	// looks each up once), views held and their approximate memory, and
+	// index reads served from memory.
+	OrderHits, OrderMisses uint64
+	OrderEntries           int
+	OrderBytes             int64
+	IndexHits              uint64
 	// Complete is set when the dimension cache holds every stored
 	// customer and vehicle.
 	Complete bool

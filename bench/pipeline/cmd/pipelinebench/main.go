@@ -139,8 +139,8 @@ func run(args []string, stdout io.Writer) error {
 		tr.Write(stdout, res.Stats.Events)
 	}
 	cs := p.Store().CacheStats()
-	fmt.Fprintf(stdout, "# state caches since open: dimensions %d hits, %d misses, %d entries; order views %d hits, %d misses, %d entries; fact versions %d hits, %d misses; index scans skipped %d\n",
-		cs.Hits, cs.Misses, cs.Entries, cs.OrderHits, cs.OrderMisses, cs.OrderEntries, cs.FactHits, cs.FactMisses, cs.IndexHits)
+	fmt.Fprintf(stdout, "# state caches since open: dimensions %d hits, %d misses, %d entries; order views %d hits, %d misses, %d entries, %d bytes; index reads from memory %d\n",
+		cs.Hits, cs.Misses, cs.Entries, cs.OrderHits, cs.OrderMisses, cs.OrderEntries, cs.OrderBytes, cs.IndexHits)
 	fmt.Fprintf(stdout, "# %s\n", loadAverage())
 	schemas := "on"
 	if o.SchemasOff {
