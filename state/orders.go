@@ -200,7 +200,7 @@ type partCache struct {
 	// clock is the partition's fact-version clock (see Batch.SetFactVersion).
 	clock uint64
 	// loaded is set once the partition's range was read on first use;
-	// complete while every view and fact version of the partition is held.
+	// complete while every order view of the partition is held.
 	loaded, complete bool
 	// The indexes, held whole while indexed, sorted id lists;
 	// indexEntries counts their ids. indexOff is set when they outgrew
@@ -209,8 +209,8 @@ type partCache struct {
 	indexEntries      int
 	custOrders        map[int64][]int64
 	vehItems          map[int64][]topology.ItemRef
-	// Counters: lookups of orders, fact versions and indexes that memory
-	// answered or not.
+	// Counters: order lookups that memory answered or not, index reads
+	// served from memory.
 	orderHits, orderMisses, indexHits uint64
 }
 
@@ -244,8 +244,8 @@ func (c *partCache) generation() uint64 {
 	return c.gen
 }
 
-// load reads partition part's views and fact versions on first use. The
-// caller holds mu.
+// load reads partition part's views and fact-version clock on first use.
+// The caller holds mu.
 func (c *partCache) load(s *Store, part int32) error {
 	if c.loaded {
 		return nil
@@ -308,27 +308,23 @@ func (c *partCache) loadIndexes(s *Store, part int32) error {
 	}
 	custOrders := map[int64][]int64{}
 	vehItems := map[int64][]topology.ItemRef{}
+	entries := 0
 	err := scanPartition(s, part, kindCustOrders, 16, func(ids []int64, _ []byte) error {
 		custOrders[ids[0]] = append(custOrders[ids[0]], ids[1])
+		entries++
 		return nil
 	})
 	if err == nil {
 		err = scanPartition(s, part, kindVehItems, 24, func(ids []int64, _ []byte) error {
 			vehItems[ids[0]] = append(vehItems[ids[0]], topology.ItemRef{OrderID: ids[1], ItemID: ids[2]})
+			entries++
 			return nil
 		})
 	}
 	if err != nil {
 		return fmt.Errorf("loading the indexes of partition %d: %w", part, err)
 	}
-	c.custOrders, c.vehItems, c.indexed = custOrders, vehItems, true
-	c.indexEntries = 0
-	for _, ids := range custOrders {
-		c.indexEntries += len(ids)
-	}
-	for _, refs := range vehItems {
-		c.indexEntries += len(refs)
-	}
+	c.custOrders, c.vehItems, c.indexed, c.indexEntries = custOrders, vehItems, true, entries
 	c.checkIndexSize()
 	return nil
 }

@@ -76,13 +76,12 @@ func (v *view) scan(prefix []byte, fn func(key, val []byte) error) error {
 }
 
 // getRow reads and decodes one stored row.
-func getRow[T any](v *view, key []byte, decode func([]byte) (topology.Stored[T], error)) (s topology.Stored[T], size int, found bool, err error) {
+func getRow[T any](v *view, key []byte, decode func([]byte) (topology.Stored[T], error)) (s topology.Stored[T], found bool, err error) {
 	found, err = v.get(key, func(val []byte) error {
-		size = len(val)
 		s, err = decode(val)
 		return err
 	})
-	return s, size, found, err
+	return s, found, err
 }
 
 // dimension reads a customer or vehicle: the view's own pending writes
@@ -138,7 +137,7 @@ func (v *view) Vehicle(id int64) (topology.Stored[topology.Vehicle], bool, error
 // Order implements topology.Rows.
 func (v *view) Order(id int64) (topology.Stored[topology.Order], bool, error) {
 	key := v.keep(partKey(v.buf(), v.part, kindOrder, id))
-	s, _, ok, err := getRow(v, key, decodeOrder)
+	s, ok, err := getRow(v, key, decodeOrder)
 	if err != nil {
 		return s, false, fmt.Errorf("reading order %d: %w", id, err)
 	}
@@ -148,7 +147,7 @@ func (v *view) Order(id int64) (topology.Stored[topology.Order], bool, error) {
 // Item implements topology.Rows.
 func (v *view) Item(orderID, itemID int64) (topology.Stored[topology.OrderItem], bool, error) {
 	key := v.keep(partKey(v.buf(), v.part, kindItem, orderID, itemID))
-	s, _, ok, err := getRow(v, key, decodeItem)
+	s, ok, err := getRow(v, key, decodeItem)
 	if err != nil {
 		return s, false, fmt.Errorf("reading order item %d: %w", itemID, err)
 	}
@@ -158,7 +157,7 @@ func (v *view) Item(orderID, itemID int64) (topology.Stored[topology.OrderItem],
 // Payment implements topology.Rows.
 func (v *view) Payment(orderID, paymentID int64) (topology.Stored[topology.Payment], bool, error) {
 	key := v.keep(partKey(v.buf(), v.part, kindPayment, orderID, paymentID))
-	s, _, ok, err := getRow(v, key, decodePayment)
+	s, ok, err := getRow(v, key, decodePayment)
 	if err != nil {
 		return s, false, fmt.Errorf("reading payment %d: %w", paymentID, err)
 	}
