@@ -64,14 +64,20 @@ func (b *Batch) PutOrder(s topology.Stored[topology.Order]) error {
 	if err != nil {
 		return err
 	}
-	if old := &e.order; e.orderFound && !old.Deleted && (s.Deleted || old.Row.CustomerID != s.Row.CustomerID) {
+	// The index holds live orders: an entry goes when the order is
+	// deleted or moves to another customer, and is written only when it
+	// is new (an update of a live order leaves it as it is).
+	old := &e.order
+	indexed := e.orderFound && !old.Deleted
+	if indexed && (s.Deleted || old.Row.CustomerID != s.Row.CustomerID) {
 		b.wkey = partKey(b.wkey[:0], b.part, kindCustOrders, old.Row.CustomerID, id)
 		b.indexChanged(indexOp{kind: kindCustOrders, id: old.Row.CustomerID, order: id})
 		if err := b.del(b.wkey); err != nil {
 			return fmt.Errorf("writing order %d: %w", id, err)
 		}
+		indexed = false
 	}
-	if !s.Deleted {
+	if !s.Deleted && !indexed {
 		b.wkey = partKey(b.wkey[:0], b.part, kindCustOrders, s.Row.CustomerID, id)
 		b.indexChanged(indexOp{kind: kindCustOrders, add: true, id: s.Row.CustomerID, order: id})
 		if err := b.set(b.wkey, nil); err != nil {
@@ -100,18 +106,20 @@ func (b *Batch) PutItem(s topology.Stored[topology.OrderItem]) error {
 	if err != nil {
 		return err
 	}
+	// As for orders: the entry of a live item goes when it is deleted or
+	// switches vehicle and is written only when new.
 	i, found := findItem(e.items, id)
-	if old := (*topology.Stored[topology.OrderItem])(nil); found {
-		old = &e.items[i]
-		if !old.Deleted && (s.Deleted || old.Row.VehicleID != s.Row.VehicleID) {
-			b.wkey = partKey(b.wkey[:0], b.part, kindVehItems, old.Row.VehicleID, orderID, id)
-			b.indexChanged(indexOp{kind: kindVehItems, id: old.Row.VehicleID, order: orderID, item: id})
-			if err := b.del(b.wkey); err != nil {
-				return fmt.Errorf("writing order item %d: %w", id, err)
-			}
+	indexed := found && !e.items[i].Deleted
+	if indexed && (s.Deleted || e.items[i].Row.VehicleID != s.Row.VehicleID) {
+		oldVehicle := e.items[i].Row.VehicleID
+		b.wkey = partKey(b.wkey[:0], b.part, kindVehItems, oldVehicle, orderID, id)
+		b.indexChanged(indexOp{kind: kindVehItems, id: oldVehicle, order: orderID, item: id})
+		if err := b.del(b.wkey); err != nil {
+			return fmt.Errorf("writing order item %d: %w", id, err)
 		}
+		indexed = false
 	}
-	if !s.Deleted {
+	if !s.Deleted && !indexed {
 		b.wkey = partKey(b.wkey[:0], b.part, kindVehItems, s.Row.VehicleID, orderID, id)
 		b.indexChanged(indexOp{kind: kindVehItems, add: true, id: s.Row.VehicleID, order: orderID, item: id})
 		if err := b.set(b.wkey, nil); err != nil {

@@ -61,16 +61,16 @@ func newDimCache(limit int64) *dimCache {
 // generation's bound (4 KiB to 1 MiB).
 func (c *dimCache) newTable() *dimGen {
 	chunk := int(min(max(c.limit/16, 4<<10), maxChunk))
-	return &dimGen{customers: newTable[int64](chunk), vehicles: newTable[int64](chunk)}
+	return &dimGen{customers: newTable(chunk), vehicles: newTable(chunk)}
 }
 
 // dimGen is one generation: a table per dimension, keyed by id (a map of
 // 8-byte keys takes half the memory of one keyed by cacheKey).
 type dimGen struct {
-	customers, vehicles *table[int64]
+	customers, vehicles *table
 }
 
-func (g *dimGen) of(kind byte) *table[int64] {
+func (g *dimGen) of(kind byte) *table {
 	if kind == kindVehicle {
 		return g.vehicles
 	}

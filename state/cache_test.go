@@ -1,6 +1,8 @@
 package state
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -60,8 +62,8 @@ func TestDimCacheBoundedGenerations(t *testing.T) {
 }
 
 func TestTableCompacts(t *testing.T) {
-	tb := newTable[int](64)
-	for i := range 4 {
+	tb := newTable(64)
+	for i := range int64(4) {
 		require.True(t, tb.put(i, strings.Repeat("x", 30)))
 	}
 	kept, _ := tb.get(0)
@@ -73,13 +75,73 @@ func TestTableCompacts(t *testing.T) {
 	assert.Zero(t, tb.a.garbage)
 	assert.Equal(t, int64(4*30), tb.live())
 	for i, want := range []string{"x", "y", "x", "x"} {
-		v, ok := tb.get(i)
+		v, ok := tb.get(int64(i))
 		require.True(t, ok)
 		assert.Equal(t, strings.Repeat(want, 30), v)
 	}
 	assert.Equal(t, strings.Repeat("x", 30), kept, "a string handed out survives compaction")
 	assert.False(t, tb.put(9, strings.Repeat("z", maxArenaValue+1)), "too large")
 	_, ok := tb.get(9)
+	assert.False(t, ok)
+}
+
+// TestTableDenseAndSparse checks a table against a map through puts and
+// deletes of ids that are dense (in order and not), sparse (far beyond the
+// count), negative and zero, across growth of the dense array and
+// compaction.
+func TestTableDenseAndSparse(t *testing.T) {
+	tb := newTable(256)
+	model := map[int64]string{}
+	rng := rand.New(rand.NewPCG(1, 2))
+	check := func() {
+		t.Helper()
+		require.Equal(t, len(model), tb.len())
+		for id, want := range model {
+			v, ok := tb.get(id)
+			require.True(t, ok, "id %d", id)
+			require.Equal(t, want, v, "id %d", id)
+		}
+	}
+	ids := func(i int) int64 {
+		switch i % 5 {
+		case 0:
+			return int64(i) // in order
+		case 1:
+			return rng.Int64N(int64(8*(i+1))) // near the count
+		case 2:
+			return denseMin + rng.Int64N(1<<40) // far
+		case 3:
+			return -rng.Int64N(1 << 20) // negative or zero
+		default:
+			return int64(i / 2)
+		}
+	}
+	maxN := 0
+	for i := range 20000 {
+		id := ids(i)
+		if rng.IntN(4) == 0 {
+			tb.delete(id)
+			delete(model, id)
+		} else {
+			v := fmt.Sprintf("v%d-%d", id, i)
+			require.True(t, tb.put(id, v))
+			model[id] = v
+		}
+		maxN = max(maxN, tb.len())
+		if i%5000 == 4999 {
+			check()
+			tb.maybeCompact()
+			check()
+		}
+	}
+	assert.NotEmpty(t, tb.dense, "ids near the count use the array")
+	assert.NotEmpty(t, tb.sparse, "far and negative ids use the map")
+	assert.LessOrEqual(t, len(tb.dense), max(denseMin, 4*maxN+1), "the array stays within a few slots per entry")
+	for id := range model {
+		tb.delete(id)
+	}
+	assert.Zero(t, tb.len())
+	_, ok := tb.get(0)
 	assert.False(t, ok)
 }
 

@@ -195,8 +195,8 @@ type partCache struct {
 	indexLimit int   // index entries held at most
 	chunk      int   // arena chunk size
 	gen        uint64
-	orders     *table[int64]
-	oldOrders  *table[int64]
+	orders     *table
+	oldOrders  *table
 	// clock is the partition's fact-version clock (see Batch.SetFactVersion).
 	clock uint64
 	// loaded is set once the partition's range was read on first use;
@@ -230,7 +230,7 @@ func newPartCache(bytes int64) *partCache {
 		indexLimit: int(bytes / 4 / indexEntryBytes),
 	}
 	c.chunk = int(min(max(c.limit/16, 4<<10), maxChunk))
-	c.orders, c.oldOrders = newTable[int64](c.chunk), newTable[int64](c.chunk)
+	c.orders, c.oldOrders = newTable(c.chunk), newTable(c.chunk)
 	return c
 }
 
@@ -438,7 +438,7 @@ func (c *partCache) putOrder(id int64, val string) {
 		if c.oldOrders.len() > 0 {
 			c.complete = false
 		}
-		c.oldOrders, c.orders = c.orders, newTable[int64](c.chunk)
+		c.oldOrders, c.orders = c.orders, newTable(c.chunk)
 	}
 }
 
@@ -557,7 +557,7 @@ func (c *partCache) drop() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
-	c.orders, c.oldOrders = newTable[int64](c.chunk), newTable[int64](c.chunk)
+	c.orders, c.oldOrders = newTable(c.chunk), newTable(c.chunk)
 	c.clock = 0
 	c.loaded, c.complete = true, true
 	c.indexed, c.custOrders, c.vehItems = true, map[int64][]int64{}, map[int64][]topology.ItemRef{}
