@@ -107,7 +107,7 @@ func TestTableDenseAndSparse(t *testing.T) {
 		case 0:
 			return int64(i) // in order
 		case 1:
-			return rng.Int64N(int64(8*(i+1))) // near the count
+			return rng.Int64N(int64(8 * (i + 1))) // near the count
 		case 2:
 			return denseMin + rng.Int64N(1<<40) // far
 		case 3:
