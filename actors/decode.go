@@ -3,6 +3,7 @@ package actors
 import (
 	"errors"
 
+	"github.com/rs/zerolog"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/drivetrain-cdc/drivetrain/topology"
@@ -17,8 +18,17 @@ type decoder struct {
 	ch debezium.Change
 }
 
-func newDecoder(prefix string, maxRecordBytes int) *decoder {
-	return &decoder{d: debezium.NewDecoder(debezium.Options{TopicPrefix: prefix, MaxRecordBytes: maxRecordBytes})}
+// newDecoder returns a decoder that logs, once per column, a column the
+// source table has and drivetrain's table definition lacks: its values
+// are ignored (schema evolution upstream).
+func newDecoder(prefix string, maxRecordBytes int, log zerolog.Logger) *decoder {
+	return &decoder{d: debezium.NewDecoder(debezium.Options{
+		TopicPrefix:    prefix,
+		MaxRecordBytes: maxRecordBytes,
+		OnUnknownColumn: func(t topology.Table, column string) {
+			log.Warn().Str("table", t.String()).Str("column", column).Msg("column unknown to drivetrain: its values are ignored")
+		},
+	})}
 }
 
 // badRecord is why a record goes to the dead-letter topic.

@@ -1,9 +1,12 @@
 package actors
 
 import (
+	"bytes"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
+	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -18,7 +21,7 @@ import (
 // writes it, decodes into the change it was made from.
 func TestDecodeRoundTrip(t *testing.T) {
 	enc := &actorstest.Encoder{Prefix: "rt"}
-	dec := newDecoder("rt", 0)
+	dec := newDecoder("rt", 0, zerolog.Nop())
 	for seed := uint64(1); seed <= 5; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 7))
 		h := topologytest.Generate(rng, topologytest.Config{Transactions: 80, Snapshot: 3})
@@ -42,8 +45,28 @@ func TestDecodeRoundTrip(t *testing.T) {
 	}
 }
 
+// TestDecodeLogsUnknownColumn: a column added upstream (here in a value
+// without its schema, as the shipped connector writes them) is ignored and
+// logged once per decoder.
+func TestDecodeLogsUnknownColumn(t *testing.T) {
+	var logs bytes.Buffer
+	dec := newDecoder("rt", 0, zerolog.New(&logs))
+	value := `{"before":null,"after":{"id":7,"order_id":3,"vehicle_id":12,"quantity":2,"unit_price":"D54=","discount":"AA==","gift_wrap":true},` +
+		`"source":{"version":"3.6.1.Final","connector":"postgresql","name":"rt","ts_ms":1,"db":"ecommerce","schema":"public","table":"order_items","txId":1,"lsn":10},"op":"c","ts_ms":2}`
+	for i := range 3 {
+		var ch topology.Change
+		ok, err := dec.decode(&kgo.Record{Topic: "rt.public.order_items", Offset: int64(i), Key: []byte(`{"id":7}`), Value: []byte(value)}, false, &ch)
+		require.NoError(t, err)
+		require.True(t, ok)
+		assert.Equal(t, int32(2), ch.After.V.Item.Quantity)
+	}
+	assert.Equal(t, 1, strings.Count(logs.String(), "column unknown to drivetrain"), logs.String())
+	assert.Contains(t, logs.String(), `"column":"gift_wrap"`)
+	assert.Contains(t, logs.String(), `"table":"order_items"`)
+}
+
 func TestDecodeBadRecords(t *testing.T) {
-	dec := newDecoder("rt", 0)
+	dec := newDecoder("rt", 0, zerolog.Nop())
 	tests := []struct {
 		name     string
 		rec      kgo.Record

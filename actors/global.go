@@ -120,7 +120,7 @@ func (g *globalActor) startReader(ctx context.Context) {
 	// The reader decodes each poll while the actor applies the previous
 	// one: decoding is most of a global record's cost, and this keeps it
 	// off the actor (and on another core).
-	dec := newDecoder(g.env.cfg.TopicPrefix, g.env.cfg.MaxRecordBytes)
+	dec := newDecoder(g.env.cfg.TopicPrefix, g.env.cfg.MaxRecordBytes, g.log)
 	g.env.goroutines.Add(1)
 	go func() {
 		defer g.env.goroutines.Done()
