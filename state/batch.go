@@ -282,11 +282,28 @@ func (g *GlobalBatch) PutCustomer(s topology.Stored[topology.Customer]) error {
 	return nil
 }
 
-// PutVehicle implements topology.GlobalStore.
+// PutVehicle implements topology.GlobalStore. The features text is
+// written only when it differs from the stored one: most changes of a
+// vehicle (price, stock) leave a document of kilobytes as it was. A
+// features text that became NULL stays stored, unread, until the next
+// non-NULL one replaces it.
 func (g *GlobalBatch) PutVehicle(s topology.Stored[topology.Vehicle]) error {
+	id := s.Row.ID
+	if f := s.Row.Features; f.Valid {
+		old, found, err := g.features(id)
+		if err != nil {
+			return fmt.Errorf("writing vehicle %d: %w", id, err)
+		}
+		if !found || old != f.V {
+			g.wval = appendFeatures(g.wval[:0], f.V)
+			if err := g.put(kindFeatures, id); err != nil {
+				return fmt.Errorf("writing vehicle %d: %w", id, err)
+			}
+		}
+	}
 	g.wval = appendVehicle(g.wval[:0], &s)
-	if err := g.put(kindVehicle, s.Row.ID); err != nil {
-		return fmt.Errorf("writing vehicle %d: %w", s.Row.ID, err)
+	if err := g.put(kindVehicle, id); err != nil {
+		return fmt.Errorf("writing vehicle %d: %w", id, err)
 	}
 	return nil
 }

@@ -61,18 +61,21 @@ func newDimCache(limit int64) *dimCache {
 // generation's bound (4 KiB to 1 MiB).
 func (c *dimCache) newTable() *dimGen {
 	chunk := int(min(max(c.limit/16, 4<<10), maxChunk))
-	return &dimGen{customers: newTable(chunk), vehicles: newTable(chunk)}
+	return &dimGen{customers: newTable(chunk), vehicles: newTable(chunk), features: newTable(chunk)}
 }
 
-// dimGen is one generation: a table per dimension, keyed by id (a map of
-// 8-byte keys takes half the memory of one keyed by cacheKey).
+// dimGen is one generation: a table per kind of value (customers,
+// vehicles, vehicles' features), keyed by id.
 type dimGen struct {
-	customers, vehicles *table
+	customers, vehicles, features *table
 }
 
 func (g *dimGen) of(kind byte) *table {
-	if kind == kindVehicle {
+	switch kind {
+	case kindVehicle:
 		return g.vehicles
+	case kindFeatures:
+		return g.features
 	}
 	return g.customers
 }
@@ -80,9 +83,15 @@ func (g *dimGen) of(kind byte) *table {
 func (g *dimGen) get(k cacheKey) (string, bool) { return g.of(k.kind).get(k.id) }
 func (g *dimGen) put(k cacheKey, v string) bool { return g.of(k.kind).put(k.id, v) }
 func (g *dimGen) delete(k cacheKey)             { g.of(k.kind).delete(k.id) }
-func (g *dimGen) len() int                      { return g.customers.len() + g.vehicles.len() }
-func (g *dimGen) size() int64                   { return g.customers.size() + g.vehicles.size() }
-func (g *dimGen) maybeCompact()                 { g.customers.maybeCompact(); g.vehicles.maybeCompact() }
+
+// len counts values: rows and features texts.
+func (g *dimGen) len() int    { return g.customers.len() + g.vehicles.len() + g.features.len() }
+func (g *dimGen) size() int64 { return g.customers.size() + g.vehicles.size() + g.features.size() }
+func (g *dimGen) maybeCompact() {
+	g.customers.maybeCompact()
+	g.vehicles.maybeCompact()
+	g.features.maybeCompact()
+}
 
 // lookup results of dimCache.get.
 const (
@@ -211,7 +220,7 @@ func (c *dimCache) preload(db *pebble.DB) error {
 		return nil
 	}
 	all := true
-	for _, kind := range []byte{kindCustomer, kindVehicle} {
+	for _, kind := range []byte{kindCustomer, kindVehicle, kindFeatures} {
 		prefix := []byte{rangeGlobal, kind}
 		it, err := db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
 		if err != nil {

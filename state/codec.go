@@ -285,12 +285,36 @@ func appendVehicle(b []byte, s *topology.Stored[topology.Vehicle]) []byte {
 	e.dec(r.ListPrice)
 	e.optDec(r.CostPrice)
 	e.str(r.StockStatus)
-	e.optStr(r.Features)
+	// Only whether features is NULL: its text, often kilobytes (a
+	// TOASTed JSONB document), has a key of its own (appendFeatures),
+	// written when it changes rather than with every price or stock
+	// update.
+	e.optStr(topology.Opt[string]{Valid: r.Features.Valid})
 	e.int(int64(r.CreatedAt))
 	e.int(int64(r.UpdatedAt))
 	return e.b
 }
 
+// appendFeatures encodes the text of a vehicle's features: the codec
+// version and the text.
+func appendFeatures(b []byte, text string) []byte {
+	return append(append(b, codecVersion), text...)
+}
+
+// readFeatures returns the text appendFeatures encoded (aliasing d's
+// bytes when d aliases).
+func readFeatures(d dec) (string, error) {
+	if len(d.b) == 0 || d.b[0] != codecVersion {
+		return "", fmt.Errorf("%w: features value without codec version %d", ErrCorrupt, codecVersion)
+	}
+	if d.alias {
+		return unsafe.String(unsafe.SliceData(d.b[1:]), len(d.b)-1), nil
+	}
+	return string(d.b[1:]), nil
+}
+
+// decodeVehicle decodes a vehicle row; Features holds whether it is NULL,
+// not its text (see appendVehicle).
 func decodeVehicle(b []byte) (topology.Stored[topology.Vehicle], error) {
 	return readVehicle(dec{b: b})
 }

@@ -57,7 +57,18 @@ func TestCodecRoundTrip(t *testing.T) {
 		{"vehicle", func() []byte { return appendVehicle(nil, &sv) }, func(t *testing.T, b []byte) {
 			got, err := decodeVehicle(b)
 			require.NoError(t, err)
-			assert.Equal(t, sv, got)
+			// The row keeps whether features is NULL; the text is
+			// encoded on its own (appendFeatures).
+			want := sv
+			want.Row.Features.V = ""
+			assert.Equal(t, want, got)
+		}},
+		{"features", func() []byte { return appendFeatures(nil, sv.Row.Features.V) }, func(t *testing.T, b []byte) {
+			got, err := readFeatures(dec{b: b})
+			require.NoError(t, err)
+			assert.Equal(t, sv.Row.Features.V, got)
+			_, err = readFeatures(dec{b: b[1:]})
+			assert.ErrorIs(t, err, ErrCorrupt)
 		}},
 		{"order", func() []byte { return appendOrder(nil, &so) }, func(t *testing.T, b []byte) {
 			got, err := decodeOrder(b)

@@ -21,9 +21,10 @@
 // sign bit flipped (so keys sort like ids), partition numbers 4 bytes
 // big-endian, topics their name and a NUL:
 //
-//	m format                        layout version (2; 1 kept a version per fact)
+//	m format                        layout version (3; 2 kept vehicles' features in their rows, 1 a version per fact)
 //	g C <customer>                  customer row
-//	g V <vehicle>                   vehicle row
+//	g V <vehicle>                   vehicle row, features only as NULL or not
+//	g F <vehicle>                   vehicle's features text (the last one not NULL)
 //	g o <topic> 0 <partition>       next offset of a global topic partition
 //	p <n> O <order>                 order row
 //	p <n> I <order> <item>          item row, clustered under its order
@@ -35,8 +36,12 @@
 //
 // Items and payments are keyed under their order (order_id never changes),
 // so order → items and order → payments are prefix scans rather than
-// separate indexes. Deleted rows stay as tombstones (the row's last image
-// with a deleted flag) so that an older record redelivered later is
+// separate indexes. A vehicle's features, a JSONB document of up to tens
+// of kilobytes, is kept apart from its row and written only when it
+// changes: most vehicle changes (price, stock) leave it as it was, and
+// writing it with each of them made vehicles 87% of the bytes the state
+// wrote in the catch-up benchmark. Deleted rows stay as tombstones (the
+// row's last image with a deleted flag) so that an older record redelivered later is
 // recognised as older; the indexes hold live rows only. Everything of
 // partition n shares the prefix "p <n>", so DropPartition removes a
 // partition's whole state with one range deletion and leaves the global

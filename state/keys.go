@@ -15,6 +15,7 @@ const (
 
 	kindCustomer = 'C' // g C id
 	kindVehicle  = 'V' // g V id
+	kindFeatures = 'F' // g F id → vehicles.features text (see appendVehicle)
 
 	kindOrder      = 'O' // p n O order
 	kindItem       = 'I' // p n I order item
@@ -30,7 +31,7 @@ const (
 // this code writes and reads.
 var metaFormat = []byte{rangeMeta, 'f', 'o', 'r', 'm', 'a', 't'}
 
-const formatVersion = 2
+const formatVersion = 3
 
 func appendID(b []byte, id int64) []byte {
 	return binary.BigEndian.AppendUint64(b, uint64(id)^(1<<63))

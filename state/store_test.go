@@ -364,7 +364,8 @@ func TestDimensionCache(t *testing.T) {
 	before := s.CacheStats()
 	_, _, err = p.Vehicle(99)
 	require.NoError(t, err)
-	assert.Equal(t, before.Hits+1, s.CacheStats().Hits)
+	require.True(t, ibiza.Features.Valid)
+	assert.Equal(t, before.Hits+2, s.CacheStats().Hits, "the row and its features text")
 
 	// A committed write replaces the cached value; a batch reads its own
 	// uncommitted write while others still read the committed one.

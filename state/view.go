@@ -84,36 +84,51 @@ func getRow[T any](v *view, key []byte, decode func([]byte) (topology.Stored[T],
 	return s, found, err
 }
 
-// dimension reads a customer or vehicle: the view's own pending writes
-// first (a GlobalBatch's), then the cache, then Pebble.
+// dimension reads a customer or vehicle row (see dimValue).
 func dimension[T any](v *view, kind byte, id int64, read func(dec) (topology.Stored[T], error)) (topology.Stored[T], bool, error) {
+	val, found, err := v.dimValue(kind, id)
+	if err != nil || !found {
+		var zero topology.Stored[T]
+		return zero, false, err
+	}
+	s, err := read(aliasDec(val))
+	return s, err == nil, err
+}
+
+// dimValue reads an encoded value of the global tables: the view's own
+// pending writes first (a GlobalBatch's), then the cache, then Pebble.
+func (v *view) dimValue(kind byte, id int64) (string, bool, error) {
 	k := cacheKey{kind, id}
 	if val, ok := v.pending[k]; ok {
-		s, err := read(aliasDec(val))
-		return s, err == nil, err
+		return val, true, nil
 	}
 	val, result, epoch := v.s.cache.get(k)
 	switch result {
 	case cacheHit:
-		s, err := read(aliasDec(val))
-		return s, err == nil, err
+		return val, true, nil
 	case cacheAbsent:
-		var zero topology.Stored[T]
-		return zero, false, nil
+		return "", false, nil
 	}
 	key := v.keep(globalKey(v.buf(), kind, id))
-	var s topology.Stored[T]
 	found, err := v.get(key, func(b []byte) error {
 		val = string(b)
-		var err error
-		s, err = read(aliasDec(val))
-		return err
+		return nil
 	})
 	if err != nil || !found {
-		return s, found, err
+		return "", false, err
 	}
 	v.s.cache.add(k, val, epoch)
-	return s, true, nil
+	return val, true, nil
+}
+
+// features returns the stored text of a vehicle's features, if any.
+func (v *view) features(id int64) (string, bool, error) {
+	val, found, err := v.dimValue(kindFeatures, id)
+	if err != nil || !found {
+		return "", false, err
+	}
+	text, err := readFeatures(aliasDec(val))
+	return text, err == nil, err
 }
 
 // Customer implements topology.GlobalRows.
@@ -128,6 +143,15 @@ func (v *view) Customer(id int64) (topology.Stored[topology.Customer], bool, err
 // Vehicle implements topology.GlobalRows.
 func (v *view) Vehicle(id int64) (topology.Stored[topology.Vehicle], bool, error) {
 	s, ok, err := dimension(v, kindVehicle, id, readVehicle)
+	if err == nil && ok && s.Row.Features.Valid {
+		// The row says whether features is NULL; the text has a key of
+		// its own (appendVehicle).
+		var found bool
+		s.Row.Features.V, found, err = v.features(id)
+		if err == nil && !found {
+			err = fmt.Errorf("%w: features not NULL but not stored", ErrCorrupt)
+		}
+	}
 	if err != nil {
 		return s, false, fmt.Errorf("reading vehicle %d: %w", id, err)
 	}
