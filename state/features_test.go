@@ -45,9 +45,16 @@ func TestVehicleFeaturesStoredApart(t *testing.T) {
 			}
 			read := func() topology.Vehicle {
 				t.Helper()
-				got, ok, err := s.Partition(0).Vehicle(7)
+				got, ok, err := s.Vehicle(7)
 				require.NoError(t, err)
 				require.True(t, ok)
+				// A partition's read, for facts, leaves the text out.
+				part, ok, err := s.Partition(0).Vehicle(7)
+				require.NoError(t, err)
+				require.True(t, ok)
+				want := got.Row
+				want.Features.V = ""
+				assert.Equal(t, want, part.Row)
 				return got.Row
 			}
 			v := topology.Vehicle{ID: 7, Make: "Seat", ListPrice: topology.NewDecimal(100, 2), Features: topology.Some(doc1)}

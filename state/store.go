@@ -119,7 +119,7 @@ func (s *Store) checkFormat() error {
 	}
 	defer closer.Close()
 	if len(val) != 1 || val[0] != formatVersion {
-		return fmt.Errorf("%w: layout version %v, want %d", ErrIncompatible, val, formatVersion)
+		return fmt.Errorf("%w: layout version %v, want %d (written by another release: remove the directory, and the node rebuilds the state from the topics)", ErrIncompatible, val, formatVersion)
 	}
 	return nil
 }

@@ -80,7 +80,11 @@ func TestRowsRoundTrip(t *testing.T) {
 			require.NoError(t, err)
 			require.True(t, ok)
 			assert.True(t, got.Deleted)
-			assert.Equal(t, ibiza, got.Row)
+			want := ibiza
+			if _, ok := r.(*state.Partition); ok {
+				want.Features.V = "" // a partition's read leaves the text out (topology.Rows)
+			}
+			assert.Equal(t, want, got.Row)
 		}},
 		{"order", func(_ *state.GlobalBatch, b *state.Batch) error { return b.PutOrder(stored(order, 3, 0)) },
 			func(t *testing.T, r topology.Rows) {
@@ -364,8 +368,7 @@ func TestDimensionCache(t *testing.T) {
 	before := s.CacheStats()
 	_, _, err = p.Vehicle(99)
 	require.NoError(t, err)
-	require.True(t, ibiza.Features.Valid)
-	assert.Equal(t, before.Hits+2, s.CacheStats().Hits, "the row and its features text")
+	assert.Equal(t, before.Hits+1, s.CacheStats().Hits, "a partition's read: the row, without the features text")
 
 	// A committed write replaces the cached value; a batch reads its own
 	// uncommitted write while others still read the committed one.

@@ -143,9 +143,10 @@ func (v *view) Customer(id int64) (topology.Stored[topology.Customer], bool, err
 // Vehicle implements topology.GlobalRows.
 func (v *view) Vehicle(id int64) (topology.Stored[topology.Vehicle], bool, error) {
 	s, ok, err := dimension(v, kindVehicle, id, readVehicle)
-	if err == nil && ok && s.Row.Features.Valid {
+	if err == nil && ok && s.Row.Features.Valid && v.part < 0 {
 		// The row says whether features is NULL; the text has a key of
-		// its own (appendVehicle).
+		// its own (appendVehicle). A partition's reads, which serve the
+		// facts, leave it out (see topology.Rows).
 		var found bool
 		s.Row.Features.V, found, err = v.features(id)
 		if err == nil && !found {

@@ -30,6 +30,10 @@ type GlobalStore interface {
 //   - OrdersOfCustomer: ids of live orders whose CustomerID is customerID;
 //   - ItemsOfVehicle: live items whose VehicleID is vehicleID, by (order
 //     id, item id).
+//
+// Vehicle may leave the text of Features out (Features.V empty, Valid
+// as stored): no fact column reads it, and it can be tens of kilobytes.
+// GlobalStore's Vehicle returns it, for the TOAST merge of ApplyGlobal.
 type Rows interface {
 	GlobalRows
 	Order(id int64) (Stored[Order], bool, error)
