@@ -230,13 +230,22 @@ func TestCrashAndRebalance(t *testing.T) {
 	}
 }
 
-// split cuts recs into n random chunks (some may be empty).
+// split cuts recs into n chunks of random sizes, none below half of an
+// even share.
 func split(rng *rand.Rand, recs []topologytest.Record, n int) [][]topologytest.Record {
-	cuts := []int{0, len(recs)}
-	for range n - 1 {
-		cuts = append(cuts, rng.IntN(len(recs)+1))
+	// Cuts near the n-quantiles, jittered by up to a quarter of a chunk:
+	// every chunk holds at least half of its share, so that each step of
+	// a test has records for every node's partitions.
+	share := len(recs) / n
+	cuts := []int{0}
+	for i := 1; i < n; i++ {
+		jitter := 0
+		if share >= 4 {
+			jitter = rng.IntN(share/2+1) - share/4
+		}
+		cuts = append(cuts, i*share+jitter)
 	}
-	slices.Sort(cuts)
+	cuts = append(cuts, len(recs))
 	var out [][]topologytest.Record
 	for i := 0; i+1 < len(cuts); i++ {
 		out = append(out, recs[cuts[i]:cuts[i+1]])

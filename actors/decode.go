@@ -25,6 +25,9 @@ func newDecoder(prefix string, maxRecordBytes int, log zerolog.Logger) *decoder 
 	return &decoder{d: debezium.NewDecoder(debezium.Options{
 		TopicPrefix:    prefix,
 		MaxRecordBytes: maxRecordBytes,
+		// The join rules read an update's before image only for its
+		// unchanged TOAST columns.
+		SkipUpdateBefore: true,
 		OnUnknownColumn: func(t topology.Table, column string) {
 			log.Warn().Str("table", t.String()).Str("column", column).Msg("column unknown to drivetrain: its values are ignored")
 		},

@@ -269,7 +269,7 @@ func Open(opts Options) (*Pipeline, error) {
 		return nil, errors.Join(err, p.Close())
 	}
 	p.gen = newGenerator(r, opts.Seed, int64(opts.Customers), int64(opts.Vehicles), int64(max(opts.Orders, 0)), int32(opts.Partitions), opts.Window)
-	p.dec = debezium.NewDecoder(debezium.Options{TopicPrefix: topicPrefix})
+	p.dec = debezium.NewDecoder(debezium.Options{TopicPrefix: topicPrefix, SkipUpdateBefore: true}) // as the actors decode
 	p.fetches = make([]fetch, opts.Partitions+1)
 	for i := range p.fetches {
 		p.fetches[i].scope = int32(i)

@@ -57,6 +57,13 @@ type Options struct {
 	// name a table does not have (the column is ignored). It runs inside
 	// Decode.
 	OnUnknownColumn func(table topology.Table, column string)
+	// SkipUpdateBefore leaves the before image of an update undecoded
+	// (Change.Before not Valid) when its after image has no unchanged
+	// TOAST column: the join rules read an update's before image only to
+	// fill such columns, and with REPLICA IDENTITY FULL it is as large as
+	// the after image. The image is still checked to be JSON; deletes,
+	// and updates with unchanged columns, decode it as usual.
+	SkipUpdateBefore bool
 }
 
 // Decoder turns Kafka records of the Debezium PostgreSQL connector into
@@ -475,6 +482,7 @@ func memberName(expected []member, id int, name []byte) string {
 // after its '{'.
 func (d *Decoder) decodeEnvelope(s *scanner, p *plan, ch *Change, base string) error {
 	var sawBefore, sawAfter, sawSource, sawOp bool
+	before := -1 // with SkipUpdateBefore: where the before image starts
 	if s.peek() == '}' {
 		return newError(NotEnvelope, base, "empty object")
 	}
@@ -487,7 +495,15 @@ func (d *Decoder) decodeEnvelope(s *scanner, p *plan, ch *Change, base string) e
 		switch id {
 		case envBefore:
 			sawBefore = true
-			err = d.decodeImage(s, p, &ch.Before, base, "before")
+			if d.opts.SkipUpdateBefore {
+				// Decoded below once op and after are known.
+				before = s.i
+				if err = s.skip(); err != nil {
+					err = at(err, base+".before")
+				}
+			} else {
+				err = d.decodeImage(s, p, &ch.Before, base, "before")
+			}
 		case envAfter:
 			sawAfter = true
 			err = d.decodeImage(s, p, &ch.After, base, "after")
@@ -523,6 +539,12 @@ func (d *Decoder) decodeEnvelope(s *scanner, p *plan, ch *Change, base string) e
 	}
 	if !sawSource {
 		return newError(MissingField, base+".source", "source is missing")
+	}
+	if before >= 0 && (ch.Op != OpUpdate || !ch.After.Valid || ch.After.Unchanged != 0) {
+		bs := scanner{b: s.b, i: before}
+		if err := d.decodeImage(&bs, p, &ch.Before, base, "before"); err != nil {
+			return err
+		}
 	}
 	switch ch.Op {
 	case OpRead, OpCreate, OpUpdate:

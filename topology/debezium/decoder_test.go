@@ -1,6 +1,7 @@
 package debezium
 
 import (
+	"bytes"
 	"errors"
 	"math/rand/v2"
 	"strings"
@@ -652,5 +653,60 @@ func TestErrorFormat(t *testing.T) {
 	assert.Equal(t, MissingField, KindOf(errors.Join(errors.New("x"), &Error{Kind: MissingField})))
 	for _, k := range ErrorKinds {
 		assert.NotContains(t, k.String(), "(")
+	}
+}
+
+// TestSkipUpdateBefore: with SkipUpdateBefore every captured record
+// decodes as without it, except that an update whose after image has no
+// unchanged column leaves its before image undecoded; an update with an
+// unchanged TOAST column, and a delete, still decode it.
+func TestSkipUpdateBefore(t *testing.T) {
+	full := NewDecoder(Options{})
+	lazy := NewDecoder(Options{SkipUpdateBefore: true})
+	check := func(t *testing.T, name, topic string, key, value []byte) (skipped bool) {
+		t.Helper()
+		var want, got Change
+		wantErr := full.Decode(topic, key, value, &want)
+		gotErr := lazy.Decode(topic, key, value, &got)
+		require.Equal(t, wantErr, gotErr, name)
+		if wantErr != nil {
+			return false
+		}
+		skipped = want.Kind == KindChange && want.Op == OpUpdate && want.Before.Valid && want.After.Unchanged == 0
+		if skipped {
+			assert.False(t, got.Before.Valid, name)
+			got.Before = want.Before
+		}
+		assert.Equal(t, want, got, name)
+		return skipped
+	}
+	skipped := 0
+	for _, f := range loadFixtures(t) {
+		if check(t, f.name, f.topic, f.key, f.value) {
+			skipped++
+		}
+	}
+	assert.Positive(t, skipped, "the captured updates have before images")
+
+	// A FULL before image with an unchanged TOAST column after: decoded.
+	for _, f := range loadFixtures(t) {
+		if f.name != "fixture_off__vehicles__u" {
+			continue
+		}
+		value := bytes.Replace(f.value, []byte(`"features":"{\"tow_bar\": true}","created_at":"2024-03-01T10:00:00.000000Z","updated_at":"2024-03-02`),
+			[]byte(`"features":"__debezium_unavailable_value","created_at":"2024-03-01T10:00:00.000000Z","updated_at":"2024-03-02`), 1)
+		require.NotEqual(t, f.value, value)
+		assert.False(t, check(t, "toast", f.topic, f.key, value))
+		var got Change
+		require.NoError(t, lazy.Decode(f.topic, f.key, value, &got))
+		require.True(t, got.Before.Valid)
+		assert.Equal(t, `{"tow_bar": true}`, got.Before.Vehicle.Features.V)
+		assert.NotZero(t, got.After.Unchanged)
+
+		// A before image that is not JSON is still an error.
+		bad := bytes.Replace(f.value, []byte(`"before":{`), []byte(`"before":{]`), 1)
+		require.NotEqual(t, f.value, bad)
+		var ch Change
+		assert.Error(t, lazy.Decode(f.topic, f.key, bad, &ch))
 	}
 }
