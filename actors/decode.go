@@ -20,9 +20,11 @@ type decoder struct {
 
 // newDecoder returns a decoder that logs, once per column, a column the
 // source table has and drivetrain's table definition lacks: its values
-// are ignored (schema evolution upstream).
-func newDecoder(prefix string, maxRecordBytes int, log zerolog.Logger) *decoder {
+// are ignored (schema evolution upstream). stored, if not nil, tells
+// whether a row is in state (debezium.Options.Stored).
+func newDecoder(prefix string, maxRecordBytes int, log zerolog.Logger, stored func(topology.Table, int64) bool) *decoder {
 	return &decoder{d: debezium.NewDecoder(debezium.Options{
+		Stored:         stored,
 		TopicPrefix:    prefix,
 		MaxRecordBytes: maxRecordBytes,
 		// The join rules read an update's before image only for its

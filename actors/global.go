@@ -120,7 +120,7 @@ func (g *globalActor) startReader(ctx context.Context) {
 	// The reader decodes each poll while the actor applies the previous
 	// one: decoding is most of a global record's cost, and this keeps it
 	// off the actor (and on another core).
-	dec := newDecoder(g.env.cfg.TopicPrefix, g.env.cfg.MaxRecordBytes, g.log)
+	dec := newDecoder(g.env.cfg.TopicPrefix, g.env.cfg.MaxRecordBytes, g.log, storedRow(g.env.store))
 	g.env.goroutines.Add(1)
 	go func() {
 		defer g.env.goroutines.Done()
@@ -309,5 +309,22 @@ func (g *globalActor) checkDrained() {
 	if g.drainDone != nil && g.track.pending() == 0 {
 		close(g.drainDone)
 		g.drainDone = nil
+	}
+}
+
+// storedRow reports whether a customer or vehicle is in the state (read
+// from any goroutine; rows of the global tables are never removed, so a
+// yes stays true until the actor applies the record).
+func storedRow(s *state.Store) func(topology.Table, int64) bool {
+	return func(t topology.Table, id int64) bool {
+		var found bool
+		var err error
+		switch t {
+		case topology.TableCustomers:
+			_, found, err = s.Customer(id)
+		case topology.TableVehicles:
+			_, found, err = s.Vehicle(id)
+		}
+		return err == nil && found
 	}
 }

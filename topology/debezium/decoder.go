@@ -64,6 +64,12 @@ type Options struct {
 	// the after image. The image is still checked to be JSON; deletes,
 	// and updates with unchanged columns, decode it as usual.
 	SkipUpdateBefore bool
+	// Stored, with SkipUpdateBefore, reports whether the row of table
+	// with the given id is in the caller's state (a tombstone counts):
+	// then an update's before image stays undecoded even when its after
+	// image has unchanged columns, which the join rules fill from the
+	// stored row. Answering false when unsure only costs the decoding.
+	Stored func(table topology.Table, id int64) bool
 }
 
 // Decoder turns Kafka records of the Debezium PostgreSQL connector into
@@ -540,7 +546,7 @@ func (d *Decoder) decodeEnvelope(s *scanner, p *plan, ch *Change, base string) e
 	if !sawSource {
 		return newError(MissingField, base+".source", "source is missing")
 	}
-	if before >= 0 && (ch.Op != OpUpdate || !ch.After.Valid || ch.After.Unchanged != 0) {
+	if before >= 0 && d.needBefore(ch) {
 		bs := scanner{b: s.b, i: before}
 		if err := d.decodeImage(&bs, p, &ch.Before, base, "before"); err != nil {
 			return err
@@ -557,6 +563,19 @@ func (d *Decoder) decodeEnvelope(s *scanner, p *plan, ch *Change, base string) e
 		}
 	}
 	return nil
+}
+
+// needBefore reports whether, with SkipUpdateBefore, the join rules may
+// read ch's before image: for anything but an update; for an update,
+// only to fill unchanged columns of a row the caller does not store.
+func (d *Decoder) needBefore(ch *Change) bool {
+	if ch.Op != OpUpdate || !ch.After.Valid {
+		return true
+	}
+	if ch.After.Unchanged == 0 {
+		return false
+	}
+	return d.opts.Stored == nil || !d.opts.Stored(ch.Table, ch.After.ID(ch.Table))
 }
 
 func (d *Decoder) decodeOp(s *scanner, ch *Change, base string) error {

@@ -703,6 +703,21 @@ func TestSkipUpdateBefore(t *testing.T) {
 		assert.Equal(t, `{"tow_bar": true}`, got.Before.Vehicle.Features.V)
 		assert.NotZero(t, got.After.Unchanged)
 
+		// Unless the caller stores the row, which the join rules then
+		// read instead.
+		var asked []int64
+		stored := NewDecoder(Options{SkipUpdateBefore: true, Stored: func(tb topology.Table, id int64) bool {
+			asked = append(asked, id)
+			return tb == topology.TableVehicles && id == 100
+		}})
+		var st Change
+		require.NoError(t, stored.Decode(f.topic, f.key, value, &st))
+		assert.False(t, st.Before.Valid, "stored: not decoded")
+		assert.Equal(t, []int64{100}, asked)
+		require.NoError(t, stored.Decode(f.topic, f.key, bytes.Replace(value, []byte(`"id":100`), []byte(`"id":101`), -1), &st))
+		assert.True(t, st.Before.Valid, "not stored: decoded")
+		assert.Equal(t, int64(101), st.Before.Vehicle.ID)
+
 		// A before image that is not JSON is still an error.
 		bad := bytes.Replace(f.value, []byte(`"before":{`), []byte(`"before":{]`), 1)
 		require.NotEqual(t, f.value, bad)

@@ -56,7 +56,11 @@
 // copied, into a reused buffer). The value's "schema" member is identical
 // from one record of a table to the next, so the Decoder keeps the bytes it
 // last saw per table and skips a matching schema with one comparison; it
-// parses a schema (with encoding/json) only when it changes.
+// parses a schema (with encoding/json) only when it changes. With
+// Options.SkipUpdateBefore (the processor's setting) an update's before
+// image, as large as its after image under REPLICA IDENTITY FULL, is only
+// checked to be JSON unless the after image has unchanged TOAST columns,
+// the one case the join rules read it.
 //
 // Benchmarks decode captured inserts and updates (full before and after
 // images) of order_items, orders and vehicles, schemas on and off, and
