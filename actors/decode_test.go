@@ -97,3 +97,33 @@ func TestDecodeBadRecords(t *testing.T) {
 		})
 	}
 }
+
+// TestDecodeAllKeepsOrder: a poll decoded in chunks by several decoders
+// at once gives what one decoder gives record by record.
+func TestDecodeAllKeepsOrder(t *testing.T) {
+	enc := &actorstest.Encoder{Prefix: "rt"}
+	h := topologytest.Generate(rand.New(rand.NewPCG(3, 9)), topologytest.Config{Transactions: 800, Snapshot: 40})
+	var recs []*kgo.Record
+	for q, rs := range h.Queues {
+		for _, r := range rs {
+			ch := r.Change
+			recs = append(recs, &kgo.Record{Topic: enc.Topic(ch.Table), Partition: q.Partition, Offset: ch.Pos.Offset, Key: enc.Key(ch.Table, ch.ID()), Value: enc.Value(&ch)})
+		}
+	}
+	recs = append(recs, &kgo.Record{Topic: "rt.public.orders", Value: []byte(`{"op":`)}) // a bad one, last
+	require.Greater(t, len(recs), 3*minChunk, "enough records for three chunks")
+	one := newDecoder("rt", 0, zerolog.Nop(), nil)
+	var decs []*decoder
+	for range 3 {
+		decs = append(decs, newDecoder("rt", 0, zerolog.Nop(), nil))
+	}
+	got := decodeAll(decs, recs)
+	require.Len(t, got, len(recs))
+	for i, r := range recs {
+		var want decodedRecord
+		want.ok, want.err = one.decode(r, true, &want.ch)
+		require.Equal(t, want, got[i], "record %d", i)
+	}
+	assert.Error(t, got[len(got)-1].err)
+	assert.Empty(t, decodeAll(decs, nil))
+}
