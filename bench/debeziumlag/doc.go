@@ -50,6 +50,7 @@
 //	  --rate 5000, node only             3,664/s        -                265 /   414 /   808
 //	third session: values without their schema (value.converter.schemas.enable=false, as shipped)
 //	  --rate 5000                        3,990/s      101 /   260        286 /   559 / ≤1,000
+//	  --rate 5000, later, final build    2,966/s       80 /   269        511 / 1,076 / 1,275
 //
 // In the last run the 99th percentile of the window lies in the
 // histogram's 0.5-1 s bucket (interpolated 635 ms), so end-to-end p99 is
@@ -60,6 +61,9 @@
 // ClickHouse 0.30 and debeziumlag 0.10, so generate held 3,990 of the
 // 5,000 changes/s asked. Without the value schema a record is 0.8 KB
 // instead of 4.2 KB; the rate held rose from 2,400-3,700 to 3,990/s.
+// The later run, on the session's final build after an afternoon of
+// benchmarks on the same stack, ran at a load average of 5-14 with
+// ClickHouse at 0.47 core (0.30 before): end-to-end p99 1.28 s there.
 //
 // End-to-end figures are the upper bounds of the node's ×1.25 buckets.
 // 5,000 changes/s is out of reach on this machine: with every component

@@ -31,8 +31,9 @@
 // One goroutine does the work of a node's actors. Records are grouped as
 // fetches per scope: 100 records (Options.Group) of one order-stream
 // partition (6), or of the global tables. A partition's fetch is one
-// state batch: decode (debezium.Decoder, Change.Detach as an actor does
-// before rows leave it, conversion to topology.Change), topology.Apply
+// state batch: decode (debezium.Decoder with SkipUpdateBefore and
+// Change.Detach, as an actor decodes before rows leave it, conversion to
+// topology.Change), topology.Apply
 // per record, the topics' next offsets, one commit (not synced by
 // default, Options.Sync). A global fetch is one GlobalBatch
 // (ApplyGlobal), committed, then one batch per partition with
