@@ -98,8 +98,8 @@
 //
 // Later runs of both builds, alternated on the same machine once other
 // load came and went (load average 2-5), gave 21,900-26,800 ns of CPU
-// per record for either: the spread of this VM is ±10%, larger than what
-// separates them. A vehicle's features text now has a key of its own
+// per record for either (up to 28,200 late in the session): the spread
+// of this VM is ±15%, larger than what separates them. A vehicle's features text now has a key of its own
 // (state/doc.go), which the in-process workload hardly exercises (its
 // documents are small); a partition's reads skip it. Against 250,000
 // events/s per core this is still 4.6 times short; the CPU goes to
