@@ -14,7 +14,9 @@
 # Usage (repo root, stack up, topics filled by `drivetrain generate`):
 #   make build && bench/scripts/catchup.sh [--rebuild]
 # Output: one line "catchup: N events in S s = R events/s" (and "rebuild:
-# ..."); the node's logs are in bench/out/catchup-<id>[-rebuild].log.
+# ..."), each followed by how long the global tables' bootstrap took (no
+# order partition starts before it ends); the node's logs are in
+# bench/out/catchup-<id>[-rebuild].log.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source .stack/env
@@ -34,7 +36,7 @@ trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "benc
 # wait_idle NAME MIN: waits until the node is idle having consumed at least
 # MIN records, then prints the rate and sets consumed.
 wait_idle() {
-	local name=$1 min=$2 start end st line lag backlog idle facts cpu cpu0
+	local name=$1 min=$2 log=$3 start end st line lag backlog idle facts cpu cpu0
 	start=$(date +%s.%N)
 	cpu0=$(awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$pid/stat")
 	for _ in $(seq 1 3600); do
@@ -51,6 +53,26 @@ wait_idle() {
 			# that other load on the machine disturbs less.
 			cpu=$(awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$pid/stat")
 			python3 -c "import sys; n=int(sys.argv[2]); s=float(sys.argv[4])-float(sys.argv[3]); c=float(sys.argv[5])-float(sys.argv[6]); print(f'{sys.argv[1]}: {n} events in {s:.1f} s = {n/s:,.0f} events/s; node CPU {c:.1f} s = {n/c:,.0f} events per CPU second; load average {open(\"/proc/loadavg\").read().split()[0]}')" "$name" "$consumed" "$start" "$end" "$cpu" "$cpu0"
+			# The global tables' bootstrap, which every order partition
+			# waits for: from the node's first log line to the one that
+			# says it is done (whole seconds).
+			python3 - "$log" <<'PY'
+import json, sys
+from datetime import datetime
+times, boot = [], None
+for line in open(sys.argv[1]):
+    try:
+        r = json.loads(line)
+    except ValueError:
+        continue
+    if "time" in r:
+        t = datetime.fromisoformat(r["time"].replace("Z", "+00:00"))
+        times.append(t)
+        if boot is None and r.get("message", "").startswith("global tables bootstrapped"):
+            boot = t
+if times and boot:
+    print(f"  of which the global tables' bootstrap: {(boot - times[0]).total_seconds():.0f} s")
+PY
 			return 0
 		fi
 	done
@@ -59,10 +81,10 @@ wait_idle() {
 }
 
 start_node ""
-wait_idle catchup 1
+wait_idle catchup 1 "bench/out/catchup-$id.log"
 $rebuild || exit 0
 kill -TERM $pid
 wait $pid || true
 rm -rf "bench/out/catchup-$id.state"
 start_node -rebuild
-wait_idle rebuild "$consumed"
+wait_idle rebuild "$consumed" "bench/out/catchup-$id-rebuild.log"
