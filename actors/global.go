@@ -356,14 +356,7 @@ func (g *globalActor) checkDrained() {
 // yes stays true until the actor applies the record).
 func storedRow(s *state.Store) func(topology.Table, int64) bool {
 	return func(t topology.Table, id int64) bool {
-		var found bool
-		var err error
-		switch t {
-		case topology.TableCustomers:
-			_, found, err = s.Customer(id)
-		case topology.TableVehicles:
-			_, found, err = s.Vehicle(id)
-		}
+		found, err := s.HasDimension(t, id)
 		return err == nil && found
 	}
 }

@@ -90,3 +90,31 @@ func TestVehicleFeaturesStoredApart(t *testing.T) {
 		})
 	}
 }
+
+// TestHasDimension: presence of customers and vehicles, tombstones
+// included, without reading them; other tables are refused.
+func TestHasDimension(t *testing.T) {
+	s, err := Open("db", Options{FS: vfs.NewMem(), DimensionCacheBytes: -1})
+	require.NoError(t, err)
+	defer s.Close()
+	g := s.NewGlobalBatch()
+	require.NoError(t, g.PutCustomer(topology.Stored[topology.Customer]{Row: topology.Customer{ID: 1}, LSN: 1}))
+	require.NoError(t, g.PutVehicle(topology.Stored[topology.Vehicle]{Row: topology.Vehicle{ID: 2, Features: topology.Some(`{}`)}, LSN: 1, Deleted: true}))
+	require.NoError(t, g.Commit())
+	for _, tc := range []struct {
+		table topology.Table
+		id    int64
+		want  bool
+	}{
+		{topology.TableCustomers, 1, true},
+		{topology.TableCustomers, 2, false},
+		{topology.TableVehicles, 2, true}, // a tombstone
+		{topology.TableVehicles, 1, false},
+	} {
+		got, err := s.HasDimension(tc.table, tc.id)
+		require.NoError(t, err)
+		assert.Equal(t, tc.want, got, "%s %d", tc.table, tc.id)
+	}
+	_, err = s.HasDimension(topology.TableOrders, 1)
+	assert.ErrorIs(t, err, topology.ErrWrongScope)
+}

@@ -177,6 +177,27 @@ func (s *Store) Vehicle(id int64) (topology.Stored[topology.Vehicle], bool, erro
 	return s.view.Vehicle(id)
 }
 
+// HasDimension reports whether the customer or vehicle (table) with the
+// given id is stored, a tombstone included, without decoding it or
+// reading a vehicle's features text. Rows of the global tables are never
+// removed, so a true answer stays true.
+func (s *Store) HasDimension(table topology.Table, id int64) (bool, error) {
+	var kind byte
+	switch table {
+	case topology.TableCustomers:
+		kind = kindCustomer
+	case topology.TableVehicles:
+		kind = kindVehicle
+	default:
+		return false, fmt.Errorf("looking up %s %d: %w", table, id, topology.ErrWrongScope)
+	}
+	_, found, err := s.view.dimValue(kind, id)
+	if err != nil {
+		return false, fmt.Errorf("looking up %s %d: %w", table, id, err)
+	}
+	return found, nil
+}
+
 // Offset is a consumed position: the next offset to read from a topic
 // partition.
 type Offset struct {
