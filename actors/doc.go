@@ -111,7 +111,15 @@
 // partition actor which rows changed and its position after them
 // (dimensionsChanged). Each partition re-emits the facts that join those
 // rows. Before the node joins the group, both global actors bootstrap:
-// they apply every record below the end offsets listed at start.
+// they apply every record below the end offsets listed at start. During
+// the bootstrap they stage their batches (state.GlobalBatch.Stage)
+// instead of committing them: each row's last value is written once, when
+// the stage fills up (state.Options.StageBytes) or the bootstrap ends,
+// rather than at every change (a vehicle's at each price or stock
+// change). A crash before then loses the staged rows with the staged
+// offsets, and the next start reads those records again; nothing else
+// depended on them, since no order partition starts before the bootstrap
+// ends.
 //
 // The global offsets a global actor stores are the acknowledged ones (its
 // mirror rows written), not the applied ones, so that after a crash the

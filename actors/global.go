@@ -244,7 +244,7 @@ func (g *globalActor) apply(m *globalFetched) {
 		}
 		g.applied[r.Partition] = r.Offset + 1
 	}
-	if err := b.Commit(); err != nil {
+	if err := g.commit(b); err != nil {
 		g.env.fail(fmt.Errorf("committing %s state: %w", g.table, err))
 		return
 	}
@@ -275,6 +275,19 @@ func (g *globalActor) apply(m *globalFetched) {
 	g.release()
 }
 
+// commit commits b once the table is bootstrapped, and stages it before:
+// the bootstrap writes each row many times (a vehicle at every price or
+// stock change), and staging writes the last value once, when the stage
+// fills up or the bootstrap ends. A crash before that loses the staged
+// rows and offsets together; the records are then read again, which
+// changes nothing, since no order partition has started yet.
+func (g *globalActor) commit(b *state.GlobalBatch) error {
+	if g.booted {
+		return b.Commit()
+	}
+	return b.Stage()
+}
+
 // reached collects the acknowledged units and stores how far they go.
 func (g *globalActor) reached() {
 	var acked positions
@@ -289,7 +302,7 @@ func (g *globalActor) reached() {
 		if err := g.persistTo(b, acked); err != nil {
 			return
 		}
-		if err := b.Commit(); err != nil {
+		if err := g.commit(b); err != nil {
 			g.env.fail(fmt.Errorf("storing %s offsets: %w", g.table, err))
 			return
 		}
@@ -336,6 +349,10 @@ func (g *globalActor) checkBoot() {
 		if g.applied[part] < end {
 			return
 		}
+	}
+	if err := g.env.store.Flush(); err != nil {
+		g.env.fail(fmt.Errorf("storing %s state: %w", g.table, err))
+		return
 	}
 	g.booted = true
 	g.log.Info().Interface("applied", g.applied).Msg("global table bootstrapped")

@@ -217,6 +217,10 @@ func (n *Node) Run(ctx context.Context) (err error) {
 	n.setStore(store)
 	defer func() {
 		n.setStore(nil)
+		if n.killed.Load() {
+			// A crash loses what the global tables staged.
+			store.DropStaged()
+		}
 		if cerr := store.Close(); cerr != nil && err == nil {
 			err = cerr
 		}

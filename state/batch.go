@@ -236,32 +236,31 @@ func (b *Batch) Close() error {
 }
 
 // GlobalBatch groups writes of the global tables and the global topics'
-// offsets into one atomic commit. Its reads see its own writes (it
-// implements topology.GlobalStore); after Commit the dimension cache
-// holds the rows it wrote. Not safe for concurrent use. Commit or Close
-// it; it cannot be reused.
+// offsets. Its reads see its own writes (it implements
+// topology.GlobalStore). Commit writes them to Pebble atomically; Stage
+// keeps them in memory, coalesced with other staged batches, until a
+// flush (see Store.Flush). Either way the dimension cache then holds the
+// rows it wrote and every reader sees them. Not safe for concurrent use.
+// Commit, Stage or Close it; it cannot be reused.
 type GlobalBatch struct {
 	view
-	b    *pebble.Batch
-	wkey []byte
-	wval []byte
-	done bool
+	offsets map[string]int64 // offset key → next
+	wval    []byte
+	done    bool
 }
 
 var _ topology.GlobalStore = (*GlobalBatch)(nil)
 
 // NewGlobalBatch starts a write batch on the global tables.
 func (s *Store) NewGlobalBatch() *GlobalBatch {
-	pb := s.db.NewIndexedBatch()
-	return &GlobalBatch{b: pb, view: view{s: s, r: pb, part: -1, owned: true, pending: map[cacheKey]string{}}}
+	return &GlobalBatch{view: view{s: s, r: s.db, part: -1, owned: true, pending: map[cacheKey]string{}}}
 }
-
-func (g *GlobalBatch) pb() *pebble.Batch { return g.b }
 
 // finish marks the batch used: later reads and writes fail.
 func (g *GlobalBatch) finish() {
 	g.done = true
 	g.r = doneReader{}
+	g.pending = nil
 }
 
 func (g *GlobalBatch) put(kind byte, id int64) error {
@@ -269,8 +268,7 @@ func (g *GlobalBatch) put(kind byte, id int64) error {
 		return ErrBatchDone
 	}
 	g.pending[cacheKey{kind, id}] = string(g.wval)
-	g.wkey = globalKey(g.wkey[:0], kind, id)
-	return g.pb().Set(g.wkey, g.wval, nil)
+	return nil
 }
 
 // PutCustomer implements topology.GlobalStore.
@@ -317,40 +315,57 @@ func (g *GlobalBatch) SetOffset(topic string, partition int32, next int64) error
 	if err := checkOffset(topic, next); err != nil {
 		return err
 	}
-	g.wkey = offsetKey(g.wkey[:0], -1, topic, partition)
-	g.wval = binary.AppendUvarint(g.wval[:0], uint64(next))
-	return g.pb().Set(g.wkey, g.wval, nil)
+	if g.offsets == nil {
+		g.offsets = map[string]int64{}
+	}
+	g.offsets[string(offsetKey(nil, -1, topic, partition))] = next
+	return nil
 }
 
 // Empty reports whether the batch holds no writes (true once used).
-func (g *GlobalBatch) Empty() bool { return g.done || g.pb().Empty() }
+func (g *GlobalBatch) Empty() bool { return g.done || len(g.pending) == 0 && len(g.offsets) == 0 }
 
-// Commit applies the batch atomically (synced unless Options.NoSync),
-// puts the rows it wrote into the dimension cache, and releases it.
+// Commit writes the batch, with every staged write, to Pebble atomically
+// (synced unless Options.NoSync), and releases it.
 func (g *GlobalBatch) Commit() error {
+	if err := g.Stage(); err != nil {
+		return err
+	}
+	return g.s.Flush()
+}
+
+// Stage hands the batch's writes to the store's stage and releases the
+// batch: every reader sees its rows at once, Pebble gets them at the next
+// flush — the next Commit, Store.Flush or Close, or this call when the
+// stage outgrew Options.StageBytes. A crash loses the writes staged since
+// the last flush, offsets included, so the records they reflect are read
+// again: use it where re-applying them is harmless and nothing durable
+// elsewhere depends on them (the global tables' bootstrap).
+func (g *GlobalBatch) Stage() error {
 	if g.done {
 		return ErrBatchDone
 	}
+	rows, offsets := g.pending, g.offsets
 	g.finish()
-	err := g.s.commit(g.pb())
-	// Install after the commit is visible (see dimCache); if it failed,
-	// forget the rows: the batch may or may not have reached the memtable.
-	if err == nil {
-		g.s.cache.install(g.pending)
-	} else {
-		g.s.cache.invalidate(g.pending)
+	if f := g.s.failed.Load(); f != nil {
+		return *f
 	}
-	g.pending = nil
-	return joinClose(err, g.pb())
+	// Staged before cached: a reader that misses the cache then finds
+	// the row staged (see view.dimValue).
+	full := g.s.stage.add(rows, offsets)
+	g.s.cache.install(rows)
+	if full {
+		return g.s.Flush()
+	}
+	return nil
 }
 
-// Close discards the batch if it was not committed. Idempotent.
+// Close discards the batch if it was not committed or staged. Idempotent.
 func (g *GlobalBatch) Close() error {
-	if g.done {
-		return nil
+	if !g.done {
+		g.finish()
 	}
-	g.finish()
-	return g.pb().Close()
+	return nil
 }
 
 func checkOffset(topic string, next int64) error {

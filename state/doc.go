@@ -80,7 +80,15 @@
 //
 // # Durability and failures
 //
-// Commits are synced to the write-ahead log unless Options.NoSync. Pebble
+// Commits are synced to the write-ahead log unless Options.NoSync. A
+// GlobalBatch may instead be staged (GlobalBatch.Stage, stage.go): its
+// rows and offsets go to an in-memory stage, coalesced by key with the
+// other staged batches, that every reader sees at once and that is
+// written to Pebble in one batch by the next Commit, Flush or Close, or
+// when it outgrows Options.StageBytes. A crash loses the writes staged
+// since the last flush, rows and offsets together, so the stored offsets
+// still never pass the stored rows; the global actors stage only during
+// their bootstrap (see package actors). Pebble
 // treats a failed log write as fatal; the Store turns that into ErrFailed
 // from Commit and refuses further commits: the process must close and
 // reopen it, and reopening replays the log, in which a batch is wholly

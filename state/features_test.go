@@ -39,7 +39,7 @@ func TestVehicleFeaturesStoredApart(t *testing.T) {
 				require.NoError(t, err)
 				require.True(t, ok)
 				assert.Equal(t, v, got.Row)
-				n := g.pb().Count()
+				n := uint32(len(g.pending))
 				require.NoError(t, g.Commit())
 				return n
 			}

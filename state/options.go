@@ -33,6 +33,11 @@ type Options struct {
 	// it, older views and, if they outgrow their share, the indexes are
 	// read from Pebble.
 	OrderCacheBytes int64
+	// StageBytes bounds the global-table writes that GlobalBatch.Stage
+	// keeps in memory, coalesced by key, before it writes them to Pebble
+	// in one batch (approximate: the encoded rows and offsets); default
+	// 64 MiB; negative makes Stage commit like Commit.
+	StageBytes int64
 	// NoSync makes commits return before the write-ahead log reaches
 	// stable storage: faster, and a process crash loses nothing, but a
 	// machine crash may lose the last commits, whose rows may already be in
@@ -58,6 +63,7 @@ const (
 	defaultBlockCacheBytes     = 16 << 20
 	defaultDimensionCacheBytes = 512 << 20
 	defaultOrderCacheBytes     = 32 << 20
+	defaultStageBytes          = 64 << 20
 )
 
 // ErrInvalidOptions is wrapped by the errors of Options.Validate.
@@ -84,6 +90,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.OrderCacheBytes == 0 {
 		o.OrderCacheBytes = defaultOrderCacheBytes
+	}
+	if o.StageBytes == 0 {
+		o.StageBytes = defaultStageBytes
 	}
 	if o.Logger == nil {
 		o.Logger = pebble.DefaultLogger

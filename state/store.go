@@ -37,6 +37,7 @@ type Store struct {
 	wo    *pebble.WriteOptions
 	cache *dimCache
 	view  view // committed reads of the global tables
+	stage stage
 
 	orderCacheBytes int64 // per partition; 0: no partition cache
 	partsMu         sync.Mutex
@@ -83,6 +84,7 @@ func Open(dir string, opts Options) (s *Store, err error) {
 	}
 	s = &Store{db: db, wo: pebble.Sync, cache: newDimCache(opts.DimensionCacheBytes), partCaches: map[int32]*partCache{}}
 	s.orderCacheBytes = max(0, opts.OrderCacheBytes)
+	s.stage.limit = opts.StageBytes
 	if opts.NoSync {
 		s.wo = pebble.NoSync
 	}
@@ -137,7 +139,11 @@ func (s *Store) Close() error {
 				s.closeErr = fmt.Errorf("closing state: %w: %s", ErrFailed, fe.msg)
 			}
 		}()
-		if err := s.db.Close(); err != nil {
+		// Staged writes are kept by a graceful close.
+		if err := s.Flush(); err != nil && !errors.Is(err, ErrFailed) {
+			s.closeErr = err
+		}
+		if err := s.db.Close(); err != nil && s.closeErr == nil {
 			s.closeErr = fmt.Errorf("closing state: %w", err)
 		}
 	})

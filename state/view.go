@@ -96,7 +96,8 @@ func dimension[T any](v *view, kind byte, id int64, read func(dec) (topology.Sto
 }
 
 // dimValue reads an encoded value of the global tables: the view's own
-// pending writes first (a GlobalBatch's), then the cache, then Pebble.
+// pending writes first (a GlobalBatch's), then the cache, then the staged
+// writes (see stage), then Pebble.
 func (v *view) dimValue(kind byte, id int64) (string, bool, error) {
 	k := cacheKey{kind, id}
 	if val, ok := v.pending[k]; ok {
@@ -108,6 +109,10 @@ func (v *view) dimValue(kind byte, id int64) (string, bool, error) {
 		return val, true, nil
 	case cacheAbsent:
 		return "", false, nil
+	}
+	if val, ok := v.s.stage.get(k); ok {
+		v.s.cache.add(k, val, epoch)
+		return val, true, nil
 	}
 	key := v.keep(globalKey(v.buf(), kind, id))
 	found, err := v.get(key, func(b []byte) error {
