@@ -60,7 +60,13 @@
 // that reaches its C is paused and its further records held until all
 // three have: emitting earlier would compute facts from state lacking
 // the other topics' committed records, and those newer facts would win
-// over the right ones. Records at or above C are applied and emitted (a
+// over the right ones. Recovering batches are staged
+// (state.Batch.Stage): each row reaches Pebble once per stage flush rather
+// than at every change, and the stage is flushed before the partition
+// subscribes, so nothing is emitted from state a crash could lose. A
+// crash while recovering loses only the stage, and the next owner
+// recovers from the offsets that reached Pebble. Records at or above C
+// are applied and emitted (a
 // state ahead of C — processed but not acknowledged before a crash —
 // re-emits them: a record at a row's stored position emits again, an
 // older one is ignored).

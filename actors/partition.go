@@ -235,13 +235,20 @@ func (p *partitionActor) recover(records []*kgo.Record) {
 	if !p.setOffsets(b, next) {
 		return
 	}
+	// Staged: nothing is emitted while recovering, so the batches can
+	// reach Pebble together, written once per row (see state.Batch.Stage);
+	// the stage is flushed before the partition emits anything.
 	if !b.Empty() {
-		if err := b.Commit(); err != nil {
+		if err := b.Stage(); err != nil {
 			p.env.fail(fmt.Errorf("committing partition %d state: %w", p.plan.n, err))
 			return
 		}
 	}
 	if p.allReached() {
+		if err := p.part.Flush(); err != nil {
+			p.env.fail(fmt.Errorf("committing partition %d state: %w", p.plan.n, err))
+			return
+		}
 		p.subscribe()
 		return
 	}

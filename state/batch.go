@@ -198,9 +198,22 @@ func (b *Batch) SetOffset(topic string, partition int32, next int64) error {
 // Empty reports whether the batch holds no writes (true once used).
 func (b *Batch) Empty() bool { return b.done || b.pb().Empty() }
 
-// Commit applies the batch atomically (synced unless Options.NoSync) and
-// releases it.
+// Commit applies the batch atomically (synced unless Options.NoSync),
+// after the partition's staged batches, and releases it.
 func (b *Batch) Commit() error {
+	return b.commit(false)
+}
+
+// Stage keeps the batch in the partition's stage (see stage.go) and
+// releases it: readers see it at once, Pebble at the next flush, and a
+// crash before then loses it. Only for batches whose rows stay in the
+// node until the partition is flushed (Partition.Flush). A partition not
+// held whole in memory cannot stage: the batch is then committed.
+func (b *Batch) Stage() error {
+	return b.commit(true)
+}
+
+func (b *Batch) commit(stage bool) error {
 	if b.done {
 		return ErrBatchDone
 	}
@@ -212,12 +225,30 @@ func (b *Batch) Commit() error {
 		}
 	}
 	b.finish()
-	err := b.s.commit(b.pb())
+	if f := b.s.failed.Load(); f != nil {
+		b.oc = batchOrders{}
+		return errors.Join(*f, b.pb().Close())
+	}
+	var staged bool
+	var err error
+	if stage {
+		staged, err = b.oc.pc.stage(b.oc.gen, b.part, b.pb(), b.oc.orders, b.oc.clock, b.oc.ops)
+	} else {
+		err = b.oc.pc.flush()
+	}
+	if staged || err != nil {
+		b.oc = batchOrders{}
+		if errors.Is(err, ErrFailed) {
+			return err
+		}
+		return errors.Join(err, b.pb().Close())
+	}
+	err = b.s.commit(b.pb())
 	// The cache holds committed values only: install the batch's views,
 	// clock and index changes once visible, or forget what it touched if
 	// the commit failed (it may have reached the memtable or not).
 	if err == nil {
-		b.oc.pc.install(b.oc.gen, b.oc.orders, b.oc.clock, b.oc.ops)
+		err = b.oc.pc.install(b.oc.gen, b.oc.orders, b.oc.clock, b.oc.ops)
 	} else {
 		b.oc.pc.invalidate(b.oc.orders)
 	}

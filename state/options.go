@@ -38,6 +38,11 @@ type Options struct {
 	// in one batch (approximate: the encoded rows and offsets); default
 	// 64 MiB; negative makes Stage commit like Commit.
 	StageBytes int64
+	// PartitionStageBytes bounds, per partition, the writes that batches
+	// keep in memory, coalesced by key, before they are written to Pebble
+	// in one batch (see stage.go); default 8 MiB; negative: every batch is
+	// committed to Pebble.
+	PartitionStageBytes int64
 	// NoSync makes commits return before the write-ahead log reaches
 	// stable storage: faster, and a process crash loses nothing, but a
 	// machine crash may lose the last commits, whose rows may already be in
@@ -64,6 +69,7 @@ const (
 	defaultDimensionCacheBytes = 512 << 20
 	defaultOrderCacheBytes     = 32 << 20
 	defaultStageBytes          = 64 << 20
+	defaultPartitionStageBytes = 8 << 20
 )
 
 // ErrInvalidOptions is wrapped by the errors of Options.Validate.
@@ -93,6 +99,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.StageBytes == 0 {
 		o.StageBytes = defaultStageBytes
+	}
+	if o.PartitionStageBytes == 0 {
+		o.PartitionStageBytes = defaultPartitionStageBytes
 	}
 	if o.Logger == nil {
 		o.Logger = pebble.DefaultLogger

@@ -212,6 +212,19 @@ type partCache struct {
 	// Counters: order lookups that memory answered or not, index reads
 	// served from memory.
 	orderHits, orderMisses, indexHits uint64
+	// The stage (see stage): the writes of committed batches not yet in
+	// Pebble, by key, while the partition is held whole.
+	s           *Store
+	part        int32
+	stageLimit  int64 // bytes; ≤ 0: no staging
+	staged      map[string]stagedWrite
+	stagedBytes int64
+}
+
+// stagedWrite is the last write of a key in a partition's stage.
+type stagedWrite struct {
+	val []byte
+	del bool
 }
 
 // indexEntryBytes approximates the memory of one index entry (an id in a
@@ -283,7 +296,8 @@ func (c *partCache) load(s *Store, part int32) error {
 	}
 	var clock uint64
 	if err == nil {
-		clock, err = s.Partition(part).view.factClock()
+		// Pebble's copy: the stage is empty while the cache is not loaded.
+		clock, err = (&view{s: s, r: s.db, part: part}).factClock()
 	}
 	if err != nil {
 		return fmt.Errorf("loading the state of partition %d: %w", part, err)
@@ -325,16 +339,20 @@ func (c *partCache) loadIndexes(s *Store, part int32) error {
 		return fmt.Errorf("loading the indexes of partition %d: %w", part, err)
 	}
 	c.custOrders, c.vehItems, c.indexed, c.indexEntries = custOrders, vehItems, true, entries
-	c.checkIndexSize()
-	return nil
+	return c.checkIndexSize()
 }
 
 // checkIndexSize drops the indexes when they outgrow their share of the
 // bound: index reads then scan Pebble. The caller holds mu.
-func (c *partCache) checkIndexSize() {
+func (c *partCache) checkIndexSize() error {
 	if c.indexed && c.indexEntries > c.indexLimit {
+		// Index reads go to Pebble from now on: it must have everything.
+		if err := c.flushStage(); err != nil {
+			return err
+		}
 		c.indexed, c.custOrders, c.vehItems, c.indexOff = false, nil, nil, true
 	}
+	return nil
 }
 
 // scanPartition calls fn with the ids of every committed key of kind in
@@ -380,7 +398,9 @@ func (c *partCache) order(s *Store, part int32, id int64) (*orderEntry, error) {
 	val, ok := c.orders.get(id)
 	if !ok {
 		if val, ok = c.oldOrders.get(id); ok {
-			c.putOrder(id, val)
+			if err := c.putOrder(id, val); err != nil {
+				return nil, err
+			}
 		}
 	}
 	switch {
@@ -429,17 +449,28 @@ func (c *partCache) itemsOfVehicle(s *Store, part int32, id int64, dst []topolog
 	return append(dst, c.vehItems[id]...), true, nil
 }
 
-func (c *partCache) putOrder(id int64, val string) {
+// putOrder puts a view into the current generation. A view that leaves
+// memory (too large to hold, or in the generation a rotation drops) is
+// read from Pebble later, so the stage is written first. The caller holds
+// mu.
+func (c *partCache) putOrder(id int64, val string) error {
 	c.oldOrders.delete(id)
 	if !c.orders.put(id, val) {
+		if err := c.flushStage(); err != nil {
+			return err
+		}
 		c.complete = false // too large to hold: read on demand
 	}
 	if c.orders.maybeCompact(); c.orders.size() > c.limit {
 		if c.oldOrders.len() > 0 {
+			if err := c.flushStage(); err != nil {
+				return err
+			}
 			c.complete = false
 		}
 		c.oldOrders, c.orders = c.orders, newTable(c.chunk)
 	}
+	return nil
 }
 
 // indexOp is one change of an index that a batch wrote.
@@ -454,18 +485,25 @@ type indexOp struct {
 // install puts the entries of a committed batch that started at
 // generation gen, or drops them if another batch or a drop came between,
 // and applies the batch's index changes.
-func (c *partCache) install(gen uint64, orders map[int64]*orderEntry, clock uint64, ops []indexOp) {
+func (c *partCache) install(gen uint64, orders map[int64]*orderEntry, clock uint64, ops []indexOp) error {
 	if c == nil {
-		return
+		return nil
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.installLocked(gen, orders, clock, ops)
+}
+
+func (c *partCache) installLocked(gen uint64, orders map[int64]*orderEntry, clock uint64, ops []indexOp) error {
 	if gen != c.gen {
 		// Commits of two batches may have reached Pebble in either order.
+		if err := c.flushStage(); err != nil {
+			return err
+		}
 		c.forget(orders)
 		c.indexed, c.custOrders, c.vehItems = false, nil, nil
 		c.clock = max(c.clock, clock)
-		return
+		return nil
 	}
 	c.gen++
 	var buf []byte
@@ -474,15 +512,18 @@ func (c *partCache) install(gen uint64, orders map[int64]*orderEntry, clock uint
 			continue
 		}
 		buf = appendEntry(buf[:0], e)
-		c.putOrder(id, unsafe.String(unsafe.SliceData(buf), len(buf))) // copied into the arena
+		if err := c.putOrder(id, unsafe.String(unsafe.SliceData(buf), len(buf))); err != nil { // copied into the arena
+			return err
+		}
 	}
 	c.clock = max(c.clock, clock)
 	if c.indexed {
 		for _, op := range ops {
 			c.applyIndex(op)
 		}
-		c.checkIndexSize()
+		return c.checkIndexSize()
 	}
+	return nil
 }
 
 // applyIndex applies one index change; adding a present entry or removing
@@ -507,9 +548,7 @@ func (c *partCache) applyIndex(op indexOp) {
 	}
 	refs := c.vehItems[op.id]
 	ref := topology.ItemRef{OrderID: op.order, ItemID: op.item}
-	i, found := slices.BinarySearchFunc(refs, ref, func(a, b topology.ItemRef) int {
-		return cmp.Or(cmp.Compare(a.OrderID, b.OrderID), cmp.Compare(a.ItemID, b.ItemID))
-	})
+	i, found := slices.BinarySearchFunc(refs, ref, compareRefs)
 	switch {
 	case op.add && !found:
 		c.vehItems[op.id] = slices.Insert(refs, i, ref)
@@ -557,6 +596,7 @@ func (c *partCache) drop() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
+	c.staged, c.stagedBytes = nil, 0
 	c.orders, c.oldOrders = newTable(c.chunk), newTable(c.chunk)
 	c.clock = 0
 	c.loaded, c.complete = true, true
@@ -590,6 +630,7 @@ func (s *Store) partCache(p int32) *partCache {
 	c := s.partCaches[p]
 	if c == nil {
 		c = newPartCache(s.orderCacheBytes)
+		c.s, c.part, c.stageLimit = s, p, s.partStageBytes
 		s.partCaches[p] = c
 	}
 	return c
@@ -607,7 +648,7 @@ type batchOrders struct {
 	clockRead, clockSet bool
 	ops                 []indexOp
 	// touched holds the customers and vehicles whose index entries the
-	// batch changed: their index reads go through the indexed batch.
+	// batch changed: their index reads apply ops to the cached entries.
 	touched map[cacheKey]struct{}
 }
 
@@ -816,33 +857,77 @@ func (b *Batch) Vehicle(id int64) (topology.Stored[topology.Vehicle], bool, erro
 	return b.committed().Vehicle(id)
 }
 
-// fromMemory reports whether an index read of (kind, id) can be answered
-// by the partition cache: the batch is open, has a cache, and changed no
-// entry of that id.
-func (b *Batch) fromMemory(kind byte, id int64) bool {
-	if b.done || b.oc.pc == nil {
-		return false
-	}
-	_, touched := b.oc.touched[cacheKey{kind, id}]
-	return !touched
-}
-
-// OrdersOfCustomer implements topology.Rows.
+// OrdersOfCustomer implements topology.Rows: from the partition cache
+// when it holds the indexes (with the batch's own changes applied), from
+// Pebble and the batch otherwise.
 func (b *Batch) OrdersOfCustomer(customerID int64, dst []int64) ([]int64, error) {
-	if b.fromMemory(kindCustOrders, customerID) {
-		if ids, ok, err := b.oc.pc.ordersOfCustomer(b.s, b.part, customerID, dst); ok || err != nil {
+	if !b.done && b.oc.pc != nil {
+		ids, ok, err := b.oc.pc.ordersOfCustomer(b.s, b.part, customerID, dst)
+		if err != nil || ok {
+			if _, touched := b.oc.touched[cacheKey{kindCustOrders, customerID}]; touched && err == nil {
+				if ids = b.applyOrderOps(customerID, ids, len(dst)); len(ids) == len(dst) {
+					ids = dst // none left: as the cache answers
+				}
+			}
 			return ids, err
 		}
 	}
 	return b.view.OrdersOfCustomer(customerID, dst)
 }
 
-// ItemsOfVehicle implements topology.Rows.
+// applyOrderOps applies the batch's changes of the customer's index
+// entries to ids[from:] (sorted).
+func (b *Batch) applyOrderOps(customerID int64, ids []int64, from int) []int64 {
+	for _, op := range b.oc.ops {
+		if op.kind != kindCustOrders || op.id != customerID {
+			continue
+		}
+		i, found := slices.BinarySearch(ids[from:], op.order)
+		switch {
+		case op.add && !found:
+			ids = slices.Insert(ids, from+i, op.order)
+		case !op.add && found:
+			ids = slices.Delete(ids, from+i, from+i+1)
+		}
+	}
+	return ids
+}
+
+// ItemsOfVehicle implements topology.Rows, as OrdersOfCustomer.
 func (b *Batch) ItemsOfVehicle(vehicleID int64, dst []topology.ItemRef) ([]topology.ItemRef, error) {
-	if b.fromMemory(kindVehItems, vehicleID) {
-		if refs, ok, err := b.oc.pc.itemsOfVehicle(b.s, b.part, vehicleID, dst); ok || err != nil {
+	if !b.done && b.oc.pc != nil {
+		refs, ok, err := b.oc.pc.itemsOfVehicle(b.s, b.part, vehicleID, dst)
+		if err != nil || ok {
+			if _, touched := b.oc.touched[cacheKey{kindVehItems, vehicleID}]; touched && err == nil {
+				if refs = b.applyItemOps(vehicleID, refs, len(dst)); len(refs) == len(dst) {
+					refs = dst
+				}
+			}
 			return refs, err
 		}
 	}
 	return b.view.ItemsOfVehicle(vehicleID, dst)
+}
+
+// applyItemOps applies the batch's changes of the vehicle's index
+// entries to refs[from:] (sorted).
+func (b *Batch) applyItemOps(vehicleID int64, refs []topology.ItemRef, from int) []topology.ItemRef {
+	for _, op := range b.oc.ops {
+		if op.kind != kindVehItems || op.id != vehicleID {
+			continue
+		}
+		ref := topology.ItemRef{OrderID: op.order, ItemID: op.item}
+		i, found := slices.BinarySearchFunc(refs[from:], ref, compareRefs)
+		switch {
+		case op.add && !found:
+			refs = slices.Insert(refs, from+i, ref)
+		case !op.add && found:
+			refs = slices.Delete(refs, from+i, from+i+1)
+		}
+	}
+	return refs
+}
+
+func compareRefs(a, b topology.ItemRef) int {
+	return cmp.Or(cmp.Compare(a.OrderID, b.OrderID), cmp.Compare(a.ItemID, b.ItemID))
 }

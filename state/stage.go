@@ -3,9 +3,13 @@ package state
 import (
 	"encoding/binary"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"unsafe"
+
+	"github.com/cockroachdb/pebble/v2"
 )
 
 // stage holds the global-table writes of staged batches (GlobalBatch.Stage)
@@ -72,11 +76,29 @@ func (st *stage) get(k cacheKey) (string, bool) {
 }
 
 // Flush writes every staged global-table row and offset to Pebble in one
-// batch (synced unless Options.NoSync). A GlobalBatch's Commit flushes,
-// and Close does; a crash loses what was staged since the last flush,
+// batch (synced unless Options.NoSync), then each partition's stage (see
+// below). Close flushes; a crash loses what was staged since the last flush,
 // rows and offsets together, so that the stored offsets never pass the
 // stored rows: the records after them are read again and re-applied.
 func (s *Store) Flush() error {
+	if err := s.flushGlobal(); err != nil {
+		return err
+	}
+	s.partsMu.Lock()
+	caches := slices.Collect(maps.Values(s.partCaches))
+	s.partsMu.Unlock()
+	for _, c := range caches {
+		c.mu.Lock()
+		err := c.flushStage()
+		c.mu.Unlock()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store) flushGlobal() error {
 	st := &s.stage
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -108,14 +130,154 @@ func (s *Store) Flush() error {
 	return nil
 }
 
-// DropStaged forgets the staged writes, as a crash would, and the copies
-// the dimension cache holds of them: reads return what Pebble has.
+// DropStaged forgets the staged writes, global and of every partition,
+// as a crash would, and the copies the caches hold of them: reads return
+// what Pebble has.
 // Tests that stop a node as a crash would call it before Close.
 func (s *Store) DropStaged() {
 	st := &s.stage
 	st.mu.Lock()
-	defer st.mu.Unlock()
 	s.cache.invalidate(st.rows)
 	st.rows, st.offsets, st.bytes = nil, nil, 0
 	st.n.Store(0)
+	st.mu.Unlock()
+	s.partsMu.Lock()
+	defer s.partsMu.Unlock()
+	for _, c := range s.partCaches {
+		c.mu.Lock()
+		if len(c.staged) > 0 {
+			// The cache holds the dropped writes: read the partition
+			// again.
+			c.staged, c.stagedBytes = nil, 0
+			c.gen++
+			c.loaded, c.complete = false, false
+			c.indexed, c.custOrders, c.vehItems = false, nil, nil
+			c.orders, c.oldOrders = newTable(c.chunk), newTable(c.chunk)
+		}
+		c.mu.Unlock()
+	}
+}
+
+// A partition's batches can be staged too (Batch.Stage), while its
+// cache holds it whole (every order view and both indexes: no batch then
+// reads the partition from Pebble): the batch's writes go to the
+// partition's stage, coalesced by key, its views to the cache, and
+// nothing to Pebble. The stage is written in one batch when it outgrows
+// Options.PartitionStageBytes, before anything leaves the cache (a view,
+// or the indexes: later reads of it go to Pebble), and by Flush,
+// Partition.Flush, any Commit of the partition, Partition reads and
+// Close. It holds whole batches with their offsets, so Pebble always has
+// the state after some record of each topic; a crash loses the rest,
+// which the node reads again.
+//
+// Only batches whose rows do not leave before a flush may be staged:
+// rows in the sinks must come from state that survives a crash, or a
+// restart that reads the lost records again in another interleaving of
+// the topics may never correct them (an order whose items were deleted
+// first has no fact left to delete). The actors stage while they rebuild
+// a partition (recovering, nothing emitted) and flush before it emits.
+
+// stage keeps a committed batch's writes (pb) in the stage and installs
+// its views, clock and index changes, and reports whether it did; when
+// the partition is not held whole, it writes the stage to Pebble and
+// returns false: the caller commits the batch.
+func (c *partCache) stage(gen uint64, part int32, pb *pebble.Batch, orders map[int64]*orderEntry, clock uint64, ops []indexOp) (bool, error) {
+	if c == nil || c.stageLimit <= 0 {
+		return false, nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.load(c.s, part) == nil && c.complete && gen == c.gen {
+		// The indexes are needed whole; they are loaded before the
+		// batch's changes, which install applies.
+		if err := c.loadIndexes(c.s, part); err != nil {
+			return false, err
+		}
+	}
+	if !c.loaded || !c.complete || !c.indexed || gen != c.gen {
+		return false, c.flushStage()
+	}
+	if c.staged == nil {
+		c.staged = map[string]stagedWrite{}
+	}
+	r := pb.Reader()
+	for {
+		kind, key, val, ok, err := r.Next()
+		if err != nil {
+			return false, fmt.Errorf("staging partition %d: %w", part, err)
+		}
+		if !ok {
+			break
+		}
+		w := stagedWrite{del: kind == pebble.InternalKeyKindDelete}
+		if !w.del {
+			if kind != pebble.InternalKeyKindSet {
+				return false, fmt.Errorf("staging partition %d: unexpected write of kind %v", part, kind)
+			}
+			w.val = slices.Clone(val)
+		}
+		if old, ok := c.staged[string(key)]; ok {
+			c.stagedBytes -= int64(len(old.val))
+		} else {
+			c.stagedBytes += int64(len(key)) + stagedKeyBytes
+		}
+		c.staged[string(key)] = w
+		c.stagedBytes += int64(len(w.val))
+	}
+	if err := c.installLocked(gen, orders, clock, ops); err != nil {
+		return true, err
+	}
+	if c.stagedBytes > c.stageLimit {
+		return true, c.flushStage()
+	}
+	return true, nil
+}
+
+// flushStage writes the partition's stage to Pebble in one batch. The
+// caller holds mu.
+func (c *partCache) flushStage() error {
+	if len(c.staged) == 0 {
+		return nil
+	}
+	b := c.s.db.NewBatchWithSize(int(min(c.stagedBytes, 1<<30)))
+	for k, w := range c.staged {
+		key := unsafe.Slice(unsafe.StringData(k), len(k)) // Set and Delete copy it
+		var err error
+		if w.del {
+			err = b.Delete(key, nil)
+		} else {
+			err = b.Set(key, w.val, nil)
+		}
+		if err != nil {
+			return joinClose(fmt.Errorf("writing a partition's staged state: %w", err), b)
+		}
+	}
+	if err := joinClose(c.s.commit(b), b); err != nil {
+		return err
+	}
+	c.staged, c.stagedBytes = nil, 0
+	return nil
+}
+
+// Flush writes partition p's stage to Pebble.
+func (p *Partition) Flush() error { return p.s.partCache(p.part).flush() }
+
+// dropStage discards the partition's stage (its range is being deleted).
+func (c *partCache) dropStage() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.staged, c.stagedBytes = nil, 0
+}
+
+// flush writes the partition's stage to Pebble.
+func (c *partCache) flush() error {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.flushStage()
 }

@@ -143,3 +143,155 @@ func TestStageFlushesWhenFull(t *testing.T) {
 	require.NoError(t, s.Close())
 	assert.Equal(t, int64(100), durable(), "Close flushes")
 }
+
+// TestPartitionStage: staged batches of a partition are read by its next
+// batches (rows, indexes, the fact-version clock) and by its Partition
+// handle, which writes them first; a crash before a flush loses them,
+// offsets included; a Commit writes them first; DropPartition discards
+// them; a partition not held whole in memory commits instead.
+func TestPartitionStage(t *testing.T) {
+	mem := vfs.NewCrashableMem()
+	s := open(t, mem, state.Options{})
+	p := s.Partition(0)
+	b := p.NewBatch()
+	require.NoError(t, b.PutOrder(stored(order, 1, 0)))
+	require.NoError(t, b.SetOffset("orders", 0, 1))
+	require.NoError(t, b.Commit())
+
+	// Staged: an item, a move of the order to customer 2, the clock.
+	b = p.NewBatch()
+	require.NoError(t, b.PutItem(stored(item, 2, 0)))
+	moved := order
+	moved.CustomerID = 2
+	require.NoError(t, b.PutOrder(stored(moved, 3, 1)))
+	require.NoError(t, b.SetFactVersion(1000, 77))
+	require.NoError(t, b.SetOffset("orders", 0, 2))
+	require.NoError(t, b.SetOffset("order_items", 0, 1))
+	require.NoError(t, b.Stage())
+	staged := func(t *testing.T, r topology.Rows) {
+		t.Helper()
+		o, ok, err := r.Order(100)
+		require.NoError(t, err)
+		require.True(t, ok)
+		assert.Equal(t, int64(2), o.Row.CustomerID)
+		_, ok, err = r.Item(100, 1000)
+		require.NoError(t, err)
+		assert.True(t, ok)
+		assert.Equal(t, []topology.ItemRef{{OrderID: 100, ItemID: 1000}}, refs(t, r, 10))
+		assert.Empty(t, ordersOf(t, r, 1))
+		assert.Equal(t, []int64{100}, ordersOf(t, r, 2))
+		v, _, err := r.LastFactVersion(1000)
+		require.NoError(t, err)
+		assert.Equal(t, uint64(77), v)
+	}
+	// The next batch reads them, also for a customer it changes itself.
+	b = p.NewBatch()
+	staged(t, b)
+	back := moved
+	back.CustomerID = 1
+	require.NoError(t, b.PutOrder(stored(back, 4, 2)))
+	assert.Equal(t, []int64{100}, ordersOf(t, b, 1))
+	assert.Empty(t, ordersOf(t, b, 2))
+	require.NoError(t, b.Close())
+
+	// A crash loses the staged batch whole.
+	crashed := open(t, mem.CrashClone(vfs.CrashCloneCfg{}), state.Options{})
+	cp := crashed.Partition(0)
+	o, _, err := cp.Order(100)
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), o.Row.CustomerID)
+	_, ok, err := cp.Item(100, 1000)
+	require.NoError(t, err)
+	assert.False(t, ok)
+	next, _, err := cp.Offset("orders", 0)
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), next)
+	_, ok, err = cp.Offset("order_items", 0)
+	require.NoError(t, err)
+	assert.False(t, ok)
+
+	// A Commit writes the stage first; both survive a crash.
+	b = p.NewBatch()
+	require.NoError(t, b.SetOffset("payments", 0, 1))
+	require.NoError(t, b.Commit())
+	crashed = open(t, mem.CrashClone(vfs.CrashCloneCfg{}), state.Options{})
+	staged(t, crashed.Partition(0))
+	next, _, err = crashed.Partition(0).Offset("order_items", 0)
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), next)
+
+	// A Partition read writes the stage too.
+	b = p.NewBatch()
+	require.NoError(t, b.SetOffset("payments", 0, 2))
+	require.NoError(t, b.Stage())
+	next, _, err = p.Offset("payments", 0)
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), next)
+	crashed = open(t, mem.CrashClone(vfs.CrashCloneCfg{}), state.Options{})
+	next, _, err = crashed.Partition(0).Offset("payments", 0)
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), next)
+
+	// DropPartition discards the stage: nothing comes back with a flush.
+	b = p.NewBatch()
+	require.NoError(t, b.PutPayment(stored(pay, 5, 3)))
+	require.NoError(t, b.Stage())
+	require.NoError(t, s.DropPartition(0))
+	require.NoError(t, s.Flush())
+	_, ok, err = p.Order(100)
+	require.NoError(t, err)
+	assert.False(t, ok)
+	_, ok, err = p.Payment(100, 500)
+	require.NoError(t, err)
+	assert.False(t, ok)
+}
+
+// TestPartitionStageNeedsTheWholePartition: a partition whose order views
+// outgrow the cache commits its batches, and a stage in progress is
+// written before a view leaves memory.
+func TestPartitionStageNeedsTheWholePartition(t *testing.T) {
+	mem := vfs.NewCrashableMem()
+	s := open(t, mem, state.Options{OrderCacheBytes: 16 << 10})
+	p := s.Partition(0)
+	durable := func() int64 {
+		t.Helper()
+		c := open(t, mem.CrashClone(vfs.CrashCloneCfg{}), state.Options{})
+		next, _, err := c.Partition(0).Offset("orders", 0)
+		require.NoError(t, err)
+		require.NoError(t, c.Close())
+		return next
+	}
+	var lastStaged int64
+	for i := int64(1); i <= 400; i++ {
+		b := p.NewBatch()
+		o := order
+		o.ID = i
+		// Deleted: no index entries, which would outgrow their share
+		// first.
+		st := stored(o, uint64(i), i-1)
+		st.Deleted = true
+		require.NoError(t, b.PutOrder(st))
+		require.NoError(t, b.SetOffset("orders", 0, i))
+		require.NoError(t, b.Stage())
+		// A batch reads every order, staged or not, held or not.
+		r := p.NewBatch()
+		for j := int64(1); j <= i; j += 1 + i/8 {
+			_, ok, err := r.Order(j)
+			require.NoError(t, err)
+			require.True(t, ok, "order %d after %d", j, i)
+		}
+		require.NoError(t, r.Close())
+		if d := durable(); d < i {
+			lastStaged = i
+		} else {
+			require.Equal(t, i, d)
+		}
+	}
+	assert.Positive(t, lastStaged, "the first batches are staged")
+	assert.Less(t, lastStaged, int64(400), "the last ones are committed")
+	for i := int64(1); i <= 400; i++ {
+		_, ok, err := p.Order(i)
+		require.NoError(t, err)
+		require.True(t, ok, "order %d", i)
+	}
+}

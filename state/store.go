@@ -1,8 +1,10 @@
 package state
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"sync"
 	"sync/atomic"
@@ -40,6 +42,7 @@ type Store struct {
 	stage stage
 
 	orderCacheBytes int64 // per partition; 0: no partition cache
+	partStageBytes  int64 // per partition; ≤ 0: no staging
 	partsMu         sync.Mutex
 	partCaches      map[int32]*partCache
 
@@ -85,6 +88,7 @@ func Open(dir string, opts Options) (s *Store, err error) {
 	s = &Store{db: db, wo: pebble.Sync, cache: newDimCache(opts.DimensionCacheBytes), partCaches: map[int32]*partCache{}}
 	s.orderCacheBytes = max(0, opts.OrderCacheBytes)
 	s.stage.limit = opts.StageBytes
+	s.partStageBytes = opts.PartitionStageBytes
 	if opts.NoSync {
 		s.wo = pebble.NoSync
 	}
@@ -228,8 +232,42 @@ func (s *Store) Partition(p int32) *Partition {
 	if p < 0 {
 		panic(fmt.Sprintf("state: negative partition %d", p))
 	}
-	return &Partition{view: view{s: s, r: s.db, part: p}}
+	return &Partition{view: view{s: s, r: flushingReader{s, p}, part: p}}
 }
+
+// flushingReader reads the DB after writing partition part's stage to it:
+// a Partition handle's reads see every committed batch, staged or not.
+type flushingReader struct {
+	s    *Store
+	part int32
+}
+
+func (r flushingReader) flush() error {
+	if err := (&Partition{view: view{s: r.s, part: r.part}}).Flush(); err != nil {
+		return fmt.Errorf("reading partition %d: %w", r.part, err)
+	}
+	return nil
+}
+
+func (r flushingReader) Get(key []byte) ([]byte, io.Closer, error) {
+	if err := r.flush(); err != nil {
+		return nil, nil, err
+	}
+	return r.s.db.Get(key)
+}
+
+func (r flushingReader) NewIter(o *pebble.IterOptions) (*pebble.Iterator, error) {
+	return r.NewIterWithContext(context.Background(), o)
+}
+
+func (r flushingReader) NewIterWithContext(ctx context.Context, o *pebble.IterOptions) (*pebble.Iterator, error) {
+	if err := r.flush(); err != nil {
+		return nil, err
+	}
+	return r.s.db.NewIterWithContext(ctx, o)
+}
+
+func (r flushingReader) Close() error { return nil }
 
 // Partitions returns the order-stream partitions that have any state, in
 // ascending order.
@@ -275,7 +313,9 @@ func (s *Store) DropPartition(p int32) (err error) {
 			s.failed.Store(&err)
 		}
 	}()
-	// Forget the partition's cached views whatever the outcome.
+	// Forget the partition's stage and cached views whatever the
+	// outcome; the stage first, so that no flush writes into the range.
+	s.partCache(p).dropStage()
 	defer s.partCache(p).drop()
 	if err := s.db.DeleteRange(prefix, prefixEnd(prefix), pebble.Sync); err != nil {
 		return fmt.Errorf("dropping partition %d: %w", p, err)
