@@ -356,13 +356,13 @@ func (g *GlobalBatch) SetOffset(topic string, partition int32, next int64) error
 // Empty reports whether the batch holds no writes (true once used).
 func (g *GlobalBatch) Empty() bool { return g.done || len(g.pending) == 0 && len(g.offsets) == 0 }
 
-// Commit writes the batch, with every staged write, to Pebble atomically
-// (synced unless Options.NoSync), and releases it.
+// Commit writes the batch, with every staged write of the global tables,
+// to Pebble atomically (synced unless Options.NoSync), and releases it.
 func (g *GlobalBatch) Commit() error {
 	if err := g.Stage(); err != nil {
 		return err
 	}
-	return g.s.Flush()
+	return g.s.flushGlobal()
 }
 
 // Stage hands the batch's writes to the store's stage and releases the
@@ -386,7 +386,7 @@ func (g *GlobalBatch) Stage() error {
 	full := g.s.stage.add(rows, offsets)
 	g.s.cache.install(rows)
 	if full {
-		return g.s.Flush()
+		return g.s.flushGlobal()
 	}
 	return nil
 }
