@@ -14,8 +14,10 @@
 # Usage (repo root, stack up, topics filled by `drivetrain generate`):
 #   make build && bench/scripts/catchup.sh [--rebuild]
 # Output: one line "catchup: N events in S s = R events/s" (and "rebuild:
-# ..."), each followed by how long the global tables' bootstrap took (no
-# order partition starts before it ends); the node's logs are in
+# ..."), each followed by the bytes the node's state wrote to Pebble (WAL,
+# flushed, compacted: stable where rates vary with the machine's load) and
+# how long the global tables' bootstrap took (no order partition starts
+# before it ends); the node's logs are in
 # bench/out/catchup-<id>[-rebuild].log.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -53,6 +55,17 @@ wait_idle() {
 			# that other load on the machine disturbs less.
 			cpu=$(awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$pid/stat")
 			python3 -c "import sys; n=int(sys.argv[2]); s=float(sys.argv[4])-float(sys.argv[3]); c=float(sys.argv[5])-float(sys.argv[6]); print(f'{sys.argv[1]}: {n} events in {s:.1f} s = {n/s:,.0f} events/s; node CPU {c:.1f} s = {n/c:,.0f} events per CPU second; load average {open(\"/proc/loadavg\").read().split()[0]}')" "$name" "$consumed" "$start" "$end" "$cpu" "$cpu0"
+			# What the node's state wrote to Pebble: counters that, unlike
+			# the rates, do not depend on the load of the machine.
+			curl -s "http://$addr/metrics" | python3 -c '
+import sys
+m = {}
+for line in sys.stdin:
+    if line.startswith("drivetrain_pebble_") and " " in line:
+        k, v = line.rsplit(" ", 1)
+        m[k] = float(v)
+w, f, c = (m.get("drivetrain_pebble_" + k, 0) / 1e6 for k in ("wal_bytes_written_total", "flushed_bytes_total", "compacted_bytes_total"))
+print(f"  state writes: WAL {w:,.0f} MB, flushed {f:,.0f} MB, compacted {c:,.0f} MB")'
 			# The global tables' bootstrap, which every order partition
 			# waits for: from the node's first log line to the one that
 			# says it is done (whole seconds).
