@@ -482,6 +482,9 @@ type indexOp struct {
 	item  int64 // kindVehItems
 }
 
+func (op indexOp) orderID() int64        { return op.order }
+func (op indexOp) ref() topology.ItemRef { return topology.ItemRef{OrderID: op.order, ItemID: op.item} }
+
 // install puts the entries of a committed batch that started at
 // generation gen, or drops them if another batch or a drop came between,
 // and applies the batch's index changes.
@@ -530,37 +533,38 @@ func (c *partCache) installLocked(gen uint64, orders map[int64]*orderEntry, cloc
 // an absent one changes nothing. The caller holds mu.
 func (c *partCache) applyIndex(op indexOp) {
 	if op.kind == kindCustOrders {
-		ids := c.custOrders[op.id]
-		i, found := slices.BinarySearch(ids, op.order)
-		switch {
-		case op.add && !found:
-			c.custOrders[op.id] = slices.Insert(ids, i, op.order)
-			c.indexEntries++
-		case !op.add && found:
-			c.indexEntries--
-			if ids = slices.Delete(ids, i, i+1); len(ids) == 0 {
-				delete(c.custOrders, op.id)
-			} else {
-				c.custOrders[op.id] = ids
-			}
-		}
+		c.indexEntries += editIndex(c.custOrders, op.id, op.order, op.add, cmp.Compare[int64])
 		return
 	}
-	refs := c.vehItems[op.id]
-	ref := topology.ItemRef{OrderID: op.order, ItemID: op.item}
-	i, found := slices.BinarySearchFunc(refs, ref, compareRefs)
+	c.indexEntries += editIndex(c.vehItems, op.id, op.ref(), op.add, compareRefs)
+}
+
+// editIndex adds v to the sorted list index[id] or removes it from it,
+// dropping a list left empty, and returns the change of its length.
+func editIndex[T any](index map[int64][]T, id int64, v T, add bool, compare func(T, T) int) int {
+	list, d := editSorted(index[id], v, add, compare)
 	switch {
-	case op.add && !found:
-		c.vehItems[op.id] = slices.Insert(refs, i, ref)
-		c.indexEntries++
-	case !op.add && found:
-		c.indexEntries--
-		if refs = slices.Delete(refs, i, i+1); len(refs) == 0 {
-			delete(c.vehItems, op.id)
-		} else {
-			c.vehItems[op.id] = refs
-		}
+	case d == 0:
+	case len(list) == 0:
+		delete(index, id)
+	default:
+		index[id] = list
 	}
+	return d
+}
+
+// editSorted adds v to the sorted list or removes it from it (adding a
+// present value or removing an absent one changes nothing), and returns
+// the list and the change of its length.
+func editSorted[T any](list []T, v T, add bool, compare func(T, T) int) ([]T, int) {
+	i, found := slices.BinarySearchFunc(list, v, compare)
+	switch {
+	case add && !found:
+		return slices.Insert(list, i, v), 1
+	case !add && found:
+		return slices.Delete(list, i, i+1), -1
+	}
+	return list, 0
 }
 
 // invalidate drops what a failed batch touched; the indexes are reloaded
@@ -863,69 +867,48 @@ func (b *Batch) Vehicle(id int64) (topology.Stored[topology.Vehicle], bool, erro
 func (b *Batch) OrdersOfCustomer(customerID int64, dst []int64) ([]int64, error) {
 	if !b.done && b.oc.pc != nil {
 		ids, ok, err := b.oc.pc.ordersOfCustomer(b.s, b.part, customerID, dst)
+		if err == nil && ok {
+			ids = withOps(b, kindCustOrders, customerID, dst, ids, indexOp.orderID, cmp.Compare[int64])
+		}
 		if err != nil || ok {
-			if _, touched := b.oc.touched[cacheKey{kindCustOrders, customerID}]; touched && err == nil {
-				if ids = b.applyOrderOps(customerID, ids, len(dst)); len(ids) == len(dst) {
-					ids = dst // none left: as the cache answers
-				}
-			}
 			return ids, err
 		}
 	}
 	return b.view.OrdersOfCustomer(customerID, dst)
 }
 
-// applyOrderOps applies the batch's changes of the customer's index
-// entries to ids[from:] (sorted).
-func (b *Batch) applyOrderOps(customerID int64, ids []int64, from int) []int64 {
-	for _, op := range b.oc.ops {
-		if op.kind != kindCustOrders || op.id != customerID {
-			continue
-		}
-		i, found := slices.BinarySearch(ids[from:], op.order)
-		switch {
-		case op.add && !found:
-			ids = slices.Insert(ids, from+i, op.order)
-		case !op.add && found:
-			ids = slices.Delete(ids, from+i, from+i+1)
-		}
-	}
-	return ids
-}
-
 // ItemsOfVehicle implements topology.Rows, as OrdersOfCustomer.
 func (b *Batch) ItemsOfVehicle(vehicleID int64, dst []topology.ItemRef) ([]topology.ItemRef, error) {
 	if !b.done && b.oc.pc != nil {
 		refs, ok, err := b.oc.pc.itemsOfVehicle(b.s, b.part, vehicleID, dst)
+		if err == nil && ok {
+			refs = withOps(b, kindVehItems, vehicleID, dst, refs, indexOp.ref, compareRefs)
+		}
 		if err != nil || ok {
-			if _, touched := b.oc.touched[cacheKey{kindVehItems, vehicleID}]; touched && err == nil {
-				if refs = b.applyItemOps(vehicleID, refs, len(dst)); len(refs) == len(dst) {
-					refs = dst
-				}
-			}
 			return refs, err
 		}
 	}
 	return b.view.ItemsOfVehicle(vehicleID, dst)
 }
 
-// applyItemOps applies the batch's changes of the vehicle's index
-// entries to refs[from:] (sorted).
-func (b *Batch) applyItemOps(vehicleID int64, refs []topology.ItemRef, from int) []topology.ItemRef {
+// withOps applies the batch's changes of the index entries of (kind, id)
+// to list[len(dst):], the committed entries appended to dst (sorted); with
+// none left it returns dst, as the cache does.
+func withOps[T any](b *Batch, kind byte, id int64, dst, list []T, elem func(indexOp) T, compare func(T, T) int) []T {
+	if _, touched := b.oc.touched[cacheKey{kind, id}]; !touched {
+		return list
+	}
+	from := len(dst)
 	for _, op := range b.oc.ops {
-		if op.kind != kindVehItems || op.id != vehicleID {
-			continue
-		}
-		ref := topology.ItemRef{OrderID: op.order, ItemID: op.item}
-		i, found := slices.BinarySearchFunc(refs[from:], ref, compareRefs)
-		switch {
-		case op.add && !found:
-			refs = slices.Insert(refs, from+i, ref)
-		case !op.add && found:
-			refs = slices.Delete(refs, from+i, from+i+1)
+		if op.kind == kind && op.id == id {
+			tail, _ := editSorted(list[from:], elem(op), op.add, compare)
+			list = append(list[:from], tail...)
 		}
 	}
-	return refs
+	if len(list) == from {
+		return dst
+	}
+	return list
 }
 
 func compareRefs(a, b topology.ItemRef) int {

@@ -61,6 +61,12 @@ func (st *stage) add(rows map[cacheKey]string, offsets map[string]int64) bool {
 	return st.bytes > st.limit
 }
 
+// clear empties the stage. The caller holds mu.
+func (st *stage) clear() {
+	st.rows, st.offsets, st.bytes = nil, nil, 0
+	st.n.Store(0)
+}
+
 // stagedKeyBytes approximates a staged entry's memory beyond its value.
 const stagedKeyBytes = 48
 
@@ -88,10 +94,7 @@ func (s *Store) Flush() error {
 	caches := slices.Collect(maps.Values(s.partCaches))
 	s.partsMu.Unlock()
 	for _, c := range caches {
-		c.mu.Lock()
-		err := c.flushStage()
-		c.mu.Unlock()
-		if err != nil {
+		if err := c.flush(); err != nil {
 			return err
 		}
 	}
@@ -125,8 +128,7 @@ func (s *Store) flushGlobal() error {
 		// the store refuses further commits (ErrFailed).
 		return err
 	}
-	st.rows, st.offsets, st.bytes = nil, nil, 0
-	st.n.Store(0)
+	st.clear()
 	return nil
 }
 
@@ -138,8 +140,7 @@ func (s *Store) DropStaged() {
 	st := &s.stage
 	st.mu.Lock()
 	s.cache.invalidate(st.rows)
-	st.rows, st.offsets, st.bytes = nil, nil, 0
-	st.n.Store(0)
+	st.clear()
 	st.mu.Unlock()
 	s.partsMu.Lock()
 	defer s.partsMu.Unlock()

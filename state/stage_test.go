@@ -78,7 +78,7 @@ func TestStage(t *testing.T) {
 			assert.Equal(t, int64(1), next)
 
 			// A crash loses the staged rows and offsets, not the committed.
-			s2 := open(t, mem.CrashClone(vfs.CrashCloneCfg{}), state.Options{DimensionCacheBytes: tc.cacheBytes})
+			s2 := afterCrash(t, mem, state.Options{DimensionCacheBytes: tc.cacheBytes})
 			c, _, err := s2.Customer(1)
 			require.NoError(t, err)
 			assert.Equal(t, ana, c.Row)
@@ -98,13 +98,19 @@ func TestStage(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, int64(3), next)
 			checkStaged(t, s)
-			s3 := open(t, mem.CrashClone(vfs.CrashCloneCfg{}), state.Options{DimensionCacheBytes: tc.cacheBytes})
+			s3 := afterCrash(t, mem, state.Options{DimensionCacheBytes: tc.cacheBytes})
 			checkStaged(t, s3)
 			next, _, err = s3.GlobalOffset("customers", 0)
 			require.NoError(t, err)
 			assert.Equal(t, int64(3), next)
 		})
 	}
+}
+
+// afterCrash opens the store as a machine crash now would leave it in mem.
+func afterCrash(t *testing.T, mem *vfs.MemFS, opts state.Options) *state.Store {
+	t.Helper()
+	return open(t, mem.CrashClone(vfs.CrashCloneCfg{}), opts)
 }
 
 // TestStageFlushesWhenFull: a stage that outgrows StageBytes is written
@@ -115,7 +121,7 @@ func TestStageFlushesWhenFull(t *testing.T) {
 	require.NoError(t, err)
 	durable := func() int64 {
 		t.Helper()
-		s2 := open(t, mem.CrashClone(vfs.CrashCloneCfg{}), state.Options{})
+		s2 := afterCrash(t, mem, state.Options{})
 		next, _, err := s2.GlobalOffset("customers", 0)
 		require.NoError(t, err)
 		require.NoError(t, s2.Close())
@@ -195,7 +201,7 @@ func TestPartitionStage(t *testing.T) {
 	require.NoError(t, b.Close())
 
 	// A crash loses the staged batch whole.
-	crashed := open(t, mem.CrashClone(vfs.CrashCloneCfg{}), state.Options{})
+	crashed := afterCrash(t, mem, state.Options{})
 	cp := crashed.Partition(0)
 	o, _, err := cp.Order(100)
 	require.NoError(t, err)
@@ -214,7 +220,7 @@ func TestPartitionStage(t *testing.T) {
 	b = p.NewBatch()
 	require.NoError(t, b.SetOffset("payments", 0, 1))
 	require.NoError(t, b.Commit())
-	crashed = open(t, mem.CrashClone(vfs.CrashCloneCfg{}), state.Options{})
+	crashed = afterCrash(t, mem, state.Options{})
 	staged(t, crashed.Partition(0))
 	next, _, err = crashed.Partition(0).Offset("order_items", 0)
 	require.NoError(t, err)
@@ -227,7 +233,7 @@ func TestPartitionStage(t *testing.T) {
 	next, _, err = p.Offset("payments", 0)
 	require.NoError(t, err)
 	assert.Equal(t, int64(2), next)
-	crashed = open(t, mem.CrashClone(vfs.CrashCloneCfg{}), state.Options{})
+	crashed = afterCrash(t, mem, state.Options{})
 	next, _, err = crashed.Partition(0).Offset("payments", 0)
 	require.NoError(t, err)
 	assert.Equal(t, int64(2), next)
@@ -255,7 +261,7 @@ func TestPartitionStageNeedsTheWholePartition(t *testing.T) {
 	p := s.Partition(0)
 	durable := func() int64 {
 		t.Helper()
-		c := open(t, mem.CrashClone(vfs.CrashCloneCfg{}), state.Options{})
+		c := afterCrash(t, mem, state.Options{})
 		next, _, err := c.Partition(0).Offset("orders", 0)
 		require.NoError(t, err)
 		require.NoError(t, c.Close())

@@ -243,7 +243,7 @@ type flushingReader struct {
 }
 
 func (r flushingReader) flush() error {
-	if err := (&Partition{view: view{s: r.s, part: r.part}}).Flush(); err != nil {
+	if err := r.s.partCache(r.part).flush(); err != nil {
 		return fmt.Errorf("reading partition %d: %w", r.part, err)
 	}
 	return nil
