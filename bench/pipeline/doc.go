@@ -226,6 +226,18 @@
 // memory for its state (a larger state_order_cache_bytes) keeps the first
 // minutes' rate; within 512 MB and 1,000,000 customers it cannot.
 //
+// The fifth session profiled the decline in a 150-s soak
+// (GOMEMLIMIT=450MiB GOMAXPROCS=1 PIPELINE_SOAK=150s bin/pipelinebench
+// -cpuprofile …): refreshes re-read old orders from Pebble, and an order
+// costs a point read and two prefix scans (items, payments) that visit
+// every level whose key range covers them; block reads were 25% of the
+// CPU and index blocks 11%, and a larger block cache (16, 32, 48, 64 MiB)
+// changed nothing. Keying items and payments under their order and
+// filtering tables by group (one scan of mostly one block per order) gave
+// 3.30 M events in 150 s instead of 2.80 M, but is not in this release:
+// under heavy load the actors' property test failed with it and the
+// cause was not found (see the session's closing note).
+//
 // The first session's 2-minute soak (state read from Pebble): 4,800-7,600
 // events/s, Go heap live 65 → 69 MB, RSS 265 → 321 MB.
 //
