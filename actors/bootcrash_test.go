@@ -36,21 +36,20 @@ func TestCrashBeforeMirrorsSent(t *testing.T) {
 
 	// The bootstrap reached the disk, and the marks of what was not sent.
 	crashed := mem.CrashClone(vfs.CrashCloneCfg{})
-	store, err := state.Open("/state", state.Options{FS: crashed})
-	require.NoError(t, err)
-	offs, err := store.GlobalOffsets()
-	require.NoError(t, err)
-	assert.NotEmpty(t, offs)
 	pending := 0
-	for _, tab := range []topology.Table{topology.TableCustomers, topology.TableVehicles} {
-		marked, err := store.SnapshotPending(tab)
+	inState(t, crashed, func(store *state.Store) {
+		offs, err := store.GlobalOffsets()
 		require.NoError(t, err)
-		if marked {
-			pending++
+		assert.NotEmpty(t, offs)
+		for _, tab := range []topology.Table{topology.TableCustomers, topology.TableVehicles} {
+			marked, err := store.SnapshotPending(tab)
+			require.NoError(t, err)
+			if marked {
+				pending++
+			}
 		}
-	}
+	})
 	assert.Positive(t, pending, "a table still to send its mirror rows")
-	require.NoError(t, store.Close())
 
 	h.sink.Unstall()
 	b := h.start("b", crashed)
@@ -140,25 +139,35 @@ func TestCrashDuringBootstrapOnState(t *testing.T) {
 	assert.NoError(t, c.shutdown(t))
 }
 
-// globalState returns the global offsets stored in the state in fs, and
-// the version (LSN) stored for each customer and vehicle of the history.
-func globalState(t *testing.T, fs vfs.FS, hist *topologytest.History) ([]state.Offset, map[string]uint64) {
+// inState calls fn with the state store in fs, opened and closed around
+// it.
+func inState(t *testing.T, fs vfs.FS, fn func(*state.Store)) {
 	t.Helper()
 	store, err := state.Open("/state", state.Options{FS: fs})
 	require.NoError(t, err)
-	offs, err := store.GlobalOffsets()
-	require.NoError(t, err)
-	rows := map[string]uint64{}
-	for id := range hist.Final.Customers {
-		c, _, err := store.Customer(id)
-		require.NoError(t, err)
-		rows[fmt.Sprint("customer ", id)] = c.LSN
-	}
-	for id := range hist.Final.Vehicles {
-		v, _, err := store.Vehicle(id)
-		require.NoError(t, err)
-		rows[fmt.Sprint("vehicle ", id)] = v.LSN
-	}
+	fn(store)
 	require.NoError(t, store.Close())
+}
+
+// globalState returns the global offsets stored in the state in fs, and
+// the version (LSN) stored for each customer and vehicle of the history.
+func globalState(t *testing.T, fs vfs.FS, hist *topologytest.History) (offs []state.Offset, rows map[string]uint64) {
+	t.Helper()
+	inState(t, fs, func(store *state.Store) {
+		var err error
+		offs, err = store.GlobalOffsets()
+		require.NoError(t, err)
+		rows = map[string]uint64{}
+		for id := range hist.Final.Customers {
+			c, _, err := store.Customer(id)
+			require.NoError(t, err)
+			rows[fmt.Sprint("customer ", id)] = c.LSN
+		}
+		for id := range hist.Final.Vehicles {
+			v, _, err := store.Vehicle(id)
+			require.NoError(t, err)
+			rows[fmt.Sprint("vehicle ", id)] = v.LSN
+		}
+	})
 	return offs, rows
 }

@@ -108,15 +108,21 @@ func (s *Store) Mirrors(t topology.Table, after int64, limit int, dst []topology
 			return dst, after, errors.Join(fmt.Errorf("%w: key %x", ErrCorrupt, key), it.Close())
 		}
 		id := readID(key[len(prefix):])
+		// The row is decoded from the iterator; a vehicle's features text
+		// has a key of its own.
+		val, err := it.ValueAndErr()
 		var m topology.Mirror
-		switch kind {
-		case kindCustomer:
+		switch {
+		case err != nil:
+		case kind == kindCustomer:
 			var c topology.Stored[topology.Customer]
-			c, _, err = s.Customer(id)
+			c, err = decodeCustomer(val)
 			m = topology.Mirror{Row: topology.CustomerRow(c.Row), Version: c.LSN, Deleted: c.Deleted}
 		default:
 			var v topology.Stored[topology.Vehicle]
-			v, _, err = s.Vehicle(id)
+			if v, err = decodeVehicle(val); err == nil {
+				err = s.view.withFeatures(id, &v)
+			}
 			m = topology.Mirror{Row: topology.VehicleRow(v.Row), Version: v.LSN, Deleted: v.Deleted}
 		}
 		if err != nil {

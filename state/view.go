@@ -136,6 +136,21 @@ func (v *view) features(id int64) (string, bool, error) {
 	return text, err == nil, err
 }
 
+// withFeatures fills in the features text of vehicle id: the row says
+// whether features is NULL; the text has a key of its own
+// (appendVehicle).
+func (v *view) withFeatures(id int64, s *topology.Stored[topology.Vehicle]) error {
+	if !s.Row.Features.Valid {
+		return nil
+	}
+	text, found, err := v.features(id)
+	if err == nil && !found {
+		err = fmt.Errorf("%w: features not NULL but not stored", ErrCorrupt)
+	}
+	s.Row.Features.V = text
+	return err
+}
+
 // Customer implements topology.GlobalRows.
 func (v *view) Customer(id int64) (topology.Stored[topology.Customer], bool, error) {
 	s, ok, err := dimension(v, kindCustomer, id, readCustomer)
@@ -148,15 +163,10 @@ func (v *view) Customer(id int64) (topology.Stored[topology.Customer], bool, err
 // Vehicle implements topology.GlobalRows.
 func (v *view) Vehicle(id int64) (topology.Stored[topology.Vehicle], bool, error) {
 	s, ok, err := dimension(v, kindVehicle, id, readVehicle)
-	if err == nil && ok && s.Row.Features.Valid && v.part < 0 {
-		// The row says whether features is NULL; the text has a key of
-		// its own (appendVehicle). A partition's reads, which serve the
-		// facts, leave it out (see topology.Rows).
-		var found bool
-		s.Row.Features.V, found, err = v.features(id)
-		if err == nil && !found {
-			err = fmt.Errorf("%w: features not NULL but not stored", ErrCorrupt)
-		}
+	if err == nil && ok && v.part < 0 {
+		// A partition's reads, which serve the facts, leave the features
+		// text out (see topology.Rows).
+		err = v.withFeatures(id, &s)
 	}
 	if err != nil {
 		return s, false, fmt.Errorf("reading vehicle %d: %w", id, err)
