@@ -96,6 +96,25 @@
 // items leave the indexes, so nothing re-emits them as live. The property
 // tests (topology and state packages) check this on random histories.
 //
+// # Lost state
+//
+// That argument holds within one state directory. A node can also emit
+// facts and then lose its state before the group commits what it read (a
+// crash before its first commit, a wiped disk). The next owner rebuilds
+// each partition up to the committed offsets without emitting and reads
+// the rest again, possibly in another interleaving; every fact the lost
+// state emitted must then be superseded by a newer version (its clock is
+// later: see "Fact versions"). For the items of the final tables the
+// argument above gives that. A deleted item's tombstone is emitted when
+// its delete is applied with its order known; when the item was deleted
+// before its order arrived in this state, nothing would emit it, although
+// the lost state, which saw the order first, may have emitted the item's
+// fact. So an order new to the state emits the tombstones of its deleted
+// items along with the facts of its live ones. (A tombstone of a fact
+// never written is harmless: sales_facts_current leaves deleted rows
+// out.) TestJoinLostState checks this, and the golden case
+// items_before_order shows it.
+//
 // Unchanged TOAST values (Change.Unchanged; in practice vehicles.features)
 // keep the stored value; without a stored row, the before image's; without
 // either, the column stays as decoded (NULL).

@@ -73,7 +73,9 @@ func Apply(s PartitionStore, ch *Change, now uint64, out *Output) error {
 			return nil
 		}
 		out.Mirrors = append(out.Mirrors, Mirror{Row: OrderRow(next.Row), Version: next.LSN, Deleted: next.Deleted})
-		return emitOrder(s, id, nil, now, out)
+		// An order new to this state also emits the tombstones of the
+		// items deleted while it was unknown (see "Lost state" in doc.go).
+		return emitOrder(s, id, nil, !found, now, out)
 	case TableOrderItems:
 		orderID, id := img.Item.OrderID, img.Item.ID
 		old, found, err := s.Item(orderID, id)
@@ -97,7 +99,7 @@ func Apply(s PartitionStore, ch *Change, now uint64, out *Output) error {
 		if next.Deleted {
 			gone = &next
 		}
-		return emitOrder(s, orderID, gone, now, out)
+		return emitOrder(s, orderID, gone, false, now, out)
 	case TablePayments:
 		orderID, id := img.Payment.OrderID, img.Payment.ID
 		old, found, err := s.Payment(orderID, id)
@@ -115,7 +117,7 @@ func Apply(s PartitionStore, ch *Change, now uint64, out *Output) error {
 			return nil
 		}
 		out.Mirrors = append(out.Mirrors, Mirror{Row: PaymentRow(next.Row), Version: next.LSN, Deleted: next.Deleted})
-		return emitOrder(s, orderID, nil, now, out)
+		return emitOrder(s, orderID, nil, false, now, out)
 	default:
 		return fmt.Errorf("applying %s change to a partition: %w", ch.Table, ErrWrongScope)
 	}
@@ -189,7 +191,7 @@ func Refresh(s PartitionStore, table Table, id int64, now uint64, out *Output) e
 		}
 		out.orders = ids
 		for i := 0; i < len(out.orders); i++ {
-			if err := emitOrder(s, out.orders[i], nil, now, out); err != nil {
+			if err := emitOrder(s, out.orders[i], nil, false, now, out); err != nil {
 				return err
 			}
 		}
@@ -316,15 +318,16 @@ func view(s Rows, orderID int64, out *Output) (orderView, bool, error) {
 	return v, true, nil
 }
 
-// emitOrder emits the facts of every live item of the order, and the
-// tombstone fact of gone (a deleted item of the order) if not nil.
-func emitOrder(s PartitionStore, orderID int64, gone *Stored[OrderItem], now uint64, out *Output) error {
+// emitOrder emits the facts of every live item of the order (of every
+// item, deleted ones as tombstones, with all), and the tombstone fact of
+// gone (a deleted item of the order) if not nil.
+func emitOrder(s PartitionStore, orderID int64, gone *Stored[OrderItem], all bool, now uint64, out *Output) error {
 	v, ok, err := view(s, orderID, out)
 	if err != nil || !ok {
 		return err
 	}
 	for i := range out.items {
-		if out.items[i].Deleted {
+		if out.items[i].Deleted && !all {
 			continue
 		}
 		if err := emitItem(s, &v, &out.items[i], now, out); err != nil {
