@@ -118,6 +118,14 @@ func Open(dir string, opts Options) (s *Store, err error) {
 var comparer = func() *pebble.Comparer {
 	c := *pebble.DefaultComparer
 	c.Split = split
+	// The smallest prefix after a group's is the next group's: the
+	// default, the prefix and a zero byte, is no prefix of this Split.
+	c.ImmediateSuccessor = func(dst, a []byte) []byte {
+		if inGroup(a) {
+			return append(dst, prefixEnd(a)...)
+		}
+		return append(append(dst, a...), 0)
+	}
 	c.Name = "drivetrain.bytewise.group-prefix"
 	return &c
 }()
