@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -252,11 +254,28 @@ func (h *harness) waitIdle(want *topologytest.Tables, timeout time.Duration) {
 			}
 		}
 		if time.Now().After(deadline) {
-			h.t.Fatalf("not idle after %v:\nbehind: %s\nsink differs from the join:\n%s", timeout, strings.Join(behind, ", "), diff)
+			h.t.Fatalf("not idle after %v:\nbehind: %s\nsink differs from the join:\n%s%s", timeout, strings.Join(behind, ", "), diff, h.histories(diff))
 		}
 		<-tick.C
 	}
 }
+
+// histories returns the insert histories of the facts a diff names.
+func (h *harness) histories(diff string) string {
+	var b strings.Builder
+	for _, m := range factInDiff.FindAllStringSubmatch(diff, -1) {
+		order, _ := strconv.ParseInt(m[1], 10, 64)
+		item, _ := strconv.ParseInt(m[2], 10, 64)
+		fmt.Fprintf(&b, "inserts of fact {%d %d}:\n", order, item)
+		for _, line := range h.sink.FactHistory(order, item) {
+			fmt.Fprintf(&b, "  %s\n", line)
+		}
+	}
+	return b.String()
+}
+
+// factInDiff matches a fact's key in a topologytest.Diff report.
+var factInDiff = regexp.MustCompile(`fact \{(\d+) (\d+)\}`)
 
 // records wraps changes as generated records (their Pos.Partition says
 // where they go).

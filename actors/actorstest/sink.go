@@ -3,6 +3,8 @@ package actorstest
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/drivetrain-cdc/drivetrain/topology"
@@ -26,6 +28,8 @@ type Sink struct {
 	writes   int
 	rows     int
 	waiting  int // writes blocked in a stall
+	// history holds, per fact key, every insert of it (see FactHistory).
+	history map[topology.ItemRef][]string
 }
 
 // NewSink returns an empty Sink.
@@ -54,6 +58,7 @@ func (w *FactWriter) Write(ctx context.Context, rows []topology.Fact) error {
 	return w.s.write(ctx, len(rows), func(s *topologytest.Sink) {
 		for _, f := range rows {
 			s.InsertFact(f)
+			w.s.record(f)
 		}
 	})
 }
@@ -169,6 +174,26 @@ func (s *Sink) Stats() (writes, rows int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.writes, s.rows
+}
+
+// record adds an insert of f to the history of its key. The caller holds
+// mu.
+func (s *Sink) record(f topology.Fact) {
+	if s.history == nil {
+		s.history = map[topology.ItemRef][]string{}
+	}
+	ref := topology.ItemRef{OrderID: f.OrderID, ItemID: f.OrderItemID}
+	s.history[ref] = append(s.history[ref], fmt.Sprintf("write %d: _version=%d _deleted=%v order_date=%s order_status=%s vehicle=%d make=%q customer=%d",
+		s.writes, f.Version, f.Deleted, f.OrderDate.Time().Format("2006-01-02"), f.OrderStatus, f.VehicleID, f.Make, f.CustomerID))
+}
+
+// FactHistory returns every insert of the fact of item itemID of order
+// orderID, in insertion order: its write's number, version, deleted flag
+// and a few columns. Tests print it when the sink differs from the join.
+func (s *Sink) FactHistory(orderID, itemID int64) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.history[topology.ItemRef{OrderID: orderID, ItemID: itemID}])
 }
 
 // Diff compares the sink with the expected tables (topologytest.Diff):
