@@ -25,6 +25,7 @@ var (
 type pebbleBackend struct {
 	t      testing.TB
 	mem    *vfs.MemFS
+	opts   state.Options
 	s      *state.Store
 	global *state.GlobalBatch
 	parts  map[int32]*state.Batch
@@ -32,9 +33,17 @@ type pebbleBackend struct {
 
 var _ topologytest.Backend = (*pebbleBackend)(nil)
 
-func newPebbleBackend(t testing.TB) *pebbleBackend {
+// newPebbleBackend opens the store with the default caches, or, in half
+// of the cases, with caches too small to hold anything, so that the join
+// rules read from Pebble: the cache misses, the scans of an order's rows
+// and of the indexes, and what the stage must write before them.
+func newPebbleBackend(t testing.TB, rng *rand.Rand) *pebbleBackend {
+	var opts state.Options
+	if rng.IntN(2) == 0 {
+		opts.OrderCacheBytes, opts.DimensionCacheBytes = 4<<10, -1
+	}
 	mem := vfs.NewCrashableMem()
-	return &pebbleBackend{t: t, mem: mem, s: open(t, mem, state.Options{}), parts: map[int32]*state.Batch{}}
+	return &pebbleBackend{t: t, mem: mem, opts: opts, s: open(t, mem, opts), parts: map[int32]*state.Batch{}}
 }
 
 // close closes the store (the case is over).
@@ -110,7 +119,7 @@ func (b *pebbleBackend) crash() {
 		delete(b.parts, p)
 	}
 	require.NoError(b.t, b.s.Close())
-	b.mem, b.s = clone, open(b.t, clone, state.Options{})
+	b.mem, b.s = clone, open(b.t, clone, b.opts)
 }
 
 func randomCases(t *testing.T, f func(rng *rand.Rand) string) {
@@ -144,7 +153,7 @@ func check(h *topologytest.History, sink *topologytest.Sink) string {
 func TestStateOrderInsensitive(t *testing.T) {
 	randomCases(t, func(rng *rand.Rand) string {
 		h := topologytest.Generate(rng, topologytest.RandomConfig(rng))
-		backend := newPebbleBackend(t)
+		backend := newPebbleBackend(t, rng)
 		defer backend.close()
 		p := &topologytest.Processor{
 			Backend:    backend,
@@ -167,7 +176,7 @@ func TestStateOrderInsensitive(t *testing.T) {
 func TestStateCrashAndRedelivery(t *testing.T) {
 	randomCases(t, func(rng *rand.Rand) string {
 		h := topologytest.Generate(rng, topologytest.RandomConfig(rng))
-		backend := newPebbleBackend(t)
+		backend := newPebbleBackend(t, rng)
 		defer backend.close()
 		clock := uint64(1_000_000_000)
 		p := &topologytest.Processor{
