@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"runtime"
 	"slices"
 	"sync"
@@ -55,7 +56,22 @@ type globalActor struct {
 	held      chan struct{} // the reader's done, held for backpressure
 	drainDone chan struct{}
 	cancel    context.CancelFunc
+	// snap is the sending of the mirror rows from the state, when the
+	// table is bootstrapped from nothing (nil otherwise, and once done).
+	snap *snapshot
 }
+
+// snapshot is where a globalActor is in sending its mirror rows from the
+// state: the rows above id after are still to be sent; once done, the
+// mark is cleared when the unit lastSeq is reached.
+type snapshot struct {
+	after   int64
+	done    bool
+	lastSeq int64
+}
+
+// snapshotChunk is how many mirror rows a snapshot sends per unit.
+const snapshotChunk = 1000
 
 type subscriber struct {
 	pid         *actor.PID
@@ -76,7 +92,11 @@ func (g *globalActor) Receive(c actor.Context) {
 		g.self = c.Self()
 		g.log = g.env.log.With().Str("component", "global").Str("table", g.table.String()).Str("topic", g.topic).Logger()
 		g.subs = map[string]*subscriber{}
-		g.log.Info().Interface("from", g.applied).Interface("bootstrap_to", g.ends).Msg("reading global table")
+		if err := g.startSnapshot(); err != nil {
+			g.env.fail(err)
+			return
+		}
+		g.log.Info().Interface("from", g.applied).Interface("bootstrap_to", g.ends).Bool("mirrors_from_state", g.snap != nil).Msg("reading global table")
 		g.checkBoot()
 		var ctx context.Context
 		ctx, g.cancel = context.WithCancel(context.Background())
@@ -251,6 +271,11 @@ func (g *globalActor) apply(m *globalFetched) {
 	var rows [numOutputs]int
 	mirrors := slices.Clone(g.out.Mirrors)
 	g.out.Reset()
+	if g.snap != nil && !g.booted {
+		// Sent from the state once bootstrapped: the last version of
+		// each row only.
+		mirrors = nil
+	}
 	rows[mirrorOutput(g.table)] = len(mirrors)
 	seq := g.track.add(&rows, len(bad), g.applied.clone())
 	g.env.metrics.inflightRows.Add(int64(len(mirrors)))
@@ -296,6 +321,7 @@ func (g *globalActor) reached() {
 		return
 	}
 	g.env.metrics.inflightRows.Add(-int64(before - g.track.inflight))
+	g.continueSnapshot()
 	if acked != nil && !maps.Equal(acked, g.persisted) {
 		b := g.env.store.NewGlobalBatch()
 		defer b.Close()
@@ -356,8 +382,76 @@ func (g *globalActor) checkBoot() {
 	}
 	g.booted = true
 	g.log.Info().Interface("applied", g.applied).Msg("global table bootstrapped")
+	g.continueSnapshot()
 	if g.onBoot != nil {
 		g.onBoot()
+	}
+}
+
+// startSnapshot decides, at start, whether the bootstrap sends mirror
+// rows as it reads the records or from the state once it ends: from the
+// state when the table is read from nothing (a new state directory),
+// since the topic holds every version of every row and the mirror keeps
+// the last one, or when a mark says an earlier run did not finish
+// sending them. The mark is written before any record is applied: the
+// stored offsets then run ahead of the rows the sinks have, and a node
+// that crashes before the sinks have them all sends them again.
+func (g *globalActor) startSnapshot() error {
+	pending, err := g.env.store.SnapshotPending(g.table)
+	if err != nil {
+		return err
+	}
+	fresh := true
+	for _, next := range g.applied {
+		fresh = fresh && next == 0
+	}
+	if !pending && !fresh {
+		return nil
+	}
+	if !pending {
+		if err := g.env.store.MarkSnapshot(g.table); err != nil {
+			return err
+		}
+	}
+	g.snap = &snapshot{after: math.MinInt64}
+	g.env.metrics.snapshots.Add(1)
+	return nil
+}
+
+// continueSnapshot sends the next chunks of mirror rows from the state
+// while credit allows, once the table is bootstrapped, and clears the
+// mark once the sinks have acknowledged them all. A draining actor sends
+// no more: the mark stays, and the next start sends them all again.
+func (g *globalActor) continueSnapshot() {
+	sn := g.snap
+	if sn == nil || !g.booted {
+		return
+	}
+	for !sn.done && g.drainDone == nil && !g.env.failed.Load() && g.track.inflight <= g.env.cfg.MaxInflightRows {
+		rows, last, err := g.env.store.Mirrors(g.table, sn.after, snapshotChunk, nil)
+		if err != nil {
+			g.env.fail(fmt.Errorf("reading %s to send its mirror rows: %w", g.table, err))
+			return
+		}
+		if len(rows) == 0 {
+			sn.done, sn.lastSeq = true, g.track.nextSeq
+			break
+		}
+		sn.after = last
+		var n [numOutputs]int
+		n[mirrorOutput(g.table)] = len(rows)
+		seq := g.track.add(&n, 0, g.applied.clone())
+		g.env.metrics.inflightRows.Add(int64(len(rows)))
+		g.env.root.Send(g.env.sinks[mirrorOutput(g.table)], &writeRows[topology.Mirror]{source: g.source, seq: seq, replyTo: g.self, rows: rows})
+	}
+	if sn.done && g.track.reached >= sn.lastSeq {
+		if err := g.env.store.ClearSnapshot(g.table); err != nil {
+			g.env.fail(err)
+			return
+		}
+		g.snap = nil
+		g.env.metrics.snapshots.Add(-1)
+		g.log.Info().Msg("mirror rows sent from the state")
 	}
 }
 

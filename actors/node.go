@@ -576,6 +576,10 @@ type Stats struct {
 	// BufferedRows is the number of rows the sink actors hold (open
 	// batches and writes in flight).
 	BufferedRows int64
+	// Snapshots is the number of global tables whose mirror rows the
+	// node has still to send from its state after a bootstrap from
+	// nothing; the node is not idle before it is 0.
+	Snapshots int64
 	// RowsEmitted counts the rows the actors handed to the sinks;
 	// RowsWritten the rows the sinks wrote (after coalescing).
 	RowsEmitted, RowsWritten int64
@@ -593,6 +597,7 @@ func (n *Node) Stats() Stats {
 		InflightRows:    m.inflightRows.Load(),
 		MaxInflightRows: m.inflightRows.high.Load(),
 		BufferedRows:    m.sinkRows.Load(),
+		Snapshots:       m.snapshots.Load(),
 		RowsEmitted:     m.rowsEmitted.Load(),
 		RowsWritten:     m.rowsWritten.Load(),
 		DeadLetters:     map[string]int64{},
@@ -620,12 +625,15 @@ func (m *metrics) consumed(topic string, n int) {
 // metrics are the node's counters, updated by its actors.
 type metrics struct {
 	inflightRows gauge
-	sinkRows     atomic.Int64
-	rowsEmitted  atomic.Int64
-	rowsWritten  atomic.Int64
-	mu           sync.Mutex
-	deadLetters  map[string]int64
-	consumedBy   sync.Map // topic → *atomic.Int64
+	// snapshots counts the global tables whose mirror rows are still to
+	// be sent from the state (see globalActor).
+	snapshots   atomic.Int64
+	sinkRows    atomic.Int64
+	rowsEmitted atomic.Int64
+	rowsWritten atomic.Int64
+	mu          sync.Mutex
+	deadLetters map[string]int64
+	consumedBy  sync.Map // topic → *atomic.Int64
 }
 
 func (m *metrics) deadLetter(kind string) {

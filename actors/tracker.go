@@ -55,7 +55,8 @@ type tracker[M any] struct {
 	head     int
 	acked    [numOutputs]int64
 	nextSeq  int64
-	inflight int // rows of the units not yet reached
+	reached  int64 // sequence number of the last unit reached
+	inflight int   // rows of the units not yet reached
 }
 
 // add registers a unit sending rows[o] rows to each output o and dead
@@ -110,6 +111,7 @@ func (t *tracker[M]) pop(reached func(M)) int {
 	for t.head < len(t.units) && t.complete(&t.units[t.head]) {
 		u := &t.units[t.head]
 		t.inflight -= u.rows
+		t.reached = u.seq
 		m := u.mark
 		var zero unit[M]
 		*u = zero

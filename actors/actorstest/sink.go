@@ -30,6 +30,8 @@ type Sink struct {
 	waiting  int // writes blocked in a stall
 	// history holds, per fact key, every insert of it (see FactHistory).
 	history map[topology.ItemRef][]string
+	// mirrorRows counts the mirror rows inserted, by table.
+	mirrorRows map[topology.Table]int
 }
 
 // NewSink returns an empty Sink.
@@ -74,6 +76,10 @@ func (w *MirrorWriter) Write(ctx context.Context, rows []topology.Mirror) error 
 		for _, m := range rows {
 			s.InsertMirror(m)
 		}
+		if w.s.mirrorRows == nil {
+			w.s.mirrorRows = map[topology.Table]int{}
+		}
+		w.s.mirrorRows[w.table] += len(rows)
 	})
 }
 
@@ -185,6 +191,14 @@ func (s *Sink) record(f topology.Fact) {
 	ref := topology.ItemRef{OrderID: f.OrderID, ItemID: f.OrderItemID}
 	s.history[ref] = append(s.history[ref], fmt.Sprintf("write %d: _version=%d _deleted=%v order_date=%s order_status=%s vehicle=%d make=%q customer=%d",
 		s.writes, f.Version, f.Deleted, f.OrderDate.Time().Format("2006-01-02"), f.OrderStatus, f.VehicleID, f.Make, f.CustomerID))
+}
+
+// MirrorRows returns the number of rows inserted into the mirror table
+// of t.
+func (s *Sink) MirrorRows(t topology.Table) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.mirrorRows[t]
 }
 
 // FactHistory returns every insert of the fact of item itemID of order

@@ -145,7 +145,7 @@ func runReplay(ctx context.Context, a *app, c command, args []string) error {
 		st := node.Stats()
 		var doneAll int64
 		var lines []string
-		caughtUp := node.Ready() && st.InflightRows+st.BufferedRows == 0
+		caughtUp := node.Ready() && st.InflightRows+st.BufferedRows == 0 && st.Snapshots == 0
 		for _, topic := range topics {
 			var topicDone, topicTotal int64
 			ends.Each(func(o kadm.ListedOffset) {

@@ -349,7 +349,9 @@ func (s *nodeStatusSource) get() nodeStatus {
 	default:
 		st.Ready = true
 	}
-	st.Idle = st.Ready && lag == 0 && st.SinkBacklog == 0
+	// A global table bootstrapped from nothing sends its mirror rows once
+	// bootstrapped; between two chunks nothing may be in flight.
+	st.Idle = st.Ready && lag == 0 && st.SinkBacklog == 0 && ns.Snapshots == 0
 	return st
 }
 
