@@ -126,7 +126,7 @@ func (b *Batch) PutItem(s topology.Stored[topology.OrderItem]) error {
 			return fmt.Errorf("writing order item %d: %w", id, err)
 		}
 	}
-	b.wkey = partKey(b.wkey[:0], b.part, kindItem, orderID, id)
+	b.wkey = childKey(b.wkey[:0], b.part, orderID, kindItem, id)
 	b.wval = appendItem(b.wval[:0], &s)
 	if err := b.set(b.wkey, b.wval); err != nil {
 		return fmt.Errorf("writing order item %d: %w", id, err)
@@ -142,7 +142,7 @@ func (b *Batch) PutItem(s topology.Stored[topology.OrderItem]) error {
 
 // PutPayment implements topology.PartitionStore.
 func (b *Batch) PutPayment(s topology.Stored[topology.Payment]) error {
-	b.wkey = partKey(b.wkey[:0], b.part, kindPayment, s.Row.OrderID, s.Row.ID)
+	b.wkey = childKey(b.wkey[:0], b.part, s.Row.OrderID, kindPayment, s.Row.ID)
 	b.wval = appendPayment(b.wval[:0], &s)
 	if err := b.set(b.wkey, b.wval); err != nil {
 		return fmt.Errorf("writing payment %d: %w", s.Row.ID, err)

@@ -21,23 +21,29 @@
 // sign bit flipped (so keys sort like ids), partition numbers 4 bytes
 // big-endian, topics their name and a NUL:
 //
-//	m format                        layout version (3; 2 kept vehicles' features in their rows, 1 a version per fact)
+//	m format                        layout version (4; 3 kept items and payments apart from their orders, 2 vehicles' features in their rows, 1 a version per fact)
 //	g C <customer>                  customer row
 //	g V <vehicle>                   vehicle row, features only as NULL or not
 //	g F <vehicle>                   vehicle's features text (the last one not NULL)
 //	g o <topic> 0 <partition>       next offset of a global topic partition
 //	g s C|V                         mark: the table's mirror rows are to be sent from the state (MarkSnapshot)
 //	p <n> O <order>                 order row
-//	p <n> I <order> <item>          item row, clustered under its order
-//	p <n> P <order> <payment>       payment row, clustered under its order
+//	p <n> O <order> I <item>        item row, clustered under its order
+//	p <n> O <order> P <payment>     payment row, clustered under its order
 //	p <n> c <customer> <order>      index customer → live orders (empty value)
 //	p <n> v <vehicle> <order> <item> index vehicle → live items (empty value)
 //	p <n> f                         fact-version clock: highest version emitted (uvarint)
 //	p <n> o <topic> 0 <partition>   next offset of a topic partition, for partition n
 //
 // Items and payments are keyed under their order (order_id never changes),
-// so order → items and order → payments are prefix scans rather than
-// separate indexes. A vehicle's features, a JSONB document of up to tens
+// so an order's row, items and payments are neighbours: reading an order
+// that is not in memory is one prefix scan, which mostly reads one block,
+// and order → items and order → payments need no indexes. The bloom
+// filters hold groups, not whole keys (see split): an order with its
+// items and payments, a customer's index entries, a vehicle's. A prefix
+// scan of a group (SeekPrefixGE) thus skips the tables that lack it, as a
+// point read does. State that outgrows memory is read this way when
+// customers' and vehicles' changes refresh the facts of old orders. A vehicle's features, a JSONB document of up to tens
 // of kilobytes, is kept apart from its row and written only when it
 // changes: most vehicle changes (price, stock) leave it as it was, and
 // writing it with each of them made vehicles 87% of the bytes the state

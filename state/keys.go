@@ -18,8 +18,8 @@ const (
 	kindFeatures = 'F' // g F id → vehicles.features text (see appendVehicle)
 
 	kindOrder      = 'O' // p n O order
-	kindItem       = 'I' // p n I order item
-	kindPayment    = 'P' // p n P order payment
+	kindItem       = 'I' // p n O order I item (see childKey)
+	kindPayment    = 'P' // p n O order P payment
 	kindCustOrders = 'c' // p n c customer order → ∅ (index)
 	kindVehItems   = 'v' // p n v vehicle order item → ∅ (index)
 	kindFactClock  = 'f' // p n f → uvarint highest fact version emitted
@@ -32,7 +32,62 @@ const (
 // this code writes and reads.
 var metaFormat = []byte{rangeMeta, 'f', 'o', 'r', 'm', 'a', 't'}
 
-const formatVersion = 3
+const formatVersion = 4
+
+// childKey returns the key of an item or payment (kind), clustered under
+// its order's key: an order's rows are neighbours, mostly in one block.
+func childKey(b []byte, p int32, order int64, kind byte, id int64) []byte {
+	return appendID(append(partKey(b, p, kindOrder, order), kind), id)
+}
+
+// childKind returns the kind of the row whose key follows an order key's
+// kind byte with rest: 0 for the order's own row, kindItem or kindPayment
+// for its children, and 1 for anything else.
+func childKind(rest []byte) byte {
+	switch {
+	case len(rest) == 8:
+		return 0
+	case len(rest) == 17 && (rest[8] == kindItem || rest[8] == kindPayment):
+		return rest[8]
+	}
+	return 1
+}
+
+// split is the comparer's Split: the part of a key its bloom filters hold.
+// An order's keys (its row, items and payments) and the entries of the two
+// indexes are filtered by their group's prefix, partition + kind + the
+// first id, so that a prefix scan (an order's rows, a customer's orders)
+// can skip every table whose filter lacks the group; every other key is
+// its own prefix. The prefixes of one kind have one length and keys of
+// different kinds differ before it ends, so comparing prefixes bytewise
+// orders keys as comparing the whole keys does, as Pebble requires.
+func split(k []byte) int {
+	if n, ok := groupPrefixLen(k); ok {
+		return min(n, len(k))
+	}
+	return len(k)
+}
+
+// groupPrefixLen returns the length of the bloom prefix of the keys of k's
+// kind, and false for kinds whose keys are their own prefix.
+func groupPrefixLen(k []byte) (int, bool) {
+	const n = 1 + 4 + 1 + 8 // 'p' partition kind id
+	if len(k) < 6 || k[0] != rangePartition {
+		return 0, false
+	}
+	switch k[5] {
+	case kindOrder, kindCustOrders, kindVehItems:
+		return n, true
+	}
+	return 0, false
+}
+
+// inGroup reports whether every key with the given prefix has one bloom
+// prefix, so that a scan can seek it with SeekPrefixGE.
+func inGroup(prefix []byte) bool {
+	n, ok := groupPrefixLen(prefix)
+	return ok && n <= len(prefix)
+}
 
 func appendID(b []byte, id int64) []byte {
 	return binary.BigEndian.AppendUint64(b, uint64(id)^(1<<63))

@@ -54,6 +54,9 @@ type Options struct {
 	// Logger receives Pebble's log lines; default Pebble's (the standard
 	// library logger).
 	Logger Logger
+
+	// tune, set by tests of this package, adjusts Pebble's options.
+	tune func(*pebble.Options)
 }
 
 // Logger is what the Store logs to: Pebble's informational and error

@@ -59,6 +59,27 @@ type orderEntry struct {
 	changed bool
 }
 
+// add decodes a row of the order's keys into e: rest is what follows the
+// kind byte of the key. The keys come in key order: the order's row, then
+// its items, then its payments.
+func (e *orderEntry) add(rest, val []byte) error {
+	switch childKind(rest) {
+	case 0:
+		o, err := decodeOrder(val)
+		e.order, e.orderFound = o, true
+		return err
+	case kindItem:
+		it, err := decodeItem(val)
+		e.items = append(e.items, it)
+		return err
+	case kindPayment:
+		p, err := decodePayment(val)
+		e.payments = append(e.payments, p)
+		return err
+	}
+	return fmt.Errorf("%w: order key %x", ErrCorrupt, rest)
+}
+
 // Entry flags of the encoding.
 const (
 	entryOrderLoaded = 1 << iota
@@ -272,28 +293,9 @@ func (c *partCache) load(s *Store, part int32) error {
 		}
 		return e
 	}
-	err := scanPartition(s, part, kindOrder, 8, func(ids []int64, val []byte) error {
-		o, err := decodeOrder(val)
-		e := entryOf(ids[0])
-		e.order, e.orderFound = o, true
-		return err
+	err := scanPartition(s, part, kindOrder, func(rest, val []byte) error {
+		return entryOf(readID(rest)).add(rest, val)
 	})
-	if err == nil {
-		err = scanPartition(s, part, kindItem, 16, func(ids []int64, val []byte) error {
-			it, err := decodeItem(val)
-			e := entryOf(ids[0])
-			e.items = append(e.items, it)
-			return err
-		})
-	}
-	if err == nil {
-		err = scanPartition(s, part, kindPayment, 16, func(ids []int64, val []byte) error {
-			p, err := decodePayment(val)
-			e := entryOf(ids[0])
-			e.payments = append(e.payments, p)
-			return err
-		})
-	}
 	var clock uint64
 	if err == nil {
 		// Pebble's copy: the stage is empty while the cache is not loaded.
@@ -323,14 +325,22 @@ func (c *partCache) loadIndexes(s *Store, part int32) error {
 	custOrders := map[int64][]int64{}
 	vehItems := map[int64][]topology.ItemRef{}
 	entries := 0
-	err := scanPartition(s, part, kindCustOrders, 16, func(ids []int64, _ []byte) error {
-		custOrders[ids[0]] = append(custOrders[ids[0]], ids[1])
+	err := scanPartition(s, part, kindCustOrders, func(rest, _ []byte) error {
+		if len(rest) != 16 {
+			return fmt.Errorf("%w: index key %x", ErrCorrupt, rest)
+		}
+		id := readID(rest)
+		custOrders[id] = append(custOrders[id], readID(rest[8:]))
 		entries++
 		return nil
 	})
 	if err == nil {
-		err = scanPartition(s, part, kindVehItems, 24, func(ids []int64, _ []byte) error {
-			vehItems[ids[0]] = append(vehItems[ids[0]], topology.ItemRef{OrderID: ids[1], ItemID: ids[2]})
+		err = scanPartition(s, part, kindVehItems, func(rest, _ []byte) error {
+			if len(rest) != 24 {
+				return fmt.Errorf("%w: index key %x", ErrCorrupt, rest)
+			}
+			id := readID(rest)
+			vehItems[id] = append(vehItems[id], topology.ItemRef{OrderID: readID(rest[8:]), ItemID: readID(rest[16:])})
 			entries++
 			return nil
 		})
@@ -355,26 +365,22 @@ func (c *partCache) checkIndexSize() error {
 	return nil
 }
 
-// scanPartition calls fn with the ids of every committed key of kind in
-// partition part (keys are n bytes of ids after the kind), in key order.
-func scanPartition(s *Store, part int32, kind byte, n int, fn func(ids []int64, val []byte) error) error {
+// scanPartition calls fn with the rest of every committed key of kind in
+// partition part (what follows the kind: at least an id), in key order.
+func scanPartition(s *Store, part int32, kind byte, fn func(rest, val []byte) error) error {
 	prefix := append(partitionPrefix(nil, part), kind)
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
 	if err != nil {
 		return err
 	}
-	ids := make([]int64, n/8)
 	for valid := it.First(); valid; valid = it.Next() {
-		key := it.Key()
-		if len(key) != len(prefix)+n {
-			return errors.Join(fmt.Errorf("%w: key %x", ErrCorrupt, key), it.Close())
-		}
-		for i := range ids {
-			ids[i] = readID(key[len(prefix)+8*i:])
+		rest := it.Key()[len(prefix):]
+		if len(rest) < 8 {
+			return errors.Join(fmt.Errorf("%w: key %x", ErrCorrupt, it.Key()), it.Close())
 		}
 		val, err := it.ValueAndErr()
 		if err == nil {
-			err = fn(ids, val)
+			err = fn(rest, val)
 		}
 		if err != nil {
 			return errors.Join(err, it.Close())
@@ -667,7 +673,11 @@ func (b *Batch) entry(orderID int64) (*orderEntry, error) {
 		return nil, err
 	}
 	if e == nil {
-		e = &orderEntry{}
+		// Not in memory: read the order's row, items and payments at once,
+		// since the join rules mostly want all three.
+		if e, err = b.view.orderEntry(orderID); err != nil {
+			return nil, err
+		}
 	}
 	if b.oc.orders == nil {
 		b.oc.orders = map[int64]*orderEntry{}

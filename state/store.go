@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -71,17 +72,26 @@ func Open(dir string, opts Options) (s *Store, err error) {
 		}
 	}()
 	po := &pebble.Options{
+		Comparer:     comparer,
 		FS:           opts.FS,
 		Cache:        cache,
 		Logger:       pebbleLogger{opts.Logger},
 		MemTableSize: 32 << 20,
 	}
-	// Bloom filters let point reads (most of them for rows the join rules
-	// look up) skip the tables that lack the key.
+	// Bloom filters let point reads and prefix scans of a group (most of
+	// them for rows the join rules look up) skip the tables that lack the
+	// key or the group (see split).
 	for i := range po.Levels {
 		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 	}
+	if opts.tune != nil {
+		opts.tune(po)
+	}
 	db, err := pebble.Open(dir, po)
+	if err != nil && strings.Contains(err.Error(), "comparer name from file") {
+		// Written by a release whose filters held other prefixes.
+		return nil, fmt.Errorf("opening state in %s: %w: %s (%v)", dir, ErrIncompatible, rebuildHint, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("opening state in %s: %w", dir, err)
 	}
@@ -101,6 +111,27 @@ func Open(dir string, opts Options) (s *Store, err error) {
 	}
 	return s, nil
 }
+
+// comparer orders keys bytewise and gives the bloom filters the prefixes
+// of split. Its name stands for what the filters hold: Pebble refuses a
+// directory written under another name, as older layouts were.
+var comparer = func() *pebble.Comparer {
+	c := *pebble.DefaultComparer
+	c.Split = split
+	// The smallest prefix after a group's is the next group's: the
+	// default, the prefix and a zero byte, is no prefix of this Split.
+	c.ImmediateSuccessor = func(dst, a []byte) []byte {
+		if inGroup(a) {
+			return append(dst, prefixEnd(a)...)
+		}
+		return append(append(dst, a...), 0)
+	}
+	c.Name = "drivetrain.bytewise.group-prefix"
+	return &c
+}()
+
+// rebuildHint tells what to do with a state directory of another layout.
+const rebuildHint = "written by another release: remove the directory, and the node rebuilds the state from the topics"
 
 // checkFormat writes the layout version into a new store and checks it in
 // an existing one.
@@ -125,7 +156,7 @@ func (s *Store) checkFormat() error {
 	}
 	defer closer.Close()
 	if len(val) != 1 || val[0] != formatVersion {
-		return fmt.Errorf("%w: layout version %v, want %d (written by another release: remove the directory, and the node rebuilds the state from the topics)", ErrIncompatible, val, formatVersion)
+		return fmt.Errorf("%w: layout version %v, want %d (%s)", ErrIncompatible, val, formatVersion, rebuildHint)
 	}
 	return nil
 }

@@ -57,13 +57,23 @@ func (v *view) get(key []byte, fn func(val []byte) error) (found bool, err error
 	return true, fn(val)
 }
 
-// scan calls fn for every key with the given prefix, in key order.
+// scan calls fn for every key with the given prefix, in key order. A
+// prefix within a group (an order's rows, a customer's orders; see split)
+// is sought with SeekPrefixGE, which skips the tables whose bloom filters
+// lack it: a cold scan then reads the data of one level, not of every
+// level whose key range covers the prefix.
 func (v *view) scan(prefix []byte, fn func(key, val []byte) error) error {
 	it, err := v.r.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
 	if err != nil {
 		return err
 	}
-	for valid := it.First(); valid; valid = it.Next() {
+	var valid bool
+	if inGroup(prefix) {
+		valid = it.SeekPrefixGE(prefix)
+	} else {
+		valid = it.First()
+	}
+	for ; valid; valid = it.Next() {
 		val, err := it.ValueAndErr()
 		if err == nil {
 			err = fn(it.Key(), val)
@@ -186,7 +196,7 @@ func (v *view) Order(id int64) (topology.Stored[topology.Order], bool, error) {
 
 // Item implements topology.Rows.
 func (v *view) Item(orderID, itemID int64) (topology.Stored[topology.OrderItem], bool, error) {
-	key := v.keep(partKey(v.buf(), v.part, kindItem, orderID, itemID))
+	key := v.keep(childKey(v.buf(), v.part, orderID, kindItem, itemID))
 	s, ok, err := getRow(v, key, decodeItem)
 	if err != nil {
 		return s, false, fmt.Errorf("reading order item %d: %w", itemID, err)
@@ -196,7 +206,7 @@ func (v *view) Item(orderID, itemID int64) (topology.Stored[topology.OrderItem],
 
 // Payment implements topology.Rows.
 func (v *view) Payment(orderID, paymentID int64) (topology.Stored[topology.Payment], bool, error) {
-	key := v.keep(partKey(v.buf(), v.part, kindPayment, orderID, paymentID))
+	key := v.keep(childKey(v.buf(), v.part, orderID, kindPayment, paymentID))
 	s, ok, err := getRow(v, key, decodePayment)
 	if err != nil {
 		return s, false, fmt.Errorf("reading payment %d: %w", paymentID, err)
@@ -204,10 +214,23 @@ func (v *view) Payment(orderID, paymentID int64) (topology.Stored[topology.Payme
 	return s, ok, nil
 }
 
+// orderEntry reads an order's row, items and payments: one prefix scan,
+// since they are clustered under the order's key. The entry is marked
+// changed: it came from Pebble, not from the partition cache.
+func (v *view) orderEntry(id int64) (*orderEntry, error) {
+	e := &orderEntry{orderLoaded: true, itemsLoaded: true, paymentsLoaded: true, changed: true}
+	prefix := v.keep(partKey(v.buf(), v.part, kindOrder, id))
+	n := len(prefix) - 8
+	if err := v.scan(prefix, func(key, val []byte) error { return e.add(key[n:], val) }); err != nil {
+		return nil, fmt.Errorf("reading order %d: %w", id, err)
+	}
+	return e, nil
+}
+
 // ItemsOfOrder implements topology.Rows: the items are clustered under
 // their order, so this is one prefix scan.
 func (v *view) ItemsOfOrder(orderID int64, dst []topology.Stored[topology.OrderItem]) ([]topology.Stored[topology.OrderItem], error) {
-	key := v.keep(partKey(v.buf(), v.part, kindItem, orderID))
+	key := v.keep(append(partKey(v.buf(), v.part, kindOrder, orderID), kindItem))
 	err := v.scan(key, func(_, val []byte) error {
 		s, err := decodeItem(val)
 		dst = append(dst, s)
@@ -221,7 +244,7 @@ func (v *view) ItemsOfOrder(orderID int64, dst []topology.Stored[topology.OrderI
 
 // PaymentsOfOrder implements topology.Rows (one prefix scan).
 func (v *view) PaymentsOfOrder(orderID int64, dst []topology.Stored[topology.Payment]) ([]topology.Stored[topology.Payment], error) {
-	key := v.keep(partKey(v.buf(), v.part, kindPayment, orderID))
+	key := v.keep(append(partKey(v.buf(), v.part, kindOrder, orderID), kindPayment))
 	err := v.scan(key, func(_, val []byte) error {
 		s, err := decodePayment(val)
 		dst = append(dst, s)
