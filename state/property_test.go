@@ -168,6 +168,23 @@ func TestStateOrderInsensitive(t *testing.T) {
 	})
 }
 
+// TestStateLostState is topologytest.RunLostState on Pebble state: the
+// node that takes over rebuilds each partition from the committed offsets
+// without emitting and must supersede every fact the lost state emitted.
+func TestStateLostState(t *testing.T) {
+	randomCases(t, func(rng *rand.Rand) string {
+		h := topologytest.Generate(rng, topologytest.RandomConfig(rng))
+		lost, next := newPebbleBackend(t, rng), newPebbleBackend(t, rng)
+		defer lost.close()
+		defer next.close()
+		sink, err := topologytest.RunLostState(rng, h, lost, next)
+		if err != nil {
+			return err.Error()
+		}
+		return check(h, sink)
+	})
+}
+
 // TestStateCrashAndRedelivery crashes the node at random points (losing
 // the uncommitted batches and what they would have emitted), restarts it
 // from the offsets stored with the state on a clock that went back, and

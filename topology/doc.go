@@ -112,7 +112,8 @@
 // fact. So an order new to the state emits the tombstones of its deleted
 // items along with the facts of its live ones. (A tombstone of a fact
 // never written is harmless: sales_facts_current leaves deleted rows
-// out.) TestJoinLostState checks this, and the golden case
+// out.) TestJoinLostState (in memory) and state's TestStateLostState (on
+// Pebble) check this with topologytest.RunLostState; the golden case
 // items_before_order shows it.
 //
 // Unchanged TOAST values (Change.Unchanged; in practice vehicles.features)

@@ -9,7 +9,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/drivetrain-cdc/drivetrain/topology"
 	"github.com/drivetrain-cdc/drivetrain/topology/topologytest"
 )
 
@@ -116,55 +115,15 @@ func TestJoinRedelivery(t *testing.T) {
 }
 
 // TestJoinLostState is the case of a node that emitted facts and lost its
-// state before the group committed what it read (a crash before the first
-// commit, a wiped disk): another node rebuilds each partition up to the
-// committed offsets without emitting, then reads the rest in another
-// interleaving into the same tables. The final result must still equal
-// the join, so the facts the first node emitted from records beyond the
-// committed offsets must all be superseded, including those of items
-// that the second node sees deleted before their order arrives.
+// state before the group committed what it read (topologytest.RunLostState):
+// the facts it emitted from records beyond the committed offsets must all
+// be superseded, including those of items that the next node sees deleted
+// before their order arrives.
 func TestJoinLostState(t *testing.T) {
 	randomCases(t, func(rng *rand.Rand) string {
 		h := topologytest.Generate(rng, topologytest.RandomConfig(rng))
-		sink := topologytest.NewSink()
-		newNode := func(clock func() uint64) *topologytest.Processor {
-			return &topologytest.Processor{Backend: topologytest.NewMemBackend(), Sink: sink, Partitions: h.Config.Partitions, Clock: clock}
-		}
-		clock := topologytest.NewClock(rng, 1_000_000)
-		recs := h.Interleave(rng, nil)
-		read := recs[:rng.IntN(len(recs)+1)]
-		if err := newNode(clock).Run(rng, read, 4); err != nil {
-			return err.Error()
-		}
-		// The second node starts later than any version the first one
-		// wrote (which may run ahead of its clock by one per fact).
-		later := topologytest.NewClock(rng, clock()+1_000_000)
-		// The group committed a prefix of what the first node read of
-		// each order-stream queue; the global tables are read again whole.
-		committed := map[topologytest.Queue]int64{}
-		for _, r := range read {
-			committed[r.Queue()] = r.Change.Pos.Offset + 1
-		}
-		for q, n := range committed {
-			committed[q] = 0
-			if !topologytest.TableOf(q.Topic).Global() {
-				committed[q] = rng.Int64N(n + 1)
-			}
-		}
-		b := newNode(later)
-		for _, r := range h.Interleave(rng, nil) {
-			if r.Change.Table.Global() || r.Change.Pos.Offset >= committed[r.Queue()] {
-				continue
-			}
-			s, err := b.Backend.Partition(r.Change.Pos.Partition)
-			if err == nil {
-				err = topology.Apply(s, &r.Change, 0, nil)
-			}
-			if err != nil {
-				return err.Error()
-			}
-		}
-		if err := b.Run(rng, h.Interleave(rng, committed), 4); err != nil {
+		sink, err := topologytest.RunLostState(rng, h, topologytest.NewMemBackend(), topologytest.NewMemBackend())
+		if err != nil {
 			return err.Error()
 		}
 		return check(h, sink)
