@@ -32,8 +32,10 @@ func RunLostState(rng *rand.Rand, h *History, a, b Backend) (*Sink, error) {
 			committed[r.Queue()] = r.Change.Pos.Offset + 1
 		}
 	}
-	for q, n := range committed {
-		committed[q] = rng.Int64N(n + 1)
+	for _, q := range h.queueOrder() { // in a fixed order: a seed replays the case
+		if n, ok := committed[q]; ok {
+			committed[q] = rng.Int64N(n + 1)
+		}
 	}
 	for _, r := range h.Interleave(rng, nil) {
 		part := r.Change.Pos.Partition
