@@ -236,6 +236,11 @@
 // state): an order not in memory is one scan of one block. Same command,
 // same VM: 2.80 M events in 150 s before, 2.92 M with the filters alone,
 // 3.30 M with both; the rate at 140 s 7,900, 7,800 and 12,400 events/s.
+// The sixth session repeated it once layout 4 was merged, the build
+// before the merge first: 2.84 M and 3.31 M events, 11,700 and 8,900
+// events/s in the last 10 s (the interval rates swing by a third from one
+// sample to the next; the merged build was ahead in every sample from
+// 40 s on). RSS ended at 509 and 523 MB, peaking at 526 and 528 MB.
 // The decline remains: the refreshes' fan-out grows with the orders (1.8
 // facts per record at the start, 2.2 at 150 s), and old orders are still
 // read from Pebble.
