@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2"
-	"github.com/cockroachdb/pebble/v2/bloom"
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -214,11 +213,7 @@ func TestGroupScansMatchAModel(t *testing.T) {
 	seed := rand.Uint64()
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, 0))
-	po := &pebble.Options{FS: vfs.NewMem(), Comparer: comparer, MemTableSize: 64 << 10, L0CompactionThreshold: 2}
-	for i := range po.Levels {
-		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
-	}
-	db, err := pebble.Open("db", po)
+	db, err := pebble.Open("db", withKeyLayout(&pebble.Options{FS: vfs.NewMem(), MemTableSize: 64 << 10, L0CompactionThreshold: 2}))
 	require.NoError(t, err)
 	defer db.Close()
 	model := map[string]string{}
@@ -330,11 +325,7 @@ func TestGroupScansMatchAModel(t *testing.T) {
 // comparer's ImmediateSuccessor of the prefix while seeking it).
 func TestGroupScansSeeRangeDeletions(t *testing.T) {
 	for _, flushDel := range []bool{false, true} {
-		po := &pebble.Options{FS: vfs.NewMem(), Comparer: comparer, DisableAutomaticCompactions: true}
-		for i := range po.Levels {
-			po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
-		}
-		db, err := pebble.Open("db", po)
+		db, err := pebble.Open("db", withKeyLayout(&pebble.Options{FS: vfs.NewMem(), DisableAutomaticCompactions: true}))
 		require.NoError(t, err)
 		item := childKey(nil, 0, 7, kindItem, 1)
 		require.NoError(t, db.Set(partKey(nil, 0, kindOrder, 7), []byte("order"), nil))

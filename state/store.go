@@ -71,19 +71,12 @@ func Open(dir string, opts Options) (s *Store, err error) {
 			s, err = nil, fmt.Errorf("opening state in %s: %w: %s", dir, ErrFailed, fe.msg)
 		}
 	}()
-	po := &pebble.Options{
-		Comparer:     comparer,
+	po := withKeyLayout(&pebble.Options{
 		FS:           opts.FS,
 		Cache:        cache,
 		Logger:       pebbleLogger{opts.Logger},
 		MemTableSize: 32 << 20,
-	}
-	// Bloom filters let point reads and prefix scans of a group (most of
-	// them for rows the join rules look up) skip the tables that lack the
-	// key or the group (see split).
-	for i := range po.Levels {
-		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
-	}
+	})
 	if opts.tune != nil {
 		opts.tune(po)
 	}
@@ -110,6 +103,18 @@ func Open(dir string, opts Options) (s *Store, err error) {
 		return nil, errors.Join(fmt.Errorf("opening state in %s: %w", dir, err), db.Close())
 	}
 	return s, nil
+}
+
+// withKeyLayout sets in po what the key layout needs of Pebble: the
+// comparer, and bloom filters, which let point reads and prefix scans of
+// a group (most of them for rows the join rules look up) skip the tables
+// that lack the key or the group (see split).
+func withKeyLayout(po *pebble.Options) *pebble.Options {
+	po.Comparer = comparer
+	for i := range po.Levels {
+		po.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+	}
+	return po
 }
 
 // comparer orders keys bytewise and gives the bloom filters the prefixes
