@@ -180,6 +180,8 @@ func (c Config) Validate() error {
 		return invalid("SinkBatch.MaxBytes", "%d is negative", c.SinkBatch.MaxBytes)
 	case c.SinkBatch.MaxDelay < 0:
 		return invalid("SinkBatch.MaxDelay", "%v is negative", c.SinkBatch.MaxDelay)
+	case c.SinkBatch.CatchUpDelay < 0:
+		return invalid("SinkBatch.CatchUpDelay", "%v is negative", c.SinkBatch.CatchUpDelay)
 	}
 	for i, b := range c.Brokers {
 		if strings.TrimSpace(b) == "" {

@@ -186,7 +186,12 @@
 // A sink actor collects rows in a sinks.Batcher (last row per key wins),
 // writes one batch at a time in a goroutine it owns, and acknowledges the
 // tokens of a written batch to their sources. Batches are written in the
-// order they were cut. A write that fails with an error Deps.Retryable
+// order they were cut. Rows are sent marked late when the newest record
+// they derive from (its Kafka timestamp; for a refresh, the newest of the
+// global batch that caused it) was older than SinkBatch.CatchUpDelay when
+// read, and always for the mirror rows a bootstrap sends from the state:
+// a batch of late rows may wait CatchUpDelay instead of MaxDelay, so a
+// node catching up makes fewer and larger inserts. A write that fails with an error Deps.Retryable
 // accepts is retried with exponential backoff (SinkRetryMin to
 // SinkRetryMax) for as long as it fails, while the sources run out of
 // credit and pause; any other error stops the node with ErrSinkFailed.

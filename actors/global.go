@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/rs/zerolog"
@@ -242,7 +243,11 @@ func (g *globalActor) apply(m *globalFetched) {
 	defer b.Close()
 	var ids []int64
 	var bad []*deadLetter
+	var written time.Time // the newest record's Kafka timestamp
 	for i, r := range m.records {
+		if r.Timestamp.After(written) {
+			written = r.Timestamp
+		}
 		d := &m.decoded[i]
 		ok, err := d.ok, d.err
 		if err == nil && ok {
@@ -280,7 +285,8 @@ func (g *globalActor) apply(m *globalFetched) {
 	seq := g.track.add(&rows, len(bad), g.applied.clone())
 	g.env.metrics.inflightRows.Add(int64(len(mirrors)))
 	if len(mirrors) > 0 {
-		g.env.root.Send(g.env.sinks[mirrorOutput(g.table)], &writeRows[topology.Mirror]{source: g.source, seq: seq, replyTo: g.self, rows: mirrors})
+		late := g.env.cfg.SinkBatch.Late(written, time.Now())
+		g.env.root.Send(g.env.sinks[mirrorOutput(g.table)], &writeRows[topology.Mirror]{source: g.source, seq: seq, replyTo: g.self, rows: mirrors, late: late})
 	}
 	for _, d := range bad {
 		d.replyTo, d.seq = g.self, seq
@@ -288,7 +294,7 @@ func (g *globalActor) apply(m *globalFetched) {
 	}
 	if len(g.subs) > 0 {
 		slices.Sort(ids)
-		msg := &dimensionsChanged{table: g.table, ids: slices.Compact(ids), through: g.applied.clone(), from: g.self}
+		msg := &dimensionsChanged{table: g.table, ids: slices.Compact(ids), through: g.applied.clone(), from: g.self, written: written}
 		for _, s := range g.subs {
 			s.outstanding++
 			g.env.root.Send(s.pid, msg)
@@ -442,7 +448,9 @@ func (g *globalActor) continueSnapshot() {
 		n[mirrorOutput(g.table)] = len(rows)
 		seq := g.track.add(&n, 0, g.applied.clone())
 		g.env.metrics.inflightRows.Add(int64(len(rows)))
-		g.env.root.Send(g.env.sinks[mirrorOutput(g.table)], &writeRows[topology.Mirror]{source: g.source, seq: seq, replyTo: g.self, rows: rows})
+		// The last versions of rows read during the bootstrap: history,
+		// late by nature.
+		g.env.root.Send(g.env.sinks[mirrorOutput(g.table)], &writeRows[topology.Mirror]{source: g.source, seq: seq, replyTo: g.self, rows: rows, late: true})
 	}
 	if sn.done && g.track.reached >= sn.lastSeq {
 		if err := g.env.store.ClearSnapshot(g.table); err != nil {

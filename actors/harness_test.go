@@ -125,6 +125,10 @@ func (h *harness) config(id string) Config {
 		TopicWait:         -1,
 	}
 	cfg.SinkBatch.MaxDelay = 10 * time.Millisecond
+	// Rows of records older than this also wait only this long: tests
+	// whose records wait for a node to start or restart stay fast
+	// (TestLateRowsWaitForCatchUpDelay covers a longer one).
+	cfg.SinkBatch.CatchUpDelay = 10 * time.Millisecond
 	if h.tweak != nil {
 		h.tweak(&cfg)
 	}

@@ -41,12 +41,15 @@ type decodedRecord struct {
 
 // writeRows hands rows to a sink actor. Each row is tokened with
 // (source, seq): the sink acknowledges with rowsWritten to replyTo once
-// every row of the source up to seq is written.
+// every row of the source up to seq is written. late says the rows come
+// from records that were already old when read (sinks.BatchConfig.Late):
+// they may wait longer in a batch.
 type writeRows[R any] struct {
 	source  int32
 	seq     int64
 	replyTo *actor.PID
 	rows    []R
+	late    bool
 }
 
 // rowsWritten acknowledges every row of the receiver's source up to seq
@@ -127,6 +130,7 @@ type dimensionsChanged struct {
 	ids     []int64
 	through positions
 	from    *actor.PID
+	written time.Time // Kafka timestamp of the newest record applied
 }
 
 // refreshDone tells a global actor that a subscriber processed one

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/rs/zerolog"
@@ -325,10 +326,14 @@ func (p *partitionActor) process(records []*kgo.Record) {
 	var bad []*deadLetter
 	m := pmark{order: p.lastOrder(), hasOrder: true}
 	var next [3]int64 // per order-stream topic, 0 if no record
+	var written time.Time
 	for _, r := range records {
 		i := p.env.topics.index(r.Topic)
 		if i < 0 {
 			continue
+		}
+		if r.Timestamp.After(written) {
+			written = r.Timestamp
 		}
 		ok, err := p.dec.decode(r, true, &p.ch)
 		if err == nil && ok {
@@ -357,7 +362,7 @@ func (p *partitionActor) process(records []*kgo.Record) {
 		p.env.fail(fmt.Errorf("committing partition %d state: %w", p.plan.n, err))
 		return
 	}
-	p.emit(m, bad)
+	p.emit(m, bad, written)
 }
 
 // setOffsets records in b the next offset of each order-stream topic that
@@ -389,7 +394,9 @@ func (p *partitionActor) lastOrder() [3]int64 {
 // emit registers a unit for what p.out holds and bad, and sends them.
 // Rows leave only after the state batch that produced them committed:
 // otherwise a crash could leave rows in the sinks that state lacks.
-func (p *partitionActor) emit(m pmark, bad []*deadLetter) {
+// written is the Kafka timestamp of the newest record they derive from
+// (zero if unknown): older than the sinks' catch-up delay, they are late.
+func (p *partitionActor) emit(m pmark, bad []*deadLetter, written time.Time) {
 	var rows [numOutputs]int
 	facts := slices.Clone(p.out.Facts)
 	rows[outFacts] = len(facts)
@@ -406,12 +413,13 @@ func (p *partitionActor) emit(m pmark, bad []*deadLetter) {
 		total += n
 	}
 	p.env.metrics.inflightRows.Add(int64(total))
+	late := p.env.cfg.SinkBatch.Late(written, time.Now())
 	if len(facts) > 0 {
-		p.env.root.Send(p.env.sinks[outFacts], &writeRows[topology.Fact]{source: p.source, seq: seq, replyTo: p.self, rows: facts})
+		p.env.root.Send(p.env.sinks[outFacts], &writeRows[topology.Fact]{source: p.source, seq: seq, replyTo: p.self, rows: facts, late: late})
 	}
 	for o, ms := range mirrors {
 		if len(ms) > 0 {
-			p.env.root.Send(p.env.sinks[o], &writeRows[topology.Mirror]{source: p.source, seq: seq, replyTo: p.self, rows: ms})
+			p.env.root.Send(p.env.sinks[o], &writeRows[topology.Mirror]{source: p.source, seq: seq, replyTo: p.self, rows: ms, late: late})
 		}
 	}
 	for _, d := range bad {
@@ -539,17 +547,18 @@ func (p *partitionActor) runQueued() {
 		p.queued = p.queued[1:]
 		switch m := q.(type) {
 		case *dimensionsChanged:
-			p.refresh(m.table, m.ids, pmark{table: m.table, through: m.through})
+			p.refresh(m.table, m.ids, pmark{table: m.table, through: m.through}, m.written)
 			p.env.root.Send(m.from, &refreshDone{pid: p.self})
 		case *catchUpRead:
-			p.refresh(m.table, m.ids, pmark{table: m.table, catchUp: m.last})
+			p.refresh(m.table, m.ids, pmark{table: m.table, catchUp: m.last}, time.Time{})
 			close(m.done)
 		}
 	}
 }
 
-// refresh re-emits the facts that join the given rows of a global table.
-func (p *partitionActor) refresh(t topology.Table, ids []int64, m pmark) {
+// refresh re-emits the facts that join the given rows of a global table,
+// changed by records up to the Kafka timestamp written (see emit).
+func (p *partitionActor) refresh(t topology.Table, ids []int64, m pmark, written time.Time) {
 	b := p.part.NewBatch()
 	defer b.Close()
 	for _, id := range ids {
@@ -564,7 +573,7 @@ func (p *partitionActor) refresh(t topology.Table, ids []int64, m pmark) {
 			return
 		}
 	}
-	p.emit(m, nil)
+	p.emit(m, nil, written)
 }
 
 func (p *partitionActor) startDrain(done chan struct{}) {

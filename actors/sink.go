@@ -81,8 +81,12 @@ func (s *sinkActor[R]) Receive(c actor.Context) {
 	case *writeRows[R]:
 		s.sources[m.source] = &sourceRef{pid: m.replyTo, last: m.seq}
 		tok := sinks.Token{Source: m.source, Seq: m.seq}
+		add := s.b.Add
+		if m.late {
+			add = s.b.AddLate
+		}
 		for i := range m.rows {
-			s.b.Add(s.key(&m.rows[i]), m.rows[i], tok)
+			add(s.key(&m.rows[i]), m.rows[i], tok)
 		}
 		s.env.metrics.sinkRows.Add(int64(len(m.rows)))
 		s.env.metrics.rowsEmitted.Add(int64(len(m.rows)))

@@ -6,15 +6,19 @@ import (
 
 // BatchConfig bounds a batch: it is due when it reaches MaxRows rows or
 // MaxBytes bytes, or MaxDelay after its first row, whichever comes first.
+// Rows that are late already (see CatchUpDelay) may wait longer.
 //
 // The defaults aim at both throughput and freshness. 200 ms keeps rows
 // visible within well under a second (plus the insert itself, tens of
-// milliseconds); under load the row and byte bounds cut batches first, so
-// a table gets at most a few inserts per second per node — ClickHouse
-// wants large, infrequent inserts (each makes a part to merge) — while
-// every insert is big enough (50,000 rows, about 10 MiB of facts) that
-// its fixed cost is amortised. MaxBytes bounds the memory of a batch
-// whatever its rows' size (vehicles carry JSON features).
+// milliseconds), with at most five inserts per second per table and node
+// — ClickHouse wants large, infrequent inserts: each makes a part to
+// merge. A node catching up at 80,000 events/s fills only a fifth of
+// MaxRows in 200 ms (about 8,500 rows per insert on average in the
+// catch-up benchmark, bench/scripts/catchup.sh); its rows are late, so
+// they wait up to CatchUpDelay (one second): a third as many inserts,
+// and ClickHouse merged 6 million rows instead of 11 and spent half the
+// CPU. MaxBytes bounds the memory of a batch whatever its rows' size
+// (vehicles carry JSON features).
 type BatchConfig struct {
 	// MaxRows is the most rows in a batch, after coalescing; default
 	// 50,000.
@@ -25,13 +29,22 @@ type BatchConfig struct {
 	// MaxDelay is how long the first row of a batch may wait; default
 	// 200ms.
 	MaxDelay time.Duration `yaml:"max_delay"`
+	// CatchUpDelay is how long a row may wait whose source record was
+	// already older than CatchUpDelay when it was read (Late): a node
+	// catching up, whose rows are behind anyway, writes fewer and larger
+	// batches, which leaves ClickHouse fewer parts to merge. A late row
+	// never holds a fresh one: a batch is due MaxDelay after its first
+	// fresh row at the latest. Default 1s; at or below MaxDelay every
+	// row waits MaxDelay.
+	CatchUpDelay time.Duration `yaml:"catch_up_delay"`
 }
 
 // Batch defaults.
 const (
-	DefaultBatchRows  = 50_000
-	DefaultBatchBytes = 16 << 20
-	DefaultBatchDelay = 200 * time.Millisecond
+	DefaultBatchRows    = 50_000
+	DefaultBatchBytes   = 16 << 20
+	DefaultBatchDelay   = 200 * time.Millisecond
+	DefaultCatchUpDelay = time.Second
 )
 
 func (c *BatchConfig) setDefaults() {
@@ -44,6 +57,18 @@ func (c *BatchConfig) setDefaults() {
 	if c.MaxDelay == 0 {
 		c.MaxDelay = DefaultBatchDelay
 	}
+	if c.CatchUpDelay == 0 {
+		c.CatchUpDelay = DefaultCatchUpDelay
+	}
+}
+
+// Late reports whether rows derived from a source record written at
+// written (its Kafka timestamp), and read at now, are late: the record
+// was older than CatchUpDelay (default when unset). A zero written is
+// never late.
+func (c BatchConfig) Late(written, now time.Time) bool {
+	c.setDefaults()
+	return !written.IsZero() && now.Sub(written) > c.CatchUpDelay
 }
 
 func (c BatchConfig) validate() error {
@@ -54,6 +79,8 @@ func (c BatchConfig) validate() error {
 		return invalid("Batch.MaxBytes", "%d is negative", c.MaxBytes)
 	case c.MaxDelay < 0:
 		return invalid("Batch.MaxDelay", "%v is negative", c.MaxDelay)
+	case c.CatchUpDelay < 0:
+		return invalid("Batch.CatchUpDelay", "%v is negative", c.CatchUpDelay)
 	}
 	return nil
 }
@@ -84,6 +111,9 @@ type Batch[R any] struct {
 	Bytes int
 	// Opened is when the first row was added.
 	Opened time.Time
+	// FreshOpened is when the first row added with Add (not AddLate)
+	// was added; zero if none was.
+	FreshOpened time.Time
 }
 
 // Batcher collects rows into batches, keeping only the last row added for
@@ -118,12 +148,26 @@ func NewBatcher[R any](cfg BatchConfig, size func(*R) int) *Batcher[R] {
 // must add its rows in Seq order and the batches of one Batcher must be
 // written in the order they were cut.
 func (b *Batcher[R]) Add(key int64, row R, tok Token) (full bool) {
+	return b.add(key, row, tok, false)
+}
+
+// AddLate is Add for a late row (BatchConfig.Late): the batch is due
+// CatchUpDelay after its first row unless a fresh row makes it due
+// sooner.
+func (b *Batcher[R]) AddLate(key int64, row R, tok Token) (full bool) {
+	return b.add(key, row, tok, true)
+}
+
+func (b *Batcher[R]) add(key int64, row R, tok Token, late bool) bool {
 	if b.cur.Added == 0 {
 		b.cur.Opened = b.now()
 		if s := b.spare; s != nil && b.cur.Rows == nil {
 			b.spare = nil
 			b.cur.Rows, b.cur.Tokens = s.Rows[:0], s.Tokens[:0]
 		}
+	}
+	if !late && b.cur.FreshOpened.IsZero() {
+		b.cur.FreshOpened = b.now()
 	}
 	b.cur.Added++
 	n := b.size(&row)
@@ -160,16 +204,28 @@ func (b *Batcher[R]) Full() bool {
 }
 
 // Deadline returns when the open batch is due by age, and false when it
-// is empty.
+// is empty: MaxDelay after its first fresh row, and at most CatchUpDelay
+// (or MaxDelay, whichever is longer) after its first row.
 func (b *Batcher[R]) Deadline() (time.Time, bool) {
 	if b.cur.Added == 0 {
 		return time.Time{}, false
 	}
-	return b.cur.Opened.Add(b.cfg.MaxDelay), true
+	d := b.cur.Opened.Add(max(b.cfg.MaxDelay, b.cfg.CatchUpDelay))
+	if f := b.cur.FreshOpened; !f.IsZero() {
+		d = minTime(d, f.Add(b.cfg.MaxDelay))
+	}
+	return d, true
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // Due reports whether the open batch should be written now: it is full,
-// or not empty and at least MaxDelay old.
+// or not empty and past its Deadline.
 func (b *Batcher[R]) Due() bool {
 	d, ok := b.Deadline()
 	return ok && (b.Full() || !b.now().Before(d))

@@ -142,3 +142,67 @@ func TestBatcherRecycle(t *testing.T) {
 	assert.GreaterOrEqual(t, cap(second.Rows), 100)
 	b.Recycle(nil)
 }
+
+// TestBatcherCatchUpDeadline: late rows may wait CatchUpDelay, but a
+// fresh row makes the batch due MaxDelay after it at the latest.
+func TestBatcherCatchUpDeadline(t *testing.T) {
+	cfg := BatchConfig{MaxDelay: 200 * time.Millisecond, CatchUpDelay: time.Second}
+	t.Run("late rows wait", func(t *testing.T) {
+		b, clk := newTestBatcher(cfg)
+		start := clk.t
+		b.AddLate(1, testRow{}, Token{})
+		clk.advance(300 * time.Millisecond)
+		b.AddLate(2, testRow{}, Token{})
+		d, ok := b.Deadline()
+		require.True(t, ok)
+		assert.Equal(t, start.Add(time.Second), d)
+		assert.False(t, b.Due(), "past MaxDelay, before CatchUpDelay")
+		clk.advance(700 * time.Millisecond)
+		assert.True(t, b.Due())
+	})
+	t.Run("a fresh row cuts the wait", func(t *testing.T) {
+		b, clk := newTestBatcher(cfg)
+		b.AddLate(1, testRow{}, Token{})
+		clk.advance(400 * time.Millisecond)
+		fresh := clk.t
+		b.Add(2, testRow{}, Token{})
+		clk.advance(100 * time.Millisecond)
+		b.AddLate(3, testRow{}, Token{}) // a later late row does not move it
+		d, _ := b.Deadline()
+		assert.Equal(t, fresh.Add(200*time.Millisecond), d)
+		clk.advance(99 * time.Millisecond)
+		assert.False(t, b.Due())
+		clk.advance(time.Millisecond)
+		assert.True(t, b.Due())
+		batch := b.Take()
+		assert.Equal(t, fresh, batch.FreshOpened)
+		// The next batch starts without a fresh row.
+		b.AddLate(4, testRow{}, Token{})
+		d, _ = b.Deadline()
+		assert.Equal(t, clk.t.Add(time.Second), d)
+	})
+	t.Run("fresh first", func(t *testing.T) {
+		b, clk := newTestBatcher(cfg)
+		b.Add(1, testRow{}, Token{})
+		b.AddLate(2, testRow{}, Token{})
+		d, _ := b.Deadline()
+		assert.Equal(t, clk.t.Add(200*time.Millisecond), d)
+	})
+	t.Run("catch-up delay below MaxDelay", func(t *testing.T) {
+		b, clk := newTestBatcher(BatchConfig{MaxDelay: 200 * time.Millisecond, CatchUpDelay: 50 * time.Millisecond})
+		b.AddLate(1, testRow{}, Token{})
+		d, _ := b.Deadline()
+		assert.Equal(t, clk.t.Add(200*time.Millisecond), d, "late rows never wait less than fresh ones")
+	})
+}
+
+func TestBatchConfigLate(t *testing.T) {
+	now := time.Date(2024, 1, 1, 12, 0, 0, 0, time.UTC)
+	cfg := BatchConfig{CatchUpDelay: 2 * time.Second}
+	assert.False(t, cfg.Late(time.Time{}, now), "unknown age")
+	assert.False(t, cfg.Late(now.Add(-2*time.Second), now))
+	assert.True(t, cfg.Late(now.Add(-2*time.Second-time.Nanosecond), now))
+	assert.False(t, cfg.Late(now.Add(time.Second), now), "a timestamp ahead of the clock")
+	assert.True(t, BatchConfig{}.Late(now.Add(-1001*time.Millisecond), now), "default 1s")
+	assert.False(t, BatchConfig{}.Late(now.Add(-time.Second), now))
+}

@@ -65,6 +65,7 @@ func TestConfigDefaults(t *testing.T) {
 	assert.Equal(t, DefaultBatchRows, c.Batch.MaxRows)
 	assert.Equal(t, DefaultBatchBytes, c.Batch.MaxBytes)
 	assert.Equal(t, 200*time.Millisecond, c.Batch.MaxDelay)
+	assert.Equal(t, time.Second, c.Batch.CatchUpDelay)
 	assert.Equal(t, 100*time.Millisecond, c.Retry.InitialBackoff)
 	assert.NoError(t, Config{}.Validate())
 }
@@ -92,6 +93,7 @@ func TestConfigValidate(t *testing.T) {
 		{"negative conns", Config{MaxConns: -1}, "MaxConns"},
 		{"negative rows", Config{Batch: BatchConfig{MaxRows: -1}}, "Batch.MaxRows"},
 		{"negative delay", Config{Batch: BatchConfig{MaxDelay: -1}}, "Batch.MaxDelay"},
+		{"negative catch-up delay", Config{Batch: BatchConfig{CatchUpDelay: -1}}, "Batch.CatchUpDelay"},
 		{"backoff order", Config{Retry: RetryConfig{InitialBackoff: time.Minute, MaxBackoff: time.Second}}, "Retry.MaxBackoff"},
 		{"negative elapsed", Config{Retry: RetryConfig{MaxElapsed: -1}}, "Retry.MaxElapsed"},
 	}

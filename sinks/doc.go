@@ -16,7 +16,8 @@
 //     and inserts it, retrying transient errors with exponential backoff and
 //     jitter (Retry, IsRetryable).
 //   - Batcher collects rows for a writer: last row per key wins, batches are
-//     due by rows, bytes or age, and each batch carries the highest ack
+//     due by rows, bytes or age (longer for rows that are late already:
+//     BatchConfig.CatchUpDelay), and each batch carries the highest ack
 //     Token per source that went into it.
 //
 // Nothing here starts goroutines of its own or imports the actor system:

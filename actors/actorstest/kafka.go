@@ -3,6 +3,7 @@ package actorstest
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -44,6 +45,9 @@ type Producer struct {
 	Client     *kgo.Client // created with kgo.RecordPartitioner(kgo.ManualPartitioner())
 	Enc        *Encoder
 	Tombstones bool
+	// Timestamp, when set, is every record's timestamp (CreateTime), as
+	// if the records had been written then; zero: the time of producing.
+	Timestamp time.Time
 
 	// Written lists the change records written, with their offsets.
 	Written []Written
@@ -65,10 +69,10 @@ func (p *Producer) Produce(ctx context.Context, recs []topologytest.Record) erro
 		ch := &recs[i].Change
 		topic := p.Enc.Topic(ch.Table)
 		key := p.Enc.Key(ch.Table, ch.ID())
-		out = append(out, &kgo.Record{Topic: topic, Partition: ch.Pos.Partition, Key: key, Value: p.Enc.Value(ch)})
+		out = append(out, &kgo.Record{Topic: topic, Partition: ch.Pos.Partition, Key: key, Value: p.Enc.Value(ch), Timestamp: p.Timestamp})
 		changes = append(changes, i)
 		if p.Tombstones && ch.Op == topology.OpDelete {
-			out = append(out, &kgo.Record{Topic: topic, Partition: ch.Pos.Partition, Key: key})
+			out = append(out, &kgo.Record{Topic: topic, Partition: ch.Pos.Partition, Key: key, Timestamp: p.Timestamp})
 			changes = append(changes, -1)
 		}
 	}
