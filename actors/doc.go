@@ -191,7 +191,9 @@
 // global batch that caused it) was older than SinkBatch.CatchUpDelay when
 // read, and always for the mirror rows a bootstrap sends from the state:
 // a batch of late rows may wait CatchUpDelay instead of MaxDelay, so a
-// node catching up makes fewer and larger inserts. A write that fails with an error Deps.Retryable
+// node catching up makes fewer and larger inserts. A source that runs
+// out of credit sends the sinks a flush, so that it does not wait that
+// long for the acknowledgements it needs. A write that fails with an error Deps.Retryable
 // accepts is retried with exponential backoff (SinkRetryMin to
 // SinkRetryMax) for as long as it fails, while the sources run out of
 // credit and pause; any other error stops the node with ErrSinkFailed.

@@ -55,8 +55,11 @@ type globalActor struct {
 	out       topology.Output
 	subs      map[string]*subscriber
 	held      chan struct{} // the reader's done, held for backpressure
-	drainDone chan struct{}
-	cancel    context.CancelFunc
+	// flushAsked: a flush was sent to the sink since the last
+	// acknowledgement (see flushSink).
+	flushAsked bool
+	drainDone  chan struct{}
+	cancel     context.CancelFunc
 	// snap is the sending of the mirror rows from the state, when the
 	// table is bootstrapped from nothing (nil otherwise, and once done).
 	snap *snapshot
@@ -327,6 +330,7 @@ func (g *globalActor) reached() {
 		return
 	}
 	g.env.metrics.inflightRows.Add(-int64(before - g.track.inflight))
+	g.flushAsked = false
 	g.continueSnapshot()
 	if acked != nil && !maps.Equal(acked, g.persisted) {
 		b := g.env.store.NewGlobalBatch()
@@ -361,7 +365,11 @@ func (g *globalActor) persistTo(b *state.GlobalBatch, acked positions) error {
 // release lets the reader poll again when the sinks and every subscriber
 // keep up.
 func (g *globalActor) release() {
-	if g.held == nil || g.track.inflight > g.env.cfg.MaxInflightRows {
+	if g.held == nil {
+		return
+	}
+	if g.track.inflight > g.env.cfg.MaxInflightRows {
+		g.flushSink()
 		return
 	}
 	for _, s := range g.subs {
@@ -371,6 +379,17 @@ func (g *globalActor) release() {
 	}
 	close(g.held)
 	g.held = nil
+}
+
+// flushSink asks the table's sink to write its open batch, once per
+// acknowledgement: the actor waits for credit, and late rows (the
+// bootstrap's, all of them) may otherwise wait CatchUpDelay there.
+func (g *globalActor) flushSink() {
+	if g.flushAsked {
+		return
+	}
+	g.flushAsked = true
+	g.env.root.Send(g.env.sinks[mirrorOutput(g.table)], &flush{})
 }
 
 func (g *globalActor) checkBoot() {
@@ -433,6 +452,11 @@ func (g *globalActor) continueSnapshot() {
 	if sn == nil || !g.booted {
 		return
 	}
+	defer func() {
+		if !sn.done && g.track.inflight > g.env.cfg.MaxInflightRows {
+			g.flushSink()
+		}
+	}()
 	for !sn.done && g.drainDone == nil && !g.env.failed.Load() && g.track.inflight <= g.env.cfg.MaxInflightRows {
 		rows, last, err := g.env.store.Mirrors(g.table, sn.after, snapshotChunk, nil)
 		if err != nil {

@@ -59,8 +59,9 @@ type rowsWritten struct {
 	seq int64
 }
 
-// flush asks a sink actor to write its open batch now (a partition
-// drains).
+// flush asks a sink actor to write its open batch now, or as soon as
+// the write in flight is done: a source drains, or ran out of credit
+// while the batch may hold its rows (late rows wait CatchUpDelay).
 type flush struct{}
 
 // flushDue tells a sink actor that the deadline of its open batch, armed

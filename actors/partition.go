@@ -497,6 +497,11 @@ func (p *partitionActor) checkCredit() {
 	case !p.creditPaused && p.track.inflight > limit:
 		p.creditPaused = true
 		p.log.Debug().Int("inflight", p.track.inflight).Msg("paused: sinks behind")
+		// Late rows may wait in the sinks' batches for CatchUpDelay:
+		// have them written now rather than idle meanwhile.
+		for o := range p.env.sinks {
+			p.env.root.Send(p.env.sinks[o], &flush{})
+		}
 	case p.creditPaused && p.track.inflight <= limit/2:
 		p.creditPaused = false
 		p.log.Debug().Int("inflight", p.track.inflight).Msg("resumed")

@@ -42,15 +42,16 @@ type sinkActor[R any] struct {
 	size func(*R) int
 	log  zerolog.Logger
 
-	self    *actor.PID
-	b       *sinks.Batcher[R]
-	sources map[int32]*sourceRef
-	writing *sinks.Batch[R]
-	attempt int
-	timer   *time.Timer
-	armed   time.Time // when the pending timer fires; zero when none is pending
-	ctx     context.Context
-	cancel  context.CancelFunc
+	self       *actor.PID
+	b          *sinks.Batcher[R]
+	sources    map[int32]*sourceRef
+	writing    *sinks.Batch[R]
+	attempt    int
+	timer      *time.Timer
+	armed      time.Time // when the pending timer fires; zero when none is pending
+	flushAsked bool      // a flush waits for the write in flight
+	ctx        context.Context
+	cancel     context.CancelFunc
 }
 
 func newFactSink(e *env, w Writer[topology.Fact]) *sinkActor[topology.Fact] {
@@ -90,15 +91,16 @@ func (s *sinkActor[R]) Receive(c actor.Context) {
 		}
 		s.env.metrics.sinkRows.Add(int64(len(m.rows)))
 		s.env.metrics.rowsEmitted.Add(int64(len(m.rows)))
-		s.maybeWrite(false)
+		s.maybeWrite()
 	case *flushDue:
 		if !m.at.Equal(s.armed) {
 			return // a timer re-armed since
 		}
 		s.armed = time.Time{}
-		s.maybeWrite(false)
+		s.maybeWrite()
 	case *flush:
-		s.maybeWrite(true)
+		s.flushAsked = true
+		s.maybeWrite()
 	case *batchWritten:
 		s.written(m.err)
 	case *retryBatch:
@@ -114,12 +116,15 @@ func (s *sinkActor[R]) Receive(c actor.Context) {
 }
 
 // maybeWrite cuts and writes the open batch when no write is in flight
-// and the batch is due (or force), else arms the timer for its deadline.
-func (s *sinkActor[R]) maybeWrite(force bool) {
+// and the batch is due (or a flush was asked), else arms the timer for
+// its deadline.
+func (s *sinkActor[R]) maybeWrite() {
 	if s.writing != nil {
 		return
 	}
-	if s.b.Due() || (force && s.b.Len() > 0) {
+	flush := s.flushAsked
+	s.flushAsked = false
+	if s.b.Due() || (flush && s.b.Len() > 0) {
 		s.start(s.b.Take())
 		return
 	}
@@ -195,7 +200,7 @@ func (s *sinkActor[R]) written(err error) {
 		}
 	}
 	s.b.Recycle(batch)
-	s.maybeWrite(false)
+	s.maybeWrite()
 }
 
 // errPanicked marks a write whose Writer panicked: never retried.
