@@ -499,9 +499,7 @@ func (p *partitionActor) checkCredit() {
 		p.log.Debug().Int("inflight", p.track.inflight).Msg("paused: sinks behind")
 		// Late rows may wait in the sinks' batches for CatchUpDelay:
 		// have them written now rather than idle meanwhile.
-		for o := range p.env.sinks {
-			p.env.root.Send(p.env.sinks[o], &flush{})
-		}
+		p.flushSinks()
 	case p.creditPaused && p.track.inflight <= limit/2:
 		p.creditPaused = false
 		p.log.Debug().Int("inflight", p.track.inflight).Msg("resumed")
@@ -581,15 +579,21 @@ func (p *partitionActor) refresh(t topology.Table, ids []int64, m pmark, written
 	p.emit(m, nil, written)
 }
 
+// flushSinks asks every sink to write its open batch, which may hold
+// the partition's rows.
+func (p *partitionActor) flushSinks() {
+	for _, pid := range p.env.sinks {
+		p.env.root.Send(pid, &flush{})
+	}
+}
+
 func (p *partitionActor) startDrain(done chan struct{}) {
 	p.phase = phaseDraining
 	p.stopInputs()
 	p.held = nil
 	p.drainDone = done
 	p.log.Debug().Int("pending_units", p.track.pending()).Int("inflight", p.track.inflight).Msg("draining")
-	for o := range p.env.sinks {
-		p.env.root.Send(p.env.sinks[o], &flush{})
-	}
+	p.flushSinks()
 	if p.track.pending() == 0 {
 		close(done)
 		p.drainDone = nil

@@ -211,17 +211,10 @@ func (b *Batcher[R]) Deadline() (time.Time, bool) {
 		return time.Time{}, false
 	}
 	d := b.cur.Opened.Add(max(b.cfg.MaxDelay, b.cfg.CatchUpDelay))
-	if f := b.cur.FreshOpened; !f.IsZero() {
-		d = minTime(d, f.Add(b.cfg.MaxDelay))
+	if f := b.cur.FreshOpened; !f.IsZero() && f.Add(b.cfg.MaxDelay).Before(d) {
+		d = f.Add(b.cfg.MaxDelay)
 	}
 	return d, true
-}
-
-func minTime(a, b time.Time) time.Time {
-	if b.Before(a) {
-		return b
-	}
-	return a
 }
 
 // Due reports whether the open batch should be written now: it is full,
