@@ -47,6 +47,11 @@ type Config struct {
 	// MaxPollRecords bounds the records one poll hands to the actors.
 	// Default 2,000.
 	MaxPollRecords int `yaml:"max_poll_records"`
+	// BootstrapChunkBytes is about how many bytes of records a global
+	// table read from nothing fetches per round of its bootstrap, which
+	// reads newest first (see backward.go). Default 32 MiB; negative:
+	// the bootstrap reads oldest first and decodes every record.
+	BootstrapChunkBytes int64 `yaml:"bootstrap_chunk_bytes"`
 	// CommitInterval is how often acknowledged offsets are committed to
 	// the consumer group. Default 1s.
 	CommitInterval time.Duration `yaml:"commit_interval"`
@@ -121,6 +126,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxPollRecords == 0 {
 		c.MaxPollRecords = DefaultMaxPollRecords
+	}
+	if c.BootstrapChunkBytes == 0 {
+		c.BootstrapChunkBytes = backwardChunk
 	}
 	if c.CommitInterval == 0 {
 		c.CommitInterval = DefaultCommitInterval

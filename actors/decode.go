@@ -75,6 +75,30 @@ func (d *decoder) decode(r *kgo.Record, detach bool, ch *topology.Change) (bool,
 	return true, nil
 }
 
+// check reports why r would go to the dead-letter topic, as decode and
+// the join rules would (nil for a good record or one without a change),
+// without keeping its change.
+func (d *decoder) check(r *kgo.Record) error {
+	var ch topology.Change
+	ok, err := d.decode(r, false, &ch)
+	if err != nil || !ok {
+		return err
+	}
+	if err := ch.Validate(); err != nil {
+		return &badRecord{kind: kindInvalidChange, detail: err.Error()}
+	}
+	return nil
+}
+
+// keyID returns the id in r's key, decoding nothing else: ok is false
+// when the key does not parse.
+func (d *decoder) keyID(r *kgo.Record) (int64, bool) {
+	if err := d.d.Decode(r.Topic, r.Key, nil, &d.ch); err != nil || d.ch.Kind != debezium.KindTombstone || !d.ch.Key.Valid {
+		return 0, false
+	}
+	return d.ch.Key.V, true
+}
+
 // key decodes only what names the row of r: its table and id (from the
 // key, so tombstones have one too). ok is false for records without.
 func (d *decoder) key(r *kgo.Record) (topology.Table, int64, bool) {

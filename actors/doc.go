@@ -141,6 +141,13 @@
 // bootstraps the same way and sends every row again. The node is not
 // idle while a table is marked (Stats.Snapshots).
 //
+// Such a bootstrap also reads its topic newest first (backward.go): in
+// rounds from the end offsets back to the start, it applies per row only
+// the last complete image and what follows it, and decodes the older
+// records only to send the bad ones to the dead-letter topic
+// (Stats.BootstrapSkipped counts them). It stores no offsets before it
+// ends.
+//
 // Otherwise the global offsets a global actor stores are the acknowledged
 // ones (its mirror rows written), not the applied ones, so that after a
 // crash the records whose mirror rows may be missing are read again. (Package

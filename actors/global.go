@@ -48,13 +48,16 @@ type globalActor struct {
 	self      *actor.PID
 	applied   positions // next offset applied, by partition
 	persisted positions // next offset stored as acknowledged
+	starts    positions // the partitions' first offsets, at start
 	ends      positions // bootstrap targets
 	booted    bool
-	onBoot    func()
-	track     tracker[positions]
-	out       topology.Output
-	subs      map[string]*subscriber
-	held      chan struct{} // the reader's done, held for backpressure
+	// backward: the bootstrap reads newest first (backward.go).
+	backward bool
+	onBoot   func()
+	track    tracker[positions]
+	out      topology.Output
+	subs     map[string]*subscriber
+	held     chan struct{} // the reader's done, held for backpressure
 	// flushAsked: a flush was sent to the sink since the last
 	// acknowledgement (see flushSink).
 	flushAsked bool
@@ -82,10 +85,10 @@ type subscriber struct {
 	outstanding int
 }
 
-func newGlobalActor(e *env, t topology.Table, resume, ends positions, onBoot func()) *globalActor {
+func newGlobalActor(e *env, t topology.Table, resume, starts, ends positions, onBoot func()) *globalActor {
 	return &globalActor{
 		env: e, table: t, topic: e.topics.of(t), source: -int32(t),
-		applied: resume.clone(), persisted: resume.clone(), ends: ends, onBoot: onBoot,
+		applied: resume.clone(), persisted: resume.clone(), starts: starts, ends: ends, onBoot: onBoot,
 	}
 }
 
@@ -100,7 +103,8 @@ func (g *globalActor) Receive(c actor.Context) {
 			g.env.fail(err)
 			return
 		}
-		g.log.Info().Interface("from", g.applied).Interface("bootstrap_to", g.ends).Bool("mirrors_from_state", g.snap != nil).Msg("reading global table")
+		g.log.Info().Interface("from", g.applied).Interface("bootstrap_to", g.ends).Bool("mirrors_from_state", g.snap != nil).
+			Bool("newest_first", g.backward).Msg("reading global table")
 		g.checkBoot()
 		var ctx context.Context
 		ctx, g.cancel = context.WithCancel(context.Background())
@@ -137,7 +141,6 @@ func (g *globalActor) Receive(c actor.Context) {
 
 func (g *globalActor) startReader(ctx context.Context) {
 	opts := append(g.env.kafkaOpts(g.env.cfg.NodeID+"-"+g.table.String()),
-		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{g.topic: offsetsOf(g.applied)}),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		// Twice the default: vehicles' records carry JSON documents of
@@ -157,16 +160,44 @@ func (g *globalActor) startReader(ctx context.Context) {
 	for i := range decs {
 		decs[i] = newDecoder(g.env.cfg.TopicPrefix, g.env.cfg.MaxRecordBytes, g.log, storedRow(g.env.store))
 	}
+	var back *backwardReader
+	if g.backward {
+		back = newBackwardReader(g.topic, g.starts, g.ends, g.env.cfg.BootstrapChunkBytes, decs, func(n int) { g.env.metrics.bootstrapSkipped.Add(int64(n)) })
+	}
+	from := g.applied.clone()
 	g.env.goroutines.Add(1)
 	go func() {
 		defer g.env.goroutines.Done()
-		cl, err := kgo.NewClient(opts...)
+		var prev chan struct{} // the poll the actor is applying
+		// hand gives m to the actor once it applied the previous poll.
+		hand := func(m *globalFetched) bool {
+			if prev != nil {
+				select {
+				case <-prev:
+				case <-ctx.Done():
+					return false
+				}
+			}
+			prev = make(chan struct{})
+			m.done = prev
+			root.Send(self, m)
+			return true
+		}
+		onErr := func(p int32, err error) {
+			log.Warn().Err(err).Int32("partition", p).Msg("fetching global records")
+		}
+		if back != nil {
+			if !g.readBackward(ctx, back, opts, hand, onErr) {
+				return
+			}
+			from = g.ends
+		}
+		cl, err := kgo.NewClient(append(opts, kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{g.topic: offsetsOf(from)}))...)
 		if err != nil {
 			fail(fmt.Errorf("creating the reader of %s: %w", g.topic, err))
 			return
 		}
 		defer cl.Close()
-		var prev chan struct{} // the poll the actor is applying
 		for ctx.Err() == nil {
 			fs := cl.PollRecords(ctx, maxRecords)
 			if fs.IsClientClosed() || ctx.Err() != nil {
@@ -174,7 +205,7 @@ func (g *globalActor) startReader(ctx context.Context) {
 			}
 			fs.EachError(func(topic string, p int32, err error) {
 				if !errors.Is(err, context.Canceled) {
-					log.Warn().Err(err).Int32("partition", p).Msg("fetching global records")
+					onErr(p, err)
 				}
 			})
 			recs := fs.Records()
@@ -182,18 +213,57 @@ func (g *globalActor) startReader(ctx context.Context) {
 				continue
 			}
 			g.env.metrics.consumed(recs[0].Topic, len(recs))
-			decoded := decodeAll(decs, recs)
-			if prev != nil {
-				select {
-				case <-prev:
-				case <-ctx.Done():
-					return
-				}
+			if !hand(&globalFetched{records: recs, decoded: decodeAll(decs, recs)}) {
+				return
 			}
-			prev = make(chan struct{})
-			root.Send(self, &globalFetched{records: recs, decoded: decoded, done: prev})
 		}
 	}()
+}
+
+// readBackward runs the bootstrap newest first with a client of its own,
+// then hands the actor the end offsets; false when ctx ended or the
+// client could not be created.
+func (g *globalActor) readBackward(ctx context.Context, back *backwardReader, opts []kgo.Opt, hand func(*globalFetched) bool, onErr func(int32, error)) bool {
+	if len(back.lo) == 0 {
+		return hand(&globalFetched{through: g.ends})
+	}
+	cl, err := kgo.NewClient(append(opts, kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{g.topic: back.firstOffsets()}), kgo.FetchMaxPartitionBytes(512<<10))...)
+	if err != nil {
+		g.env.fail(fmt.Errorf("creating the reader of %s: %w", g.topic, err))
+		return false
+	}
+	defer cl.Close()
+	back.cl = cl
+	consumed := func(n int) { g.env.metrics.consumed(g.topic, n) }
+	// A goroutine decodes and picks each round's records while the next
+	// round is fetched: two rounds at most are held.
+	rounds := make(chan []*kgo.Record)
+	picked := make(chan bool, 1)
+	go func() {
+		ok := true
+		for all := range rounds {
+			if !ok {
+				continue
+			}
+			recs, decoded := back.latest(all)
+			ok = len(recs) == 0 || hand(&globalFetched{records: recs, decoded: decoded, backward: true})
+		}
+		picked <- ok
+	}()
+	fetched := true
+	for first := true; fetched && len(back.lo) > 0; first = false {
+		var all []*kgo.Record
+		if all, fetched = back.fetch(ctx, first, onErr, consumed); fetched {
+			rounds <- all
+			back.plan()
+		}
+	}
+	close(rounds)
+	if !<-picked || !fetched {
+		return false
+	}
+	recs, decoded := back.rest()
+	return hand(&globalFetched{records: recs, decoded: decoded, backward: true, through: g.ends})
 }
 
 // minChunk is the fewest records decodeAll gives a goroutine of its own.
@@ -270,7 +340,12 @@ func (g *globalActor) apply(m *globalFetched) {
 		if errors.As(err, &br) {
 			bad = append(bad, &deadLetter{record: r, kind: br.kind, detail: br.detail})
 		}
-		g.applied[r.Partition] = r.Offset + 1
+		if !m.backward {
+			g.applied[r.Partition] = r.Offset + 1
+		}
+	}
+	if m.through != nil {
+		g.applied = m.through.clone()
 	}
 	if err := g.commit(b); err != nil {
 		g.env.fail(fmt.Errorf("committing %s state: %w", g.table, err))
@@ -440,6 +515,7 @@ func (g *globalActor) startSnapshot() error {
 	}
 	g.snap = &snapshot{after: math.MinInt64}
 	g.env.metrics.snapshots.Add(1)
+	g.backward = fresh && g.env.cfg.BootstrapChunkBytes > 0
 	return nil
 }
 

@@ -51,8 +51,9 @@ type harness struct {
 	sink    *actorstest.Sink
 	prod    *actorstest.Producer
 	enc     *actorstest.Encoder
-	// tweak adjusts every node's Config.
-	tweak func(*Config)
+	// tweak adjusts every node's Config, tweakDeps its Deps.
+	tweak     func(*Config)
+	tweakDeps func(*Deps)
 }
 
 var harnessSeq atomic.Int64
@@ -151,6 +152,9 @@ func (h *harness) deps(fs vfs.FS) Deps {
 	}
 	for _, t := range topology.Tables {
 		d.Mirrors[t] = h.sink.Mirror(t)
+	}
+	if h.tweakDeps != nil {
+		h.tweakDeps(&d)
 	}
 	return d
 }

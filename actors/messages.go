@@ -28,6 +28,12 @@ type globalFetched struct {
 	records []*kgo.Record
 	decoded []decodedRecord // one per record, decoded by the reader
 	done    chan struct{}
+	// backward: the records come from a bootstrap read newest first
+	// (backward.go), so they do not say how far the table has read.
+	backward bool
+	// through, when set, is how far the table has read once the records
+	// are applied: the end of a backward bootstrap.
+	through positions
 }
 
 // decodedRecord is a record's decoded change (detached: it owns its

@@ -251,7 +251,7 @@ func (n *Node) Run(ctx context.Context) (err error) {
 	if err := ensureDLQ(ctx, adm, n.cfg.DLQTopic); err != nil {
 		return startErr(err)
 	}
-	resume, ends, err := n.globalStart(ctx, adm, e, layout)
+	resume, starts, ends, err := n.globalStart(ctx, adm, e, layout)
 	if err != nil {
 		return startErr(err)
 	}
@@ -294,7 +294,7 @@ func (n *Node) Run(ctx context.Context) (err error) {
 
 	booted := make(chan topology.Table, 2)
 	for _, t := range []topology.Table{topology.TableCustomers, topology.TableVehicles} {
-		e.globals[t] = spawn(newGlobalActor(e, t, resume[t], ends[t], func() { booted <- t }))
+		e.globals[t] = spawn(newGlobalActor(e, t, resume[t], starts[t], ends[t], func() { booted <- t }))
 	}
 	for range e.globals {
 		select {
@@ -498,9 +498,10 @@ func ensureDLQ(ctx context.Context, adm *kadm.Client, topic string) error {
 }
 
 // globalStart returns, per global table, where its actor resumes (the
-// stored acknowledged offsets) and the end offsets it bootstraps to.
-func (n *Node) globalStart(ctx context.Context, adm *kadm.Client, e *env, l layout) (resume, ends map[topology.Table]positions, err error) {
-	resume, ends = map[topology.Table]positions{}, map[topology.Table]positions{}
+// stored acknowledged offsets), the first offsets of its partitions and
+// the end offsets it bootstraps to.
+func (n *Node) globalStart(ctx context.Context, adm *kadm.Client, e *env, l layout) (resume, starts, ends map[topology.Table]positions, err error) {
+	resume, starts, ends = map[topology.Table]positions{}, map[topology.Table]positions{}, map[topology.Table]positions{}
 	for tab, parts := range l.global {
 		topic := e.topics.of(tab)
 		listed, err := adm.ListEndOffsets(ctx, topic)
@@ -508,27 +509,37 @@ func (n *Node) globalStart(ctx context.Context, adm *kadm.Client, e *env, l layo
 			err = listed.Error()
 		}
 		if err != nil {
-			return nil, nil, fmt.Errorf("listing the end offsets of %s: %w", topic, err)
+			return nil, nil, nil, fmt.Errorf("listing the end offsets of %s: %w", topic, err)
 		}
-		r, en := positions{}, positions{}
+		first, err := adm.ListStartOffsets(ctx, topic)
+		if err == nil {
+			err = first.Error()
+		}
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("listing the start offsets of %s: %w", topic, err)
+		}
+		r, st, en := positions{}, positions{}, positions{}
 		for _, p := range parts {
 			next, _, err := e.store.GlobalOffset(topic, p)
 			if err != nil {
-				return nil, nil, fmt.Errorf("reading the stored offsets of %s: %w", topic, err)
+				return nil, nil, nil, fmt.Errorf("reading the stored offsets of %s: %w", topic, err)
 			}
 			r[p] = next
+			if o, ok := first.Lookup(topic, p); ok {
+				st[p] = o.Offset
+			}
 			if o, ok := listed.Lookup(topic, p); ok {
 				en[p] = o.Offset
 				if next > o.Offset {
-					return nil, nil, fmt.Errorf("%w: the state in %s has read %s partition %d up to offset %d, beyond its end %d: "+
+					return nil, nil, nil, fmt.Errorf("%w: the state in %s has read %s partition %d up to offset %d, beyond its end %d: "+
 						"the topics were recreated; remove the state directory (or point StateDir at a new one) to rebuild it",
 						ErrStaleState, n.cfg.StateDir, topic, p, next, o.Offset)
 				}
 			}
 		}
-		resume[tab], ends[tab] = r, en
+		resume[tab], starts[tab], ends[tab] = r, st, en
 	}
-	return resume, ends, nil
+	return resume, starts, ends, nil
 }
 
 // Ready reports whether the node has bootstrapped the global tables and
@@ -580,6 +591,10 @@ type Stats struct {
 	// node has still to send from its state after a bootstrap from
 	// nothing; the node is not idle before it is 0.
 	Snapshots int64
+	// BootstrapSkipped counts the records of the global tables that a
+	// bootstrap from nothing, reading newest first, did not decode: a
+	// later record of the same row replaced them.
+	BootstrapSkipped int64
 	// RowsEmitted counts the rows the actors handed to the sinks;
 	// RowsWritten the rows the sinks wrote (after coalescing).
 	RowsEmitted, RowsWritten int64
@@ -594,14 +609,15 @@ type Stats struct {
 func (n *Node) Stats() Stats {
 	m := &n.metrics
 	s := Stats{
-		InflightRows:    m.inflightRows.Load(),
-		MaxInflightRows: m.inflightRows.high.Load(),
-		BufferedRows:    m.sinkRows.Load(),
-		Snapshots:       m.snapshots.Load(),
-		RowsEmitted:     m.rowsEmitted.Load(),
-		RowsWritten:     m.rowsWritten.Load(),
-		DeadLetters:     map[string]int64{},
-		Consumed:        map[string]int64{},
+		InflightRows:     m.inflightRows.Load(),
+		MaxInflightRows:  m.inflightRows.high.Load(),
+		BufferedRows:     m.sinkRows.Load(),
+		Snapshots:        m.snapshots.Load(),
+		BootstrapSkipped: m.bootstrapSkipped.Load(),
+		RowsEmitted:      m.rowsEmitted.Load(),
+		RowsWritten:      m.rowsWritten.Load(),
+		DeadLetters:      map[string]int64{},
+		Consumed:         map[string]int64{},
 	}
 	m.mu.Lock()
 	maps.Copy(s.DeadLetters, m.deadLetters)
@@ -627,13 +643,16 @@ type metrics struct {
 	inflightRows gauge
 	// snapshots counts the global tables whose mirror rows are still to
 	// be sent from the state (see globalActor).
-	snapshots   atomic.Int64
-	sinkRows    atomic.Int64
-	rowsEmitted atomic.Int64
-	rowsWritten atomic.Int64
-	mu          sync.Mutex
-	deadLetters map[string]int64
-	consumedBy  sync.Map // topic → *atomic.Int64
+	snapshots atomic.Int64
+	// bootstrapSkipped counts the global records a bootstrap read newest
+	// first did not decode (backward.go).
+	bootstrapSkipped atomic.Int64
+	sinkRows         atomic.Int64
+	rowsEmitted      atomic.Int64
+	rowsWritten      atomic.Int64
+	mu               sync.Mutex
+	deadLetters      map[string]int64
+	consumedBy       sync.Map // topic → *atomic.Int64
 }
 
 func (m *metrics) deadLetter(kind string) {
