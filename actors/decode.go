@@ -21,9 +21,11 @@ type decoder struct {
 // newDecoder returns a decoder that logs, once per column, a column the
 // source table has and drivetrain's table definition lacks: its values
 // are ignored (schema evolution upstream). stored, if not nil, tells
-// whether a row is in state (debezium.Options.Stored).
-func newDecoder(prefix string, maxRecordBytes int, log zerolog.Logger, stored func(topology.Table, int64) bool) *decoder {
+// whether a row is in state (debezium.Options.Stored). memo: for a
+// decoder that checks many versions of the same rows (debezium.Options.Memo).
+func newDecoder(prefix string, maxRecordBytes int, log zerolog.Logger, stored func(topology.Table, int64) bool, memo bool) *decoder {
 	return &decoder{d: debezium.NewDecoder(debezium.Options{
+		Memo:           memo,
 		Stored:         stored,
 		TopicPrefix:    prefix,
 		MaxRecordBytes: maxRecordBytes,
@@ -54,7 +56,12 @@ const kindInvalidChange = "invalid_change"
 // strings of ch own their memory (rows that leave the actor need that);
 // otherwise they are valid until the next call.
 func (d *decoder) decode(r *kgo.Record, detach bool, ch *topology.Change) (bool, error) {
-	if err := d.d.Decode(r.Topic, r.Key, r.Value, &d.ch); err != nil {
+	return d.decodeWith(d.d.Decode, r, detach, ch)
+}
+
+// decodeWith is decode with Decoder.Decode or Decoder.Check.
+func (d *decoder) decodeWith(decode func(string, []byte, []byte, *debezium.Change) error, r *kgo.Record, detach bool, ch *topology.Change) (bool, error) {
+	if err := decode(r.Topic, r.Key, r.Value, &d.ch); err != nil {
 		var e *debezium.Error
 		if errors.As(err, &e) {
 			detail := e.Detail
@@ -80,7 +87,7 @@ func (d *decoder) decode(r *kgo.Record, detach bool, ch *topology.Change) (bool,
 // without keeping its change.
 func (d *decoder) check(r *kgo.Record) error {
 	var ch topology.Change
-	ok, err := d.decode(r, false, &ch)
+	ok, err := d.decodeWith(d.d.Check, r, false, &ch)
 	if err != nil || !ok {
 		return err
 	}

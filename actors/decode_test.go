@@ -23,7 +23,7 @@ import (
 // processor's decoder leaves out (debezium.Options.SkipUpdateBefore).
 func TestDecodeRoundTrip(t *testing.T) {
 	enc := &actorstest.Encoder{Prefix: "rt"}
-	dec := newDecoder("rt", 0, zerolog.Nop(), nil)
+	dec := newDecoder("rt", 0, zerolog.Nop(), nil, false)
 	for seed := uint64(1); seed <= 5; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 7))
 		h := topologytest.Generate(rng, topologytest.Config{Transactions: 80, Snapshot: 3})
@@ -55,7 +55,7 @@ func TestDecodeRoundTrip(t *testing.T) {
 // logged once per decoder.
 func TestDecodeLogsUnknownColumn(t *testing.T) {
 	var logs bytes.Buffer
-	dec := newDecoder("rt", 0, zerolog.New(&logs), nil)
+	dec := newDecoder("rt", 0, zerolog.New(&logs), nil, false)
 	value := `{"before":null,"after":{"id":7,"order_id":3,"vehicle_id":12,"quantity":2,"unit_price":"D54=","discount":"AA==","gift_wrap":true},` +
 		`"source":{"version":"3.6.1.Final","connector":"postgresql","name":"rt","ts_ms":1,"db":"ecommerce","schema":"public","table":"order_items","txId":1,"lsn":10},"op":"c","ts_ms":2}`
 	for i := range 3 {
@@ -71,7 +71,7 @@ func TestDecodeLogsUnknownColumn(t *testing.T) {
 }
 
 func TestDecodeBadRecords(t *testing.T) {
-	dec := newDecoder("rt", 0, zerolog.Nop(), nil)
+	dec := newDecoder("rt", 0, zerolog.Nop(), nil, false)
 	tests := []struct {
 		name     string
 		rec      kgo.Record
@@ -112,10 +112,10 @@ func TestDecodeAllKeepsOrder(t *testing.T) {
 	}
 	recs = append(recs, &kgo.Record{Topic: "rt.public.orders", Value: []byte(`{"op":`)}) // a bad one, last
 	require.Greater(t, len(recs), 3*minChunk, "enough records for three chunks")
-	one := newDecoder("rt", 0, zerolog.Nop(), nil)
+	one := newDecoder("rt", 0, zerolog.Nop(), nil, false)
 	var decs []*decoder
 	for range 3 {
-		decs = append(decs, newDecoder("rt", 0, zerolog.Nop(), nil))
+		decs = append(decs, newDecoder("rt", 0, zerolog.Nop(), nil, false))
 	}
 	got := decodeAll(decs, recs)
 	require.Len(t, got, len(recs))

@@ -158,11 +158,17 @@ func (g *globalActor) startReader(ctx context.Context) {
 	// decoding.
 	decs := make([]*decoder, max(1, runtime.GOMAXPROCS(0)))
 	for i := range decs {
-		decs[i] = newDecoder(g.env.cfg.TopicPrefix, g.env.cfg.MaxRecordBytes, g.log, storedRow(g.env.store))
+		decs[i] = newDecoder(g.env.cfg.TopicPrefix, g.env.cfg.MaxRecordBytes, g.log, storedRow(g.env.store), false)
 	}
 	var back *backwardReader
 	if g.backward {
-		back = newBackwardReader(g.topic, g.starts, g.ends, g.env.cfg.BootstrapChunkBytes, decs, func(n int) { g.env.metrics.bootstrapSkipped.Add(int64(n)) })
+		// Decoders of their own, which remember the rows' long values
+		// for the bootstrap only.
+		bdecs := make([]*decoder, len(decs))
+		for i := range bdecs {
+			bdecs[i] = newDecoder(g.env.cfg.TopicPrefix, g.env.cfg.MaxRecordBytes, g.log, storedRow(g.env.store), true)
+		}
+		back = newBackwardReader(g.topic, g.starts, g.ends, g.env.cfg.BootstrapChunkBytes, bdecs, func(n int) { g.env.metrics.bootstrapSkipped.Add(int64(n)) })
 	}
 	from := g.applied.clone()
 	g.env.goroutines.Add(1)
@@ -190,7 +196,7 @@ func (g *globalActor) startReader(ctx context.Context) {
 			if !g.readBackward(ctx, back, opts, hand, onErr) {
 				return
 			}
-			from = g.ends
+			back, from = nil, g.ends // the memos go
 		}
 		cl, err := kgo.NewClient(append(opts, kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{g.topic: offsetsOf(from)}))...)
 		if err != nil {

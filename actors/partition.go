@@ -177,7 +177,7 @@ func (p *partitionActor) Receive(c actor.Context) {
 func (p *partitionActor) start(c actor.Context) {
 	p.self = c.Self()
 	p.log = p.env.log.With().Str("component", "partition").Int32("partition", p.plan.n).Logger()
-	p.dec = newDecoder(p.env.cfg.TopicPrefix, p.env.cfg.MaxRecordBytes, p.log, nil)
+	p.dec = newDecoder(p.env.cfg.TopicPrefix, p.env.cfg.MaxRecordBytes, p.log, nil, false)
 	p.part = p.env.store.Partition(p.plan.n)
 	p.committable = p.plan.committed
 	p.subscribed = map[topology.Table]positions{}
@@ -701,7 +701,7 @@ func readChanged(ctx context.Context, e *env, t topology.Table, from, to positio
 		return fmt.Errorf("creating a reader of %s: %w", topic, err)
 	}
 	defer cl.Close()
-	dec := newDecoder(e.cfg.TopicPrefix, e.cfg.MaxRecordBytes, e.log, nil)
+	dec := newDecoder(e.cfg.TopicPrefix, e.cfg.MaxRecordBytes, e.log, nil, false)
 	ids := map[int64]struct{}{}
 	for len(pending) > 0 {
 		fs := cl.PollRecords(ctx, e.cfg.MaxPollRecords)

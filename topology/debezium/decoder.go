@@ -4,6 +4,7 @@ import (
 	"crypto/md5"
 	"encoding/base64"
 	"encoding/hex"
+	"hash/maphash"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -70,6 +71,11 @@ type Options struct {
 	// image has unchanged columns, which the join rules fill from the
 	// stored row. Answering false when unsure only costs the decoding.
 	Stored func(table topology.Table, id int64) bool
+	// Memo makes the decoder remember long string values per row and
+	// column, for Check to pass over (see memo.go). It holds a few dozen
+	// bytes per long value of every row decoded; for a decoder that
+	// checks many versions of the same rows.
+	Memo bool
 }
 
 // Decoder turns Kafka records of the Debezium PostgreSQL connector into
@@ -100,6 +106,13 @@ type Decoder struct {
 	lastTable      topology.Table
 	lastKind       Kind
 	lastTopicValid bool
+
+	// The memo (Options.Memo, memo.go): nil without it.
+	memo     map[memoKey]memoVal
+	memoCols [numTables]topology.ColumnSet // the columns with values in memo
+	seed     maphash.Seed
+	checking bool // in Check
+	memoHits int64
 }
 
 const numTables = 6 // topology.TableUnknown … topology.TablePayments
@@ -113,6 +126,9 @@ type schemaCache struct {
 // NewDecoder returns a Decoder with the given options.
 func NewDecoder(opts Options) *Decoder {
 	d := &Decoder{opts: opts, maxBytes: opts.MaxRecordBytes}
+	if opts.Memo {
+		d.memo, d.seed = map[memoKey]memoVal{}, maphash.MakeSeed()
+	}
 	if d.maxBytes == 0 {
 		d.maxBytes = DefaultMaxRecordBytes
 	}
@@ -504,6 +520,10 @@ func (d *Decoder) decodeEnvelope(s *scanner, p *plan, ch *Change, base string) e
 			if d.opts.SkipUpdateBefore {
 				// Decoded below once op and after are known.
 				before = s.i
+				if d.checking && d.memo != nil && d.skipImage(s, p) {
+					break
+				}
+				s.i = before
 				if err = s.skip(); err != nil {
 					err = at(err, base+".before")
 				}
@@ -778,20 +798,8 @@ func (d *Decoder) decodeImage(s *scanner, p *plan, img *Image, base, which strin
 					return at(err, base+"."+which+"."+f.name)
 				}
 			} else if f != nil {
-				col := &cols[f.col]
-				var c cell
-				unchanged, err := d.decodeCell(s, f, col, &c)
-				if err != nil {
+				if err := d.imageCell(s, t, f, &cols[f.col], img, &seen); err != nil {
 					return at(err, base+"."+which+"."+f.name)
-				}
-				seen = seen.With(f.col)
-				switch {
-				case unchanged:
-					img.Unchanged = img.Unchanged.With(f.col)
-				case c.null && !col.Nullable:
-					return newError(TypeMismatch, base+"."+which+"."+f.name, "null in NOT NULL column "+f.name)
-				default:
-					img.store(f.dst, &c)
 				}
 			}
 			if i := s.i; i+1 < len(b) && b[i] == ',' && b[i+1] == '"' { // compact input
@@ -811,6 +819,43 @@ func (d *Decoder) decodeImage(s *scanner, p *plan, img *Image, base, which strin
 				return newError(MissingField, base+"."+which+"."+c.Name, "NOT NULL column "+c.Name+" is missing")
 			}
 		}
+	}
+	return nil
+}
+
+// imageCell decodes the value at s.i of column col into img and seen;
+// with a memo, it remembers the long string values it decodes and, in
+// Check, passes over those it knows.
+func (d *Decoder) imageCell(s *scanner, t topology.Table, f *field, col *topology.Column, img *Image, seen *topology.ColumnSet) error {
+	start := s.i
+	var key memoKey
+	memo := d.memo != nil && f.col > 0 && seen.Has(0) && s.peek() == '"'
+	if memo {
+		key = memoKey{t, img.ID(t), f.col}
+	}
+	if memo && d.checking {
+		if n, ok := d.known(s.b, start, key, f); ok {
+			s.i += n
+			*seen = seen.With(f.col)
+			return nil
+		}
+	}
+	var c cell
+	unchanged, err := d.decodeCell(s, f, col, &c)
+	if err != nil {
+		return err
+	}
+	*seen = seen.With(f.col)
+	switch {
+	case unchanged:
+		img.Unchanged = img.Unchanged.With(f.col)
+	case c.null && !col.Nullable:
+		return newError(TypeMismatch, "", "null in NOT NULL column "+f.name)
+	default:
+		if memo {
+			d.remember(s.b, start, s.i, key, f)
+		}
+		img.store(f.dst, &c)
 	}
 	return nil
 }
