@@ -91,18 +91,15 @@ func newBackwardReader(topic string, starts, ends positions, chunk int64, decs [
 	return b
 }
 
-// plan sets lo for the partitions with records left below hi; false when
-// none has.
-func (b *backwardReader) plan() bool {
+// plan sets lo for the partitions with records left below hi (none:
+// the bootstrap is read).
+func (b *backwardReader) plan() {
 	clear(b.lo)
 	var active int64
 	for p, hi := range b.hi {
 		if hi > b.starts[p] {
 			active++
 		}
-	}
-	if active == 0 {
-		return false
 	}
 	for p, hi := range b.hi {
 		start := b.starts[p]
@@ -117,7 +114,6 @@ func (b *backwardReader) plan() bool {
 		}
 		b.lo[p] = max(start, hi-step)
 	}
-	return true
 }
 
 // firstOffsets returns where the reader's client starts consuming.
