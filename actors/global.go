@@ -198,7 +198,7 @@ func (g *globalActor) startReader(ctx context.Context) {
 			}
 			back, from = nil, g.ends // the memos go
 		}
-		cl, err := kgo.NewClient(append(opts, kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{g.topic: offsetsOf(from)}))...)
+		cl, err := kgo.NewClient(slices.Concat(opts, []kgo.Opt{kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{g.topic: offsetsOf(from)})})...)
 		if err != nil {
 			fail(fmt.Errorf("creating the reader of %s: %w", g.topic, err))
 			return
@@ -233,7 +233,12 @@ func (g *globalActor) readBackward(ctx context.Context, back *backwardReader, op
 	if len(back.lo) == 0 {
 		return hand(&globalFetched{through: g.ends})
 	}
-	cl, err := kgo.NewClient(append(opts, kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{g.topic: back.firstOffsets()}), kgo.FetchMaxPartitionBytes(512<<10))...)
+	// Less per partition and fetch than the forward reader: a round ends
+	// within a fetch, and what the fetch brought past it is read again.
+	cl, err := kgo.NewClient(slices.Concat(opts, []kgo.Opt{
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{g.topic: back.firstOffsets()}),
+		kgo.FetchMaxPartitionBytes(512 << 10),
+	})...)
 	if err != nil {
 		g.env.fail(fmt.Errorf("creating the reader of %s: %w", g.topic, err))
 		return false

@@ -773,24 +773,14 @@ func (d *Decoder) decodeImage(s *scanner, p *plan, img *Image, base, which strin
 	} else {
 		next := 0
 		for {
-			// Fast path: the expected member, written compactly, matches
-			// byte for byte (name, quotes and colon) without scanning.
-			var f *field
-			if next < len(p.fields) && p.fields[next].at(b, s.i) {
-				f = &p.fields[next]
-				next++
-				s.i += len(f.quoted)
-				s.ws()
-			} else {
-				name, err := s.name(&d.arena)
-				if err != nil {
-					return at(err, base+"."+which)
-				}
-				if f, next = p.lookup(name, next); f == nil {
-					d.reportUnknown(t, name)
-					if err := s.skip(); err != nil {
-						return at(err, base+"."+which+"."+string(name))
-					}
+			f, name, n, err := d.imageMember(s, p, next)
+			if err != nil {
+				return at(err, base+"."+which)
+			}
+			if next = n; f == nil {
+				d.reportUnknown(t, name)
+				if err := s.skip(); err != nil {
+					return at(err, base+"."+which+"."+string(name))
 				}
 			}
 			if f != nil && f.col < 0 {
@@ -821,6 +811,25 @@ func (d *Decoder) decodeImage(s *scanner, p *plan, img *Image, base, which strin
 		}
 	}
 	return nil
+}
+
+// imageMember reads the name of the row image's member at s.i, and its
+// colon, and returns its field in p with the index of the field to expect
+// next; for a column p does not know, f is nil and name is its name.
+func (d *Decoder) imageMember(s *scanner, p *plan, next int) (f *field, name []byte, _ int, err error) {
+	// Fast path: the expected member, written compactly, matches byte
+	// for byte (name, quotes and colon) without scanning.
+	if next < len(p.fields) && p.fields[next].at(s.b, s.i) {
+		f = &p.fields[next]
+		s.i += len(f.quoted)
+		s.ws()
+		return f, nil, next + 1, nil
+	}
+	if name, err = s.name(&d.arena); err != nil {
+		return nil, nil, next, err
+	}
+	f, next = p.lookup(name, next)
+	return f, name, next, nil
 }
 
 // imageCell decodes the value at s.i of column col into img and seen;

@@ -90,19 +90,11 @@ func (d *Decoder) skipImage(s *scanner, p *plan) bool {
 	idKnown := false
 	next := 0
 	for {
-		var f *field
-		if next < len(p.fields) && p.fields[next].at(b, s.i) {
-			f = &p.fields[next]
-			next++
-			s.i += len(f.quoted)
-			s.ws()
-		} else {
-			name, err := s.name(&d.arena)
-			if err != nil {
-				return false
-			}
-			f, next = p.lookup(name, next)
+		f, _, n, err := d.imageMember(s, p, next)
+		if err != nil {
+			return false
 		}
+		next = n
 		switch {
 		case f != nil && f.col == 0 && f.kind == vkInt && !idKnown:
 			v, err := s.int()
