@@ -30,6 +30,7 @@ const (
 	metricDeadLetters    = "drivetrain_dead_letters_total"
 	metricRowsEmitted    = "drivetrain_rows_emitted_total"
 	metricRowsWritten    = "drivetrain_rows_written_total"
+	metricBootSkipped    = "drivetrain_bootstrap_records_skipped_total"
 	metricInsertDuration = "drivetrain_insert_duration_seconds"
 	metricInsertRows     = "drivetrain_insert_batch_rows"
 	metricLag            = "drivetrain_consumer_lag"
@@ -62,7 +63,7 @@ const (
 
 // metricNames is every drivetrain_* metric family /metrics exposes.
 var metricNames = []string{
-	metricEventsConsumed, metricDeadLetters, metricRowsEmitted, metricRowsWritten,
+	metricEventsConsumed, metricDeadLetters, metricRowsEmitted, metricRowsWritten, metricBootSkipped,
 	metricInsertDuration, metricInsertRows, metricLag, metricLagTotal,
 	metricSinkBacklog, metricFreshness, metricReady, metricStateBytes,
 	metricPebbleDiskBytes, metricPebbleTables, metricPebbleTableBytes, metricPebbleL0Sublevels,
@@ -176,6 +177,7 @@ var (
 	descDeadLetters    = prometheus.NewDesc(metricDeadLetters, "Records sent to the dead-letter topic, by error kind.", []string{"kind"}, nil)
 	descRowsEmitted    = prometheus.NewDesc(metricRowsEmitted, "Rows (facts and mirror rows) the processor handed to the sinks.", nil, nil)
 	descRowsWritten    = prometheus.NewDesc(metricRowsWritten, "Rows ClickHouse acknowledged, by table.", []string{"table"}, nil)
+	descBootSkipped    = prometheus.NewDesc(metricBootSkipped, "Records of the global tables a bootstrap from nothing, reading newest first, checked but did not apply: a later record of the same row replaced them.", nil, nil)
 	descLag            = prometheus.NewDesc(metricLag, "Consumer group lag (end offset minus committed offset) of an order-stream partition.", []string{"topic", "partition"}, nil)
 	descLagTotal       = prometheus.NewDesc(metricLagTotal, "Consumer group lag summed over the order-stream partitions.", nil, nil)
 	descSinkBacklog    = prometheus.NewDesc(metricSinkBacklog, "Rows buffered in or in flight to the ClickHouse sinks.", nil, nil)
@@ -220,7 +222,7 @@ type nodeCollector struct {
 }
 
 func (c *nodeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descEventsConsumed, descDeadLetters, descRowsEmitted, descRowsWritten, descLag, descLagTotal, descSinkBacklog, descReady, descStateBytes} {
+	for _, d := range []*prometheus.Desc{descEventsConsumed, descDeadLetters, descRowsEmitted, descRowsWritten, descBootSkipped, descLag, descLagTotal, descSinkBacklog, descReady, descStateBytes} {
 		ch <- d
 	}
 	for _, d := range pebbleDescs {
@@ -244,6 +246,7 @@ func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descDeadLetters, prometheus.CounterValue, float64(n), kind)
 	}
 	ch <- prometheus.MustNewConstMetric(descRowsEmitted, prometheus.CounterValue, float64(s.Stats.RowsEmitted))
+	ch <- prometheus.MustNewConstMetric(descBootSkipped, prometheus.CounterValue, float64(s.Stats.BootstrapSkipped))
 	for table, n := range s.RowsWritten {
 		ch <- prometheus.MustNewConstMetric(descRowsWritten, prometheus.CounterValue, float64(n), table)
 	}

@@ -32,11 +32,12 @@ var runningSnapshot = metricsSnapshot{
 	Running: true,
 	Ready:   true,
 	Stats: actors.Stats{
-		InflightRows: 7,
-		BufferedRows: 5,
-		RowsEmitted:  42,
-		DeadLetters:  map[string]int64{"decode": 2, "missing_order": 1},
-		Consumed:     map[string]int64{"ecommerce.public.orders": 100, "ecommerce.public.customers": 30},
+		InflightRows:     7,
+		BufferedRows:     5,
+		RowsEmitted:      42,
+		BootstrapSkipped: 600,
+		DeadLetters:      map[string]int64{"decode": 2, "missing_order": 1},
+		Consumed:         map[string]int64{"ecommerce.public.orders": 100, "ecommerce.public.customers": 30},
 	},
 	RowsWritten: map[string]int64{"sales_facts": 12, "orders": 9},
 	Lag: map[string]map[int32]int64{
@@ -100,6 +101,9 @@ drivetrain_ready 0
 # HELP drivetrain_events_consumed_total Records fetched from Kafka, by topic.
 # TYPE drivetrain_events_consumed_total counter
 drivetrain_events_consumed_total{topic="t"} 1
+# HELP drivetrain_bootstrap_records_skipped_total Records of the global tables a bootstrap from nothing, reading newest first, checked but did not apply: a later record of the same row replaced them.
+# TYPE drivetrain_bootstrap_records_skipped_total counter
+drivetrain_bootstrap_records_skipped_total 0
 # HELP drivetrain_ready 1 when /readyz answers ready (bootstrapped, ClickHouse reachable, lag below ready_max_lag), else 0.
 # TYPE drivetrain_ready gauge
 drivetrain_ready 0
@@ -179,6 +183,9 @@ drivetrain_rows_emitted_total 42
 # TYPE drivetrain_rows_written_total counter
 drivetrain_rows_written_total{table="orders"} 9
 drivetrain_rows_written_total{table="sales_facts"} 12
+# HELP drivetrain_bootstrap_records_skipped_total Records of the global tables a bootstrap from nothing, reading newest first, checked but did not apply: a later record of the same row replaced them.
+# TYPE drivetrain_bootstrap_records_skipped_total counter
+drivetrain_bootstrap_records_skipped_total 600
 # HELP drivetrain_consumer_lag Consumer group lag (end offset minus committed offset) of an order-stream partition.
 # TYPE drivetrain_consumer_lag gauge
 drivetrain_consumer_lag{partition="0",topic="ecommerce.public.orders"} 3
@@ -198,7 +205,7 @@ drivetrain_ready 1
 drivetrain_state_bytes 1024
 `
 	assert.NoError(t, testutil.ScrapeAndCompare(url, strings.NewReader(want),
-		metricEventsConsumed, metricDeadLetters, metricRowsEmitted, metricRowsWritten,
+		metricEventsConsumed, metricDeadLetters, metricRowsEmitted, metricRowsWritten, metricBootSkipped,
 		metricLag, metricLagTotal, metricSinkBacklog, metricReady, metricStateBytes))
 
 	pebbleWant := `
