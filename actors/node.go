@@ -592,8 +592,9 @@ type Stats struct {
 	// nothing; the node is not idle before it is 0.
 	Snapshots int64
 	// BootstrapSkipped counts the records of the global tables that a
-	// bootstrap from nothing, reading newest first, did not decode: a
-	// later record of the same row replaced them.
+	// bootstrap from nothing, reading newest first, checked (for the
+	// dead-letter topic) but did not apply: a later record of the same
+	// row replaced them.
 	BootstrapSkipped int64
 	// RowsEmitted counts the rows the actors handed to the sinks;
 	// RowsWritten the rows the sinks wrote (after coalescing).
@@ -645,7 +646,7 @@ type metrics struct {
 	// be sent from the state (see globalActor).
 	snapshots atomic.Int64
 	// bootstrapSkipped counts the global records a bootstrap read newest
-	// first did not decode (backward.go).
+	// first did not apply (backward.go).
 	bootstrapSkipped atomic.Int64
 	sinkRows         atomic.Int64
 	rowsEmitted      atomic.Int64
