@@ -57,7 +57,7 @@ const backwardChunk = 32 << 20
 
 // backwardReader reads one global topic newest first (see above).
 type backwardReader struct {
-	cl     *kgo.Client
+	cls    []*kgo.Client // partition p is read by cls[p % len(cls)]
 	topic  string
 	starts positions // the first offset of each partition
 	hi     positions // the next round ends below these
@@ -128,25 +128,78 @@ func (b *backwardReader) fetch(ctx context.Context, first bool, onErr func(int32
 		parts = append(parts, p)
 	}
 	slices.Sort(parts)
+	// Each client fetches its partitions (and decompresses them) on a
+	// goroutine of its own.
+	got := make([]map[int32][]*kgo.Record, len(b.cls))
+	bytes := make([]map[int32]int64, len(b.cls))
+	oks := make([]bool, len(b.cls))
+	var wg sync.WaitGroup
+	for c, cl := range b.cls {
+		var mine []int32
+		for _, p := range parts {
+			if b.client(p) == c {
+				mine = append(mine, p)
+			}
+		}
+		got[c], bytes[c] = map[int32][]*kgo.Record{}, map[int32]int64{}
+		if len(mine) == 0 {
+			oks[c] = true
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			oks[c] = b.fetchFrom(ctx, cl, mine, first, got[c], bytes[c], onErr)
+		}()
+	}
+	wg.Wait()
+	for _, ok := range oks {
+		if !ok {
+			return nil, false
+		}
+	}
+	var n int
+	for _, p := range parts {
+		n += len(got[b.client(p)][p])
+	}
+	consumed(n)
+	all := make([]*kgo.Record, 0, n)
+	for _, p := range parts {
+		c := b.client(p)
+		all = append(all, got[c][p]...)
+		span := b.hi[p] - b.lo[p]
+		if share := b.chunk / int64(len(parts)); bytes[c][p] > 0 {
+			b.step[p] = max(1, share*span/bytes[c][p])
+		} else {
+			b.step[p] = 2 * span
+		}
+		b.hi[p] = b.lo[p]
+	}
+	return all, true
+}
+
+// client returns the index of the client that reads partition p.
+func (b *backwardReader) client(p int32) int { return int(p) % len(b.cls) }
+
+// fetchFrom fetches with cl the records in [lo, hi) of parts into got,
+// and their sizes into bytes; false when ctx ended or cl closed.
+func (b *backwardReader) fetchFrom(ctx context.Context, cl *kgo.Client, parts []int32, first bool, got map[int32][]*kgo.Record, bytes map[int32]int64, onErr func(int32, error)) bool {
 	if !first {
 		set := map[int32]kgo.EpochOffset{}
 		for _, p := range parts {
 			set[p] = kgo.EpochOffset{Epoch: -1, Offset: b.lo[p]}
 		}
-		b.cl.SetOffsets(map[string]map[int32]kgo.EpochOffset{b.topic: set})
-		b.cl.ResumeFetchPartitions(map[string][]int32{b.topic: parts})
+		cl.SetOffsets(map[string]map[int32]kgo.EpochOffset{b.topic: set})
+		cl.ResumeFetchPartitions(map[string][]int32{b.topic: parts})
 	}
-	got := map[int32][]*kgo.Record{}
-	bytes := map[int32]int64{}
 	pending := map[int32]bool{}
 	for _, p := range parts {
 		pending[p] = true
 	}
-	var n int
 	for len(pending) > 0 {
-		fs := b.cl.PollFetches(ctx)
+		fs := cl.PollFetches(ctx)
 		if fs.IsClientClosed() || ctx.Err() != nil {
-			return nil, false
+			return false
 		}
 		fs.EachError(func(_ string, p int32, err error) {
 			if !errors.Is(err, context.Canceled) {
@@ -161,29 +214,16 @@ func (b *backwardReader) fetch(ctx context.Context, first bool, onErr func(int32
 			if r.Offset >= b.lo[p] && r.Offset < b.hi[p] {
 				got[p] = append(got[p], r)
 				bytes[p] += int64(len(r.Key) + len(r.Value))
-				n++
 			}
 			// Records come in order: the round has every record of p
 			// below hi once it reaches hi-1 (or beyond, past a gap).
 			if r.Offset >= b.hi[p]-1 {
 				delete(pending, p)
-				b.cl.PauseFetchPartitions(map[string][]int32{b.topic: {p}})
+				cl.PauseFetchPartitions(map[string][]int32{b.topic: {p}})
 			}
 		})
 	}
-	consumed(n)
-	all := make([]*kgo.Record, 0, n)
-	for _, p := range parts {
-		all = append(all, got[p]...)
-		span := b.hi[p] - b.lo[p]
-		if share := b.chunk / int64(len(parts)); bytes[p] > 0 {
-			b.step[p] = max(1, share*span/bytes[p])
-		} else {
-			b.step[p] = 2 * span
-		}
-		b.hi[p] = b.lo[p]
-	}
-	return all, true
+	return true
 }
 
 // keep is a record to hand to the actor, with its decoded change.

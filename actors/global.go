@@ -235,16 +235,29 @@ func (g *globalActor) readBackward(ctx context.Context, back *backwardReader, op
 	}
 	// Less per partition and fetch than the forward reader: a round ends
 	// within a fetch, and what the fetch brought past it is read again.
-	cl, err := kgo.NewClient(slices.Concat(opts, []kgo.Opt{
-		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{g.topic: back.firstOffsets()}),
-		kgo.FetchMaxPartitionBytes(512 << 10),
-	})...)
-	if err != nil {
-		g.env.fail(fmt.Errorf("creating the reader of %s: %w", g.topic, err))
-		return false
+	// One client per core: a client decompresses what it fetches on one
+	// goroutine.
+	first := back.firstOffsets()
+	n := min(len(first), max(1, runtime.GOMAXPROCS(0)))
+	back.cls = make([]*kgo.Client, n)
+	for c := range back.cls {
+		mine := map[int32]kgo.Offset{}
+		for p, o := range first {
+			if int(p)%n == c {
+				mine[p] = o
+			}
+		}
+		cl, err := kgo.NewClient(slices.Concat(opts, []kgo.Opt{
+			kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{g.topic: mine}),
+			kgo.FetchMaxPartitionBytes(512 << 10),
+		})...)
+		if err != nil {
+			g.env.fail(fmt.Errorf("creating the reader of %s: %w", g.topic, err))
+			return false
+		}
+		defer cl.Close()
+		back.cls[c] = cl
 	}
-	defer cl.Close()
-	back.cl = cl
 	consumed := func(n int) { g.env.metrics.consumed(g.topic, n) }
 	// A goroutine decodes and picks each round's records while the next
 	// round is fetched: two rounds at most are held.
