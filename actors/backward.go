@@ -47,6 +47,11 @@ import (
 // record's copies of them, in its before and after images, by length and
 // hash instead of decoding them again (debezium.Options.Memo).
 //
+// The rounds are fetched by one client per core, each with its share of
+// the partitions (a client decompresses what it fetches on one
+// goroutine), while another goroutine checks and picks the previous
+// round's records.
+//
 // No offsets are stored before the bootstrap ends (the actor stores the
 // end offsets then), so a crash starts it again; the rows the stage
 // flushed meanwhile stay, and are either re-applied or newer than the
