@@ -111,8 +111,8 @@ type Decoder struct {
 	memo     map[memoKey]memoVal
 	memoCols [numTables]topology.ColumnSet // the columns with values in memo
 	seed     maphash.Seed
-	checking bool // in Check
-	memoHits int64
+	checking bool  // in Check
+	memoHits int64 // values Check passed over (for tests)
 }
 
 const numTables = 6 // topology.TableUnknown … topology.TablePayments

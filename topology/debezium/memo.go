@@ -45,9 +45,6 @@ func (d *Decoder) Check(topic string, key, value []byte, ch *Change) error {
 	return d.Decode(topic, key, value, ch)
 }
 
-// MemoHits returns how many string values Check passed over.
-func (d *Decoder) MemoHits() int64 { return d.memoHits }
-
 // known reports whether the string token at b[i:] is the one the memo
 // holds for k, with the column kind f.kind, and returns its length.
 func (d *Decoder) known(b []byte, i int, k memoKey, f *field) (int, bool) {

@@ -56,7 +56,7 @@ func TestCheckMemo(t *testing.T) {
 	var ch Change
 	k, v := update(7, good, good)
 	require.NoError(t, d.Decode(topic, k, v, &ch))
-	assert.Zero(t, d.MemoHits(), "Decode remembers, it does not pass over")
+	assert.Zero(t, d.memoHits, "Decode remembers, it does not pass over")
 
 	for _, tc := range []struct {
 		name          string
@@ -76,10 +76,10 @@ func TestCheckMemo(t *testing.T) {
 			k, v := update(tc.id, tc.before, tc.after)
 			var fresh Change
 			want := NewDecoder(Options{TopicPrefix: "ecommerce", SkipUpdateBefore: true}).Decode(topic, k, v, &fresh)
-			hits := d.MemoHits()
+			hits := d.memoHits
 			got := d.Check(topic, k, v, &ch)
 			assert.Equal(t, want, got)
-			assert.Equal(t, tc.hits, d.MemoHits()-hits, "values passed over")
+			assert.Equal(t, tc.hits, d.memoHits-hits, "values passed over")
 			if want == nil {
 				assert.Equal(t, fresh.After.Vehicle.ID, ch.After.Vehicle.ID)
 				assert.Equal(t, fresh.Op, ch.Op)
