@@ -3,7 +3,11 @@
 # (new consumer group, new state directory, new ClickHouse database) reads
 # every record already in the five ecommerce.public.* topics, joins them and
 # writes mirrors and facts to ClickHouse; the script reports events/s from
-# start to idle (consumer lag 0, nothing in flight), with a progress line.
+# the node's start to its last write (the last time the records consumed or
+# the rows ClickHouse acknowledged grew, polled every 0.25 s), and to idle
+# (consumer lag 0, nothing in flight, offsets committed: up to a commit
+# interval and a lag measurement, a second each, after the last write),
+# with a progress line.
 #
 # With --rebuild, the node then stops (SIGTERM: flush, commit, leave) and
 # starts again on the same group with an empty state directory: it rebuilds
@@ -13,7 +17,8 @@
 #
 # Usage (repo root, stack up, topics filled by `drivetrain generate`):
 #   make build && bench/scripts/catchup.sh [--rebuild]
-# Output: one line "catchup: N events in S s = R events/s" (and "rebuild:
+# Output: one line "catchup: N events in S s = R events/s to the last write;
+# ... to idle" (and "rebuild:
 # ..."), each followed by the bytes the node's state wrote to Pebble (WAL,
 # flushed, compacted: stable where rates vary with the machine's load) and
 # how long the global tables' bootstrap took (no order partition starts
@@ -35,28 +40,44 @@ start_node() { # $1: log suffix
 }
 trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "bench/out/catchup-$id.state"; curl -s "$DRIVETRAIN_CLICKHOUSE_URL/" --data-binary "DROP DATABASE IF EXISTS catchup_$id" >/dev/null' EXIT
 
+# field NAME JSON: a top-level number or boolean of the node's /status.
+field() { [[ $2 =~ \"$1\":[[:space:]]*([a-z0-9]+) ]] && echo "${BASH_REMATCH[1]}" || echo -; }
+# sum_of NAME JSON: the sum of a top-level object of numbers.
+sum_of() {
+	local obj n=0
+	[[ $2 =~ \"$1\":[[:space:]]*\{([^}]*)\} ]] || { echo 0; return; }
+	obj=${BASH_REMATCH[1]}
+	while [[ $obj =~ :[[:space:]]*([0-9]+)(.*) ]]; do
+		n=$((n + BASH_REMATCH[1])) obj=${BASH_REMATCH[2]}
+	done
+	echo $n
+}
+
 # wait_idle NAME MIN: waits until the node is idle having consumed at least
 # MIN records, then prints the rate and sets consumed.
 wait_idle() {
-	local name=$1 min=$2 log=$3 start end st line lag backlog idle facts cpu cpu0
+	local name=$1 min=$2 log=$3 start end st lag backlog idle facts written cpu cpu0 now last_change seen
 	start=$(date +%s.%N)
 	cpu0=$(awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$pid/stat")
-	for _ in $(seq 1 3600); do
-		sleep 1
+	last_change=$start seen=
+	for _ in $(seq 1 14400); do
+		sleep 0.25
 		st=$(curl -s "http://$addr/status" || true)
+		now=$(date +%s.%N)
 		[[ -n $st ]] || continue
-		line=$(python3 -c 'import json,sys; s=json.load(sys.stdin); print(sum((s.get("consumed") or {}).values()), s["lag"], s["sink_backlog"], s["idle"], s["facts_written"])' <<<"$st")
-		read -r consumed lag backlog idle facts <<<"$line"
+		# Parsed in bash: a python start per poll would take CPU from the node.
+		consumed=$(sum_of consumed "$st")
+		written=$(sum_of rows_written "$st")
+		lag=$(field lag "$st") backlog=$(field sink_backlog "$st") idle=$(field idle "$st") facts=$(field facts_written "$st")
+		if [[ "$consumed $written" != "$seen" ]]; then
+			seen="$consumed $written" last_change=$now
+		fi
 		printf '\r\033[K%s: consumed %s  lag %s  backlog %s  facts %s' "$name" "$consumed" "$lag" "$backlog" "$facts" >&2
-		if [[ $idle == True && $consumed -ge $min ]]; then
-			end=$(date +%s.%N)
+		if [[ $idle == true && $consumed -ge $min ]]; then
+			end=$now
 			echo >&2
-			# The node's CPU time (user + system), for a rate per CPU second
-			# that other load on the machine disturbs less.
 			cpu=$(awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$pid/stat")
-			python3 -c "import sys; n=int(sys.argv[2]); s=float(sys.argv[4])-float(sys.argv[3]); c=float(sys.argv[5])-float(sys.argv[6]); print(f'{sys.argv[1]}: {n} events in {s:.1f} s = {n/s:,.0f} events/s; node CPU {c:.1f} s = {n/c:,.0f} events per CPU second; load average {open(\"/proc/loadavg\").read().split()[0]}')" "$name" "$consumed" "$start" "$end" "$cpu" "$cpu0"
-			# What the node's state wrote to Pebble: counters that, unlike
-			# the rates, do not depend on the load of the machine.
+			python3 -c "import sys; n=int(sys.argv[2]); s=float(sys.argv[4])-float(sys.argv[3]); w=float(sys.argv[7])-float(sys.argv[3]); c=float(sys.argv[5])-float(sys.argv[6]); print(f'{sys.argv[1]}: {n} events in {w:.1f} s = {n/w:,.0f} events/s to the last write; {s:.1f} s = {n/s:,.0f} events/s to idle; node CPU {c:.1f} s = {n/c:,.0f} events per CPU second; load average {open(\"/proc/loadavg\").read().split()[0]}')" "$name" "$consumed" "$start" "$end" "$cpu" "$cpu0" "$last_change"
 			curl -s "http://$addr/metrics" | python3 -c '
 import sys
 m = {}
