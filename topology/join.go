@@ -380,3 +380,42 @@ func emitItem(s PartitionStore, v *orderView, it *Stored[OrderItem], now uint64,
 	out.Facts = append(out.Facts, f)
 	return nil
 }
+
+// EmitState appends to out everything of an order that s holds, as the
+// rows a change of each would emit: the mirror rows of the order, its
+// items and its payments (tombstones as deleted rows), and the fact of
+// every item (of a deleted one, its tombstone), versioned like Apply's.
+// An order that s lacks emits its items' and payments' mirror rows and no
+// fact, as Apply does.
+//
+// A partition that applied records without emitting (Apply with a nil
+// Output) because none of their rows had reached the sinks calls it once
+// per order the records touched: the sinks then hold what emitting every
+// record would have left there (the last version of every row and fact),
+// at one row per row instead of one per record.
+func EmitState(s PartitionStore, orderID int64, now uint64, out *Output) error {
+	o, found, err := s.Order(orderID)
+	if err != nil {
+		return err
+	}
+	if found {
+		out.Mirrors = append(out.Mirrors, Mirror{Row: OrderRow(o.Row), Version: o.LSN, Deleted: o.Deleted})
+	}
+	out.items, err = s.ItemsOfOrder(orderID, out.items[:0])
+	if err != nil {
+		return err
+	}
+	for i := range out.items {
+		it := &out.items[i]
+		out.Mirrors = append(out.Mirrors, Mirror{Row: ItemRow(it.Row), Version: it.LSN, Deleted: it.Deleted})
+	}
+	out.payments, err = s.PaymentsOfOrder(orderID, out.payments[:0])
+	if err != nil {
+		return err
+	}
+	for i := range out.payments {
+		p := &out.payments[i]
+		out.Mirrors = append(out.Mirrors, Mirror{Row: PaymentRow(p.Row), Version: p.LSN, Deleted: p.Deleted})
+	}
+	return emitOrder(s, orderID, nil, true, now, out)
+}

@@ -3,12 +3,14 @@ package topology_test
 import (
 	"flag"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/drivetrain-cdc/drivetrain/topology"
 	"github.com/drivetrain-cdc/drivetrain/topology/topologytest"
 )
 
@@ -160,4 +162,74 @@ func TestGeneratorCoversTheCases(t *testing.T) {
 		"order deletes": cascaded, "other deletes": deleted, "snapshot reads": snap} {
 		require.Positive(t, n, name)
 	}
+}
+
+// TestJoinEmitState is the quiet start of a partition that nothing of
+// reached the sinks: the order-stream records up to a random point are
+// applied without emitting, then EmitState sends every order they
+// touched, then the rest is processed as usual. The sink must end equal
+// to the final tables, as if every record had emitted.
+func TestJoinEmitState(t *testing.T) {
+	randomCases(t, func(rng *rand.Rand) string {
+		h := topologytest.Generate(rng, topologytest.RandomConfig(rng))
+		p := &topologytest.Processor{
+			Backend:    topologytest.NewMemBackend(),
+			Sink:       topologytest.NewSink(),
+			Partitions: h.Config.Partitions,
+			Clock:      topologytest.NewClock(rng, 1_000_000),
+		}
+		recs := h.Interleave(rng, nil)
+		cut := rng.IntN(len(recs) + 1)
+		touched := map[int32]map[int64]bool{}
+		for i := range recs[:cut] {
+			r := &recs[i]
+			if r.Change.Table.Global() {
+				if err := p.Process(r); err != nil {
+					return err.Error()
+				}
+				continue
+			}
+			part := r.Change.Pos.Partition
+			s, err := p.Backend.Partition(part)
+			if err != nil {
+				return err.Error()
+			}
+			if err := topology.Apply(s, &r.Change, 0, nil); err != nil {
+				return err.Error()
+			}
+			if err := p.Backend.SetOffset(part, r.Queue(), r.Change.Pos.Offset+1); err != nil {
+				return err.Error()
+			}
+			if touched[part] == nil {
+				touched[part] = map[int64]bool{}
+			}
+			touched[part][r.Change.Image().OrderID()] = true
+		}
+		if err := p.CommitAll(); err != nil {
+			return err.Error()
+		}
+		for part, ids := range touched {
+			s, err := p.Backend.Partition(part)
+			if err != nil {
+				return err.Error()
+			}
+			var out topology.Output
+			for _, id := range slices.Sorted(maps.Keys(ids)) {
+				if err := topology.EmitState(s, id, p.Clock(), &out); err != nil {
+					return err.Error()
+				}
+			}
+			if err := p.Backend.Commit(part); err != nil {
+				return err.Error()
+			}
+			p.Sink.Insert(&out)
+		}
+		if err := p.Run(rng, recs[cut:], 4); err != nil {
+			return err.Error()
+		}
+		if msg := check(h, p.Sink); msg != "" {
+			return fmt.Sprintf("quiet up to record %d of %d: %s", cut, len(recs), msg)
+		}
+		return ""
+	})
 }
