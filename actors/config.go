@@ -52,6 +52,16 @@ type Config struct {
 	// reads newest first (see backward.go). Default 32 MiB; negative:
 	// the bootstrap reads oldest first and decodes every record.
 	BootstrapChunkBytes int64 `yaml:"bootstrap_chunk_bytes"`
+	// EmitEveryRecord turns off the quiet start: a partition the group
+	// never committed (nothing of it is in the sinks) then emits the rows
+	// of every record from the first, instead of applying the records up
+	// to the end offsets seen at its assignment without emitting and then
+	// sending the state of each order they touched once (see the package
+	// doc, "Quiet start").
+	EmitEveryRecord bool `yaml:"emit_every_record"`
+	// quietMaxOrders, when positive, replaces the bound of a quiet
+	// start's orders (tests).
+	quietMaxOrders int
 	// CommitInterval is how often acknowledged offsets are committed to
 	// the consumer group. Default 1s.
 	CommitInterval time.Duration `yaml:"commit_interval"`

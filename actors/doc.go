@@ -74,6 +74,25 @@
 // Subscribing. The actor subscribes to both global actors, which answer
 // with their positions (see "Dimension changes" below); then it runs.
 //
+// Quiet start. A partition the group never committed has nothing in the
+// sinks. Its plan then lists the end offsets of its three topics at
+// assignment (quietTo), and the actor treats the records below them as
+// it treats those below C: applied, staged, not emitted. It also notes
+// the order each one touched, and sends the bad ones to the dead-letter
+// topic. Once it runs, it emits the state of those orders
+// (topology.EmitState: mirror rows of the order, its items and payments,
+// deleted ones included, and every item's fact) in chunks of
+// stateChunkOrders as credit allows. The last chunk's unit carries the
+// quietTo offsets. Until that chunk has run, records wait with their
+// topics paused and dimension changes wait in the queue. The actor
+// publishes no offsets before the last unit is acknowledged, so a crash
+// leaves the group without a commit and the next owner starts quietly
+// again. The sinks end with what emitting every record would have left
+// them (ClickHouse keeps the highest version), from one row per source
+// row instead of one per change. Past quietMaxOrders touched orders, the
+// quiet start ends at the offsets reached and the records after are
+// emitted one by one. Config.EmitEveryRecord turns it off.
+//
 // Running. Per recordsFetched message: decode, check the partition, apply
 // every record with topology.Apply into one Pebble batch that also
 // stores the records' offsets, commit the batch, and only then send the

@@ -382,8 +382,15 @@ func (g *groupConsumer) plan(ctx context.Context, num int32) (partitionPlan, err
 		return p, fmt.Errorf("reading the stored offsets of partition %d: %w", num, err)
 	}
 	ts := g.e.topics.orderStream()
-	if len(stored) > 0 {
-		ends, err := kadm.NewClient(g.client()).ListEndOffsets(ctx, ts[:]...)
+	quiet := !g.e.cfg.EmitEveryRecord
+	for _, topic := range ts {
+		if cm, ok := g.commits[tp{topic, num}]; ok && cm.offset >= 0 {
+			quiet = false
+		}
+	}
+	var ends kadm.ListedOffsets
+	if len(stored) > 0 || quiet {
+		ends, err = kadm.NewClient(g.client()).ListEndOffsets(ctx, ts[:]...)
 		if err == nil {
 			err = ends.Error()
 		}
@@ -419,6 +426,14 @@ func (g *groupConsumer) plan(ctx context.Context, num int32) (partitionPlan, err
 		}
 		p.committed[i] = c
 		p.start[i] = min(s, c)
+	}
+	if quiet {
+		for i, topic := range ts {
+			if e, ok := ends.Lookup(topic, num); ok && e.Offset > p.start[i] {
+				p.quietTo[i] = e.Offset
+				p.quiet = true
+			}
+		}
 	}
 	return p, nil
 }

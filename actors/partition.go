@@ -53,6 +53,12 @@ type partitionPlan struct {
 	// parsed): how far the facts in the sinks reflect the global tables.
 	progress   globalProgress
 	progressOK bool
+	// quiet: the group never committed the partition, so nothing of it
+	// is in the sinks; the records below quietTo (the end offsets at
+	// assignment) are applied without emitting, and the state of every
+	// order they touched is emitted once after (the quiet start).
+	quiet   bool
+	quietTo [3]int64
 }
 
 // pmark is the progress a partition actor reaches once a unit is
@@ -95,11 +101,37 @@ type partitionActor struct {
 	notified    globalProgress // position of the last acknowledged notification
 	catchingUp  map[topology.Table]bool
 
-	queued        []any // dimensionsChanged and catchUpRead waiting to run
+	queued        []any // dimensionsChanged, catchUpRead and stateChunk waiting to run
 	cancelCatchUp context.CancelFunc
 	drainDone     chan struct{}
 	fetched       int64 // records received, for the stop log
+
+	// The quiet start (partitionPlan.quiet): the orders the quiet records
+	// touched, their bad records, the newest Kafka timestamp among them,
+	// and whether the state chunks are being emitted (records wait).
+	touched       map[int64]struct{}
+	quietBad      []*deadLetter
+	quietWritten  time.Time
+	quietNext     [3]int64 // next offset after the last quiet record, per topic
+	emittingState bool
 }
+
+// stateChunk is a share of the orders a quiet start emits from the
+// state; the last one carries the offsets the quiet records reached.
+type stateChunk struct {
+	ids  []int64
+	last bool
+}
+
+// Quiet start bounds.
+const (
+	// stateChunkOrders is how many orders one stateChunk emits.
+	stateChunkOrders = 500
+	// quietMaxOrders bounds the orders a quiet start remembers (about 36
+	// bytes each, 9 MiB at the bound): at the bound, it ends early and
+	// the records after are emitted one by one.
+	quietMaxOrders = 1 << 18
+)
 
 func newPartitionActor(e *env, plan partitionPlan) *partitionActor {
 	return &partitionActor{env: e, plan: plan, tps: e.topics.orderStream(), source: e.nextSource.Add(1)}
@@ -134,7 +166,11 @@ func (p *partitionActor) Receive(c actor.Context) {
 		case phaseSubscribing:
 			p.held = append(p.held, m.records...)
 		case phaseRunning:
-			p.process(m.records)
+			if p.emittingState {
+				p.held = append(p.held, m.records...)
+			} else {
+				p.process(m.records)
+			}
 		}
 	case *subscribed:
 		if p.phase != phaseSubscribing {
@@ -183,10 +219,13 @@ func (p *partitionActor) start(c actor.Context) {
 	p.subscribed = map[topology.Table]positions{}
 	p.catchingUp = map[topology.Table]bool{}
 	for i := range p.tps {
-		p.reached[i] = p.plan.start[i] >= p.plan.committed[i]
+		p.reached[i] = p.plan.start[i] >= p.until(i)
+	}
+	if p.plan.quiet {
+		p.touched = map[int64]struct{}{}
 	}
 	p.log.Info().Ints64("start", p.plan.start[:]).Ints64("committed", p.plan.committed[:]).
-		Bool("replay", !p.allReached()).Msg("partition assigned")
+		Bool("replay", !p.allReached()).Bool("quiet", p.plan.quiet).Ints64("quiet_to", p.plan.quietTo[:]).Msg("partition assigned")
 	p.phase = phaseRecovering
 	if p.allReached() {
 		p.subscribe()
@@ -194,6 +233,13 @@ func (p *partitionActor) start(c actor.Context) {
 }
 
 func (p *partitionActor) allReached() bool { return p.reached[0] && p.reached[1] && p.reached[2] }
+
+// until returns the offset of order-stream topic i below which records
+// are applied without emitting: the committed one, or for a quiet start
+// the end offset at assignment.
+func (p *partitionActor) until(i int) int64 {
+	return max(p.plan.committed[i], p.plan.quietTo[i])
+}
 
 // recover applies records below the committed offsets to state without
 // emitting: the sinks already hold what they produced. A topic partition
@@ -210,28 +256,48 @@ func (p *partitionActor) recover(records []*kgo.Record) {
 		if i < 0 {
 			continue
 		}
-		if p.reached[i] || r.Offset >= p.plan.committed[i] {
+		if p.reached[i] || r.Offset >= p.until(i) {
 			p.reached[i] = true
 			p.held = append(p.held, r)
 			continue
 		}
+		quiet := r.Offset >= p.plan.committed[i]
 		ok, err := p.dec.decode(r, false, &p.ch)
 		if err == nil && ok {
 			if !p.checkPartition(r) {
 				return
 			}
 			err = topology.Apply(b, &p.ch, 0, nil)
-			if err != nil && !errors.Is(err, topology.ErrInvalidChange) {
+			if errors.Is(err, topology.ErrInvalidChange) {
+				err = &badRecord{kind: kindInvalidChange, detail: err.Error()}
+			} else if err != nil {
 				p.env.fail(fmt.Errorf("replaying %s partition %d offset %d: %w", r.Topic, r.Partition, r.Offset, err))
 				return
 			}
+			if quiet {
+				p.touched[p.ch.Image().OrderID()] = struct{}{}
+			}
 		}
 		// Bad records below the committed offset went to the dead-letter
-		// topic when they were first processed.
+		// topic when they were first processed; a quiet start's go there
+		// with the state it emits.
+		var br *badRecord
+		if quiet && errors.As(err, &br) {
+			p.quietBad = append(p.quietBad, &deadLetter{record: r, kind: br.kind, detail: br.detail})
+		}
+		if quiet {
+			p.quietNext[i] = r.Offset + 1
+			if r.Timestamp.After(p.quietWritten) {
+				p.quietWritten = r.Timestamp
+			}
+		}
 		next[i] = r.Offset + 1
-		if r.Offset+1 >= p.plan.committed[i] {
+		if r.Offset+1 >= p.until(i) {
 			p.reached[i] = true
 		}
+	}
+	if limit := p.env.cfg.quietMaxOrders; len(p.touched) >= quietMaxOrders || (limit > 0 && len(p.touched) >= limit) {
+		p.endQuietEarly()
 	}
 	if !p.setOffsets(b, next) {
 		return
@@ -292,19 +358,105 @@ func (p *partitionActor) run() {
 		*p.notified.of(t) = y.clone()
 	}
 	p.phase = phaseRunning
-	p.log.Info().Int("replayed", int(p.fetched)-len(p.held)).Int("catch_up_tables", len(ranges)).Msg("partition running")
+	p.log.Info().Int("replayed", int(p.fetched)-len(p.held)).Int("catch_up_tables", len(ranges)).
+		Int("quiet_orders", len(p.touched)).Msg("partition running")
 	if len(ranges) > 0 {
 		p.startCatchUp(ranges)
 	}
-	p.publish()
+	if p.plan.quiet {
+		p.queueState()
+	}
+	if !p.emittingState {
+		// A quiet start publishes nothing before its state is
+		// acknowledged: without a commit, a restart starts quietly again.
+		p.publish()
+		p.takeHeld()
+	}
+	p.applyPause()
+	p.runQueued()
+}
+
+// takeHeld processes the records held back while the partition could
+// not emit, and lets every topic flow again.
+func (p *partitionActor) takeHeld() {
 	held := p.held
 	p.held = nil
 	p.recoveryPaused = [3]bool{}
 	if len(held) > 0 {
 		p.process(held)
 	}
-	p.applyPause()
-	p.runQueued()
+}
+
+// queueState puts the orders a quiet start touched at the head of the
+// queue, in chunks that run as credit allows; records wait, their topics
+// paused, until the last chunk ran.
+func (p *partitionActor) queueState() {
+	ids := slices.Sorted(maps.Keys(p.touched))
+	p.touched = nil
+	var chunks []any
+	for len(ids) > stateChunkOrders {
+		chunks = append(chunks, &stateChunk{ids: ids[:stateChunkOrders]})
+		ids = ids[stateChunkOrders:]
+	}
+	chunks = append(chunks, &stateChunk{ids: ids, last: true})
+	p.queued = append(chunks, p.queued...)
+	p.emittingState = true
+	p.recoveryPaused = [3]bool{true, true, true}
+}
+
+// emitState emits a chunk of the quiet start's orders from the state;
+// the last chunk also carries the quiet records' bad records and the
+// offsets they reached, and lets the held records run.
+func (p *partitionActor) emitState(c *stateChunk) {
+	b := p.part.NewBatch()
+	defer b.Close()
+	now := p.env.clock()
+	for _, id := range c.ids {
+		if err := topology.EmitState(b, id, now, &p.out); err != nil {
+			p.env.fail(fmt.Errorf("emitting the state of partition %d, order %d: %w", p.plan.n, id, err))
+			return
+		}
+	}
+	if !b.Empty() {
+		if err := b.Commit(); err != nil {
+			p.env.fail(fmt.Errorf("committing partition %d state: %w", p.plan.n, err))
+			return
+		}
+	}
+	var m pmark
+	var bad []*deadLetter
+	if c.last {
+		m = pmark{order: p.plan.quietTo, hasOrder: true}
+		for i := range m.order {
+			m.order[i] = max(m.order[i], p.plan.committed[i])
+		}
+		bad, p.quietBad = p.quietBad, nil
+		p.log.Info().Ints64("offsets", m.order[:]).Msg("quiet start emitted")
+	}
+	p.emit(m, bad, p.quietWritten)
+	if c.last {
+		p.emittingState = false
+		p.takeHeld()
+		p.applyPause()
+	}
+}
+
+// endQuietEarly ends a quiet start that touched quietMaxOrders orders at
+// the offsets its records reached (or where each topic started): the
+// records after are emitted one by one.
+func (p *partitionActor) endQuietEarly() {
+	for i := range p.tps {
+		if p.reached[i] {
+			continue
+		}
+		at := p.quietNext[i]
+		if at == 0 {
+			at = p.plan.start[i]
+		}
+		p.plan.quietTo[i] = max(at, p.plan.committed[i])
+		p.reached[i] = true
+	}
+	p.log.Info().Int("orders", len(p.touched)).Ints64("offsets", p.plan.quietTo[:]).Msg("quiet start ends early: too many orders")
 }
 
 // checkPartition stops the node when r's order belongs to another
@@ -555,6 +707,8 @@ func (p *partitionActor) runQueued() {
 		case *catchUpRead:
 			p.refresh(m.table, m.ids, pmark{table: m.table, catchUp: m.last}, time.Time{})
 			close(m.done)
+		case *stateChunk:
+			p.emitState(m)
 		}
 	}
 }

@@ -28,6 +28,8 @@ type Sink struct {
 	writes   int
 	rows     int
 	waiting  int // writes blocked in a stall
+	// waitingFacts counts the sales_facts writes among them.
+	waitingFacts int
 	// history holds, per fact key, every insert of it (see FactHistory).
 	history map[topology.ItemRef][]string
 	// mirrorRows counts the mirror rows inserted, by table.
@@ -57,7 +59,7 @@ func (w *FactWriter) Write(ctx context.Context, rows []topology.Fact) error {
 	if err := w.s.factFailure(); err != nil {
 		return err
 	}
-	return w.s.write(ctx, len(rows), func(s *topologytest.Sink) {
+	return w.s.write(ctx, len(rows), true, func(s *topologytest.Sink) {
 		for _, f := range rows {
 			s.InsertFact(f)
 			w.s.record(f)
@@ -72,7 +74,7 @@ func (w *MirrorWriter) Write(ctx context.Context, rows []topology.Mirror) error 
 			return errors.New("actorstest: mirror row of " + m.Row.Table.String() + " written to " + w.table.String())
 		}
 	}
-	return w.s.write(ctx, len(rows), func(s *topologytest.Sink) {
+	return w.s.write(ctx, len(rows), false, func(s *topologytest.Sink) {
 		for _, m := range rows {
 			s.InsertMirror(m)
 		}
@@ -83,22 +85,28 @@ func (w *MirrorWriter) Write(ctx context.Context, rows []topology.Mirror) error 
 	})
 }
 
-func (s *Sink) write(ctx context.Context, n int, insert func(*topologytest.Sink)) error {
+func (s *Sink) write(ctx context.Context, n int, facts bool, insert func(*topologytest.Sink)) error {
 	s.mu.Lock()
 	for s.stall != nil {
 		stall := s.stall
 		s.waiting++
+		if facts {
+			s.waitingFacts++
+		}
 		s.mu.Unlock()
 		select {
 		case <-stall:
 		case <-ctx.Done():
-			s.mu.Lock()
-			s.waiting--
-			s.mu.Unlock()
-			return ctx.Err()
 		}
 		s.mu.Lock()
 		s.waiting--
+		if facts {
+			s.waitingFacts--
+		}
+		if ctx.Err() != nil {
+			s.mu.Unlock()
+			return ctx.Err()
+		}
 	}
 	defer s.mu.Unlock()
 	if len(s.failures) > 0 {
@@ -136,6 +144,13 @@ func (s *Sink) Stalled() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.waiting
+}
+
+// StalledFacts returns the number of sales_facts writes blocked by Stall.
+func (s *Sink) StalledFacts() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.waitingFacts
 }
 
 // FailNext makes the next n writes fail with err (ErrTransient if nil)
