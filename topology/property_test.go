@@ -33,15 +33,20 @@ func randomCases(t *testing.T, f func(rng *rand.Rand) string) {
 	topologytest.RandomCases(t, "./topology", *seedFlag, n, f)
 }
 
-// run feeds one interleaving of h through a Processor on an in-memory
-// store and returns its sink.
-func run(rng *rand.Rand, h *topologytest.History) (*topologytest.Sink, error) {
-	p := &topologytest.Processor{
+// newProcessor returns a Processor for h on an in-memory store.
+func newProcessor(rng *rand.Rand, h *topologytest.History) *topologytest.Processor {
+	return &topologytest.Processor{
 		Backend:    topologytest.NewMemBackend(),
 		Sink:       topologytest.NewSink(),
 		Partitions: h.Config.Partitions,
 		Clock:      topologytest.NewClock(rng, 1_000_000),
 	}
+}
+
+// run feeds one interleaving of h through a Processor on an in-memory
+// store and returns its sink.
+func run(rng *rand.Rand, h *topologytest.History) (*topologytest.Sink, error) {
+	p := newProcessor(rng, h)
 	err := p.Run(rng, h.Interleave(rng, nil), 4)
 	return p.Sink, err
 }
@@ -86,12 +91,7 @@ func TestJoinOrderInsensitive(t *testing.T) {
 func TestJoinRedelivery(t *testing.T) {
 	randomCases(t, func(rng *rand.Rand) string {
 		h := topologytest.Generate(rng, topologytest.RandomConfig(rng))
-		p := &topologytest.Processor{
-			Backend:    topologytest.NewMemBackend(),
-			Sink:       topologytest.NewSink(),
-			Partitions: h.Config.Partitions,
-			Clock:      topologytest.NewClock(rng, 1_000_000),
-		}
+		p := newProcessor(rng, h)
 		if err := p.Run(rng, h.WithRedeliveries(rng).Interleave(rng, nil), 4); err != nil {
 			return err.Error()
 		}
@@ -172,12 +172,7 @@ func TestGeneratorCoversTheCases(t *testing.T) {
 func TestJoinEmitState(t *testing.T) {
 	randomCases(t, func(rng *rand.Rand) string {
 		h := topologytest.Generate(rng, topologytest.RandomConfig(rng))
-		p := &topologytest.Processor{
-			Backend:    topologytest.NewMemBackend(),
-			Sink:       topologytest.NewSink(),
-			Partitions: h.Config.Partitions,
-			Clock:      topologytest.NewClock(rng, 1_000_000),
-		}
+		p := newProcessor(rng, h)
 		recs := h.Interleave(rng, nil)
 		cut := rng.IntN(len(recs) + 1)
 		touched := map[int32]map[int64]bool{}
