@@ -53,15 +53,18 @@ type Config struct {
 	// the bootstrap reads oldest first and decodes every record.
 	BootstrapChunkBytes int64 `yaml:"bootstrap_chunk_bytes"`
 	// EmitEveryRecord turns off the quiet start: a partition the group
-	// never committed (nothing of it is in the sinks) then emits the rows
-	// of every record from the first, instead of applying the records up
-	// to the end offsets seen at its assignment without emitting and then
+	// never committed, or far behind its committed offsets, then emits
+	// the rows of every record, instead of applying the records up to the
+	// end offsets seen at its assignment without emitting and then
 	// sending the state of each order they touched once (see the package
 	// doc, "Quiet start").
 	EmitEveryRecord bool `yaml:"emit_every_record"`
 	// quietMaxOrders, when positive, replaces the bound of a quiet
 	// start's orders (tests).
 	quietMaxOrders int
+	// quietMinBacklog, when positive, replaces the backlog above which a
+	// partition with commits starts quietly (tests).
+	quietMinBacklog int64
 	// CommitInterval is how often acknowledged offsets are committed to
 	// the consumer group. Default 1s.
 	CommitInterval time.Duration `yaml:"commit_interval"`

@@ -74,20 +74,20 @@
 // Subscribing. The actor subscribes to both global actors, which answer
 // with their positions (see "Dimension changes" below); then it runs.
 //
-// Quiet start. A partition the group never committed has nothing in the
-// sinks. Its plan then lists the end offsets of its three topics at
-// assignment (quietTo), and the actor treats the records below them as
-// it treats those below C: applied, staged, not emitted. It also notes
-// the order each one touched, and sends the bad ones to the dead-letter
-// topic. Once it runs, it emits the state of those orders
+// Quiet start. A partition the group never committed (nothing of it is
+// in the sinks), or one more than quietMinBacklog records behind C, starts
+// quietly. Its plan lists the end offsets of its three topics at
+// assignment (quietTo), and the actor treats the records from C up to
+// them as it treats those below C: applied, staged, not emitted. It also
+// notes the order each one touched, and sends the bad ones to the
+// dead-letter topic. Once it runs, it emits the state of those orders
 // (topology.EmitState: mirror rows of the order, its items and payments,
 // deleted ones included, and every item's fact) in chunks of
 // stateChunkOrders as credit allows. The last chunk's unit carries the
 // quietTo offsets. Until that chunk has run, records wait with their
 // topics paused and dimension changes wait in the queue. The actor
-// publishes no offsets before the last unit is acknowledged, so a crash
-// leaves the group without a commit and the next owner starts quietly
-// again. The sinks end with what emitting every record would have left
+// publishes no offsets before the last unit is acknowledged, so after a
+// crash the group still has C and the next owner starts quietly again. The sinks end with what emitting every record would have left
 // them (ClickHouse keeps the highest version), from one row per source
 // row instead of one per change. Past quietMaxOrders touched orders, the
 // quiet start ends at the offsets reached and the records after are

@@ -383,11 +383,6 @@ func (g *groupConsumer) plan(ctx context.Context, num int32) (partitionPlan, err
 	}
 	ts := g.e.topics.orderStream()
 	quiet := !g.e.cfg.EmitEveryRecord
-	for _, topic := range ts {
-		if cm, ok := g.commits[tp{topic, num}]; ok && cm.offset >= 0 {
-			quiet = false
-		}
-	}
 	var ends kadm.ListedOffsets
 	if len(stored) > 0 || quiet {
 		ends, err = kadm.NewClient(g.client()).ListEndOffsets(ctx, ts[:]...)
@@ -427,12 +422,25 @@ func (g *groupConsumer) plan(ctx context.Context, num int32) (partitionPlan, err
 		p.committed[i] = c
 		p.start[i] = min(s, c)
 	}
-	if quiet {
-		for i, topic := range ts {
-			if e, ok := ends.Lookup(topic, num); ok && e.Offset > p.start[i] {
-				p.quietTo[i] = e.Offset
-				p.quiet = true
-			}
+	if !quiet {
+		return p, nil
+	}
+	// A partition with commits starts quietly only behind by more than
+	// quietMinBacklog records: after a short absence, its rows would
+	// wait for the state of the orders it touched for no gain.
+	var backlog int64
+	for i, topic := range ts {
+		if e, ok := ends.Lookup(topic, num); ok {
+			backlog += max(e.Offset-p.committed[i], 0)
+		}
+	}
+	if p.hasCommit && backlog < g.e.cfg.quietBacklog() {
+		return p, nil
+	}
+	for i, topic := range ts {
+		if e, ok := ends.Lookup(topic, num); ok && e.Offset > max(p.start[i], p.committed[i]) {
+			p.quietTo[i] = e.Offset
+			p.quiet = true
 		}
 	}
 	return p, nil

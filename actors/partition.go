@@ -131,7 +131,21 @@ const (
 	// bytes each, 9 MiB at the bound): at the bound, it ends early and
 	// the records after are emitted one by one.
 	quietMaxOrders = 1 << 18
+	// quietMinBacklog is the backlog, in records of the three topics
+	// beyond the committed offsets, above which a partition that has
+	// commits starts quietly (a partition without starts quietly
+	// whatever its backlog): about a second of a partition's catch-up.
+	quietMinBacklog = 20_000
 )
+
+// quietBacklog returns the backlog above which a partition with commits
+// starts quietly.
+func (c *Config) quietBacklog() int64 {
+	if c.quietMinBacklog > 0 {
+		return c.quietMinBacklog
+	}
+	return quietMinBacklog
+}
 
 func newPartitionActor(e *env, plan partitionPlan) *partitionActor {
 	return &partitionActor{env: e, plan: plan, tps: e.topics.orderStream(), source: e.nextSource.Add(1)}

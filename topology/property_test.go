@@ -164,19 +164,28 @@ func TestGeneratorCoversTheCases(t *testing.T) {
 	}
 }
 
-// TestJoinEmitState is the quiet start of a partition that nothing of
-// reached the sinks: the order-stream records up to a random point are
-// applied without emitting, then EmitState sends every order they
-// touched, then the rest is processed as usual. The sink must end equal
-// to the final tables, as if every record had emitted.
+// TestJoinEmitState is the quiet start of a partition: the records up to
+// a random point are processed as usual (what the sinks hold at the
+// group's committed offsets; none, when the point is 0), the order-stream
+// records up to a second point are applied without emitting, then
+// EmitState sends every order they touched, then the rest is processed
+// as usual. The sink must end equal to the final tables, as if every
+// record had emitted.
 func TestJoinEmitState(t *testing.T) {
 	randomCases(t, func(rng *rand.Rand) string {
 		h := topologytest.Generate(rng, topologytest.RandomConfig(rng))
 		p := newProcessor(rng, h)
 		recs := h.Interleave(rng, nil)
-		cut := rng.IntN(len(recs) + 1)
+		from := rng.IntN(len(recs) + 1)
+		if rng.IntN(2) == 0 {
+			from = 0
+		}
+		cut := from + rng.IntN(len(recs)-from+1)
+		if err := p.Run(rng, recs[:from], 4); err != nil {
+			return err.Error()
+		}
 		touched := map[int32]map[int64]bool{}
-		for i := range recs[:cut] {
+		for i := from; i < cut; i++ {
 			r := &recs[i]
 			if r.Change.Table.Global() {
 				if err := p.Process(r); err != nil {
@@ -223,7 +232,7 @@ func TestJoinEmitState(t *testing.T) {
 			return err.Error()
 		}
 		if msg := check(h, p.Sink); msg != "" {
-			return fmt.Sprintf("quiet up to record %d of %d: %s", cut, len(recs), msg)
+			return fmt.Sprintf("quiet from record %d to %d of %d: %s", from, cut, len(recs), msg)
 		}
 		return ""
 	})
