@@ -318,6 +318,22 @@ func (g *groupConsumer) adjustOffsets(ctx context.Context, offsets map[string]ma
 			nums[p] = true
 		}
 	}
+	// The end offsets of the order-stream topics, listed once for every
+	// partition number of this assignment.
+	var ends kadm.ListedOffsets
+	listEnds := func() (kadm.ListedOffsets, error) {
+		if ends != nil {
+			return ends, nil
+		}
+		l, err := kadm.NewClient(g.client()).ListEndOffsets(ctx, ts[:]...)
+		if err == nil {
+			err = l.Error()
+		}
+		if err == nil {
+			ends = l
+		}
+		return l, err
+	}
 	for num := range nums {
 		a := g.assigned[num]
 		if a == nil || !a[0] || !a[1] || !a[2] {
@@ -330,7 +346,7 @@ func (g *groupConsumer) adjustOffsets(ctx context.Context, offsets map[string]ma
 		if g.parts[num] != nil {
 			continue
 		}
-		plan, err := g.plan(ctx, num)
+		plan, err := g.plan(num, listEnds)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, err // the session ended; kgo joins again
@@ -374,7 +390,7 @@ func (g *groupConsumer) numberTPs(num int32) map[string][]int32 {
 // acknowledged before a crash are applied and emitted again). State
 // whose offsets lie beyond a topic's end belongs to an earlier
 // incarnation of the topics: it is dropped and rebuilt.
-func (g *groupConsumer) plan(ctx context.Context, num int32) (partitionPlan, error) {
+func (g *groupConsumer) plan(num int32, listEnds func() (kadm.ListedOffsets, error)) (partitionPlan, error) {
 	p := partitionPlan{n: num}
 	part := g.e.store.Partition(num)
 	stored, err := part.Offsets()
@@ -385,10 +401,7 @@ func (g *groupConsumer) plan(ctx context.Context, num int32) (partitionPlan, err
 	quiet := !g.e.cfg.EmitEveryRecord
 	var ends kadm.ListedOffsets
 	if len(stored) > 0 || quiet {
-		ends, err = kadm.NewClient(g.client()).ListEndOffsets(ctx, ts[:]...)
-		if err == nil {
-			err = ends.Error()
-		}
+		ends, err = listEnds()
 		if err != nil {
 			return p, fmt.Errorf("listing the end offsets of partition %d: %w", num, err)
 		}
@@ -438,7 +451,7 @@ func (g *groupConsumer) plan(ctx context.Context, num int32) (partitionPlan, err
 		return p, nil
 	}
 	for i, topic := range ts {
-		if e, ok := ends.Lookup(topic, num); ok && e.Offset > max(p.start[i], p.committed[i]) {
+		if e, ok := ends.Lookup(topic, num); ok && e.Offset > p.committed[i] {
 			p.quietTo[i] = e.Offset
 			p.quiet = true
 		}

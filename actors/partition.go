@@ -53,10 +53,11 @@ type partitionPlan struct {
 	// parsed): how far the facts in the sinks reflect the global tables.
 	progress   globalProgress
 	progressOK bool
-	// quiet: the group never committed the partition, so nothing of it
-	// is in the sinks; the records below quietTo (the end offsets at
-	// assignment) are applied without emitting, and the state of every
-	// order they touched is emitted once after (the quiet start).
+	// quiet: the group never committed the partition (nothing of it is
+	// in the sinks) or it is far behind its commits; the records from the
+	// committed offsets to quietTo (the end offsets at assignment) are
+	// applied without emitting, and the state of every order they
+	// touched is emitted once after (the quiet start).
 	quiet   bool
 	quietTo [3]int64
 }
@@ -145,6 +146,14 @@ func (c *Config) quietBacklog() int64 {
 		return c.quietMinBacklog
 	}
 	return quietMinBacklog
+}
+
+// quietOrders returns how many orders a quiet start remembers.
+func (c *Config) quietOrders() int {
+	if c.quietMaxOrders > 0 {
+		return c.quietMaxOrders
+	}
+	return quietMaxOrders
 }
 
 func newPartitionActor(e *env, plan partitionPlan) *partitionActor {
@@ -295,11 +304,11 @@ func (p *partitionActor) recover(records []*kgo.Record) {
 		// Bad records below the committed offset went to the dead-letter
 		// topic when they were first processed; a quiet start's go there
 		// with the state it emits.
-		var br *badRecord
-		if quiet && errors.As(err, &br) {
-			p.quietBad = append(p.quietBad, &deadLetter{record: r, kind: br.kind, detail: br.detail})
-		}
 		if quiet {
+			var br *badRecord
+			if errors.As(err, &br) {
+				p.quietBad = append(p.quietBad, &deadLetter{record: r, kind: br.kind, detail: br.detail})
+			}
 			p.quietNext[i] = r.Offset + 1
 			if r.Timestamp.After(p.quietWritten) {
 				p.quietWritten = r.Timestamp
@@ -310,7 +319,7 @@ func (p *partitionActor) recover(records []*kgo.Record) {
 			p.reached[i] = true
 		}
 	}
-	if limit := p.env.cfg.quietMaxOrders; len(p.touched) >= quietMaxOrders || (limit > 0 && len(p.touched) >= limit) {
+	if p.plan.quiet && len(p.touched) >= p.env.cfg.quietOrders() {
 		p.endQuietEarly()
 	}
 	if !p.setOffsets(b, next) {
@@ -440,9 +449,9 @@ func (p *partitionActor) emitState(c *stateChunk) {
 	var m pmark
 	var bad []*deadLetter
 	if c.last {
-		m = pmark{order: p.plan.quietTo, hasOrder: true}
+		m.hasOrder = true
 		for i := range m.order {
-			m.order[i] = max(m.order[i], p.plan.committed[i])
+			m.order[i] = p.until(i)
 		}
 		bad, p.quietBad = p.quietBad, nil
 		p.log.Info().Ints64("offsets", m.order[:]).Msg("quiet start emitted")
