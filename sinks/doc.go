@@ -67,7 +67,10 @@
 // date as text, which sorts and compares like a date; toString() of either
 // column gives the same 'YYYY-MM-DD'. An existing table in any layout the
 // server supports is accepted and written in its own layout, so a server
-// upgrade needs no migration.
+// upgrade needs no migration. PostgreSQL's infinity and -infinity arrive
+// already clamped by package debezium to the ends of DateTime's range
+// (2106-02-07 06:28:15 and 1970-01-01 00:00:00; as dates, those days),
+// which every layout above holds, so they read the same on every server.
 //
 // The other types are fixed: BIGINT/BIGSERIAL Int64, INTEGER Int32,
 // SMALLINT Int16, TEXT, CHAR(n) and JSONB String, NUMERIC(p,2)

@@ -1135,11 +1135,12 @@ func fromNumber(t []byte, isInt bool, f *field, col *topology.Column, c *cell) e
 			return newError(TypeMismatch, "", "expected days since the epoch, found "+string(t))
 		}
 		v, ok := parseInt(t)
-		if !ok || v < -1<<31 || v >= 1<<31 {
+		if !ok {
 			return newError(OutOfRange, "", string(t)+" does not fit a date")
 		}
-		c.i = v
-		return nil
+		days, err := epochToDate(v)
+		c.i = int64(days)
+		return err
 	case vkTsMillis, vkTsMicros, vkTsNanos:
 		if !isInt {
 			return newError(TypeMismatch, "", "expected an epoch count, found "+string(t))

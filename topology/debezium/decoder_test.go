@@ -3,6 +3,7 @@ package debezium
 import (
 	"bytes"
 	"errors"
+	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -221,6 +222,30 @@ func TestDecode(t *testing.T) {
 				`"after":{"id":41,"email":"ana@example.com","first_name":"Ana","last_name":"Núñez","phone":null,"city":"Sevilla","region":"Andalucía","country":"ES","segment":"retail","birth_date":"1960-01-01","created_at":"2023-01-01T00:00:00Z","updated_at":"2023-01-01T00:00:00Z"},"unchanged":[]}`,
 		},
 		{
+			name: "infinite order_date is clamped, the row kept", topic: m.topic(tOrders), key: m.key(tOrders, true, "3"),
+			value: m.value(tOrders, true, m.payload(tOrders, "c", "null", strings.Replace(orderRow, `"2024-02-23T08:52:14.431487Z"`, `"infinity"`, 1))),
+			want: `{"topic":"ecommerce.public.orders","table":"orders","op":"c",` + src + `,"key":3,"before":null,` +
+				`"after":{"id":3,"customer_id":41,"status":"paid","channel":"web","currency":"EUR","order_date":"2106-02-07T06:28:15Z","updated_at":"2024-02-23T09:00:00Z"},"unchanged":[]}`,
+		},
+		{
+			name: "-infinity timestamps schemaless", topic: m.topic(tOrders), key: `{"id":3}`,
+			value: m.payload(tOrders, "c", "null", `{"id":3,"customer_id":41,"status":"paid","channel":"web","currency":"EUR","order_date":"-infinity","updated_at":"infinity"}`),
+			want: `{"topic":"ecommerce.public.orders","table":"orders","op":"c",` + src + `,"key":3,"before":null,` +
+				`"after":{"id":3,"customer_id":41,"status":"paid","channel":"web","currency":"EUR","order_date":"1970-01-01T00:00:00Z","updated_at":"2106-02-07T06:28:15Z"},"unchanged":[]}`,
+		},
+		{
+			name: "infinite birth_date (streaming encoding) is clamped", topic: m.topic(tCust), key: `{"id":41}`,
+			value: m.value(tCust, true, m.payload(tCust, "c", "null", strings.Replace(customerRow, `-3653`, `-2147472692`, 1))),
+			want: `{"topic":"ecommerce.public.customers","table":"customers","op":"c",` + src + `,"key":41,"before":null,` +
+				`"after":{"id":41,"email":"ana@example.com","first_name":"Ana","last_name":"Núñez","phone":null,"city":"Sevilla","region":"Andalucía","country":"ES","segment":"retail","birth_date":"2106-02-07","created_at":"2023-01-01T00:00:00Z","updated_at":"2023-01-01T00:00:00Z"},"unchanged":[]}`,
+		},
+		{
+			name: "-infinity birth_date as text is clamped", topic: m.topic(tCust), key: `{"id":41}`,
+			value: m.payload(tCust, "c", "null", strings.Replace(customerRow, `-3653`, `"-infinity"`, 1)),
+			want: `{"topic":"ecommerce.public.customers","table":"customers","op":"c",` + src + `,"key":41,"before":null,` +
+				`"after":{"id":41,"email":"ana@example.com","first_name":"Ana","last_name":"Núñez","phone":null,"city":"Sevilla","region":"Andalucía","country":"ES","segment":"retail","birth_date":"1970-01-01","created_at":"2023-01-01T00:00:00Z","updated_at":"2023-01-01T00:00:00Z"},"unchanged":[]}`,
+		},
+		{
 			name: "timestamps before 1970 and after 2038", topic: m.topic(tOrders), key: `{"id":3}`,
 			value: m.payload(tOrders, "c", "null", `{"id":3,"customer_id":41,"status":"paid","channel":"web","currency":"EUR","order_date":"1969-12-31T23:59:59.999999Z","updated_at":"2100-02-28T12:00:00.000001Z"}`),
 			want: `{"topic":"ecommerce.public.orders","table":"orders","op":"c",` + src + `,"key":3,"before":null,` +
@@ -303,7 +328,9 @@ func TestDecodeErrors(t *testing.T) {
 		{name: "decimal wider than int64", topic: m.topic(tItems), key: `{"id":7}`, value: withCol("unit_price", `"AQAAAAAAAAAAAA=="`), kind: OutOfRange, path: "value.after.unit_price"},
 		{name: "decimal not exact at scale", topic: m.topic(tItems), key: `{"id":7}`, value: withCol("unit_price", `39.985`), kind: OutOfRange, path: "value.after.unit_price"},
 		{name: "NaN decimal", topic: m.topic(tItems), key: `{"id":7}`, value: withCol("unit_price", `"NaN"`), kind: OutOfRange, path: "value.after.unit_price"},
-		{name: "infinite timestamp", topic: m.topic(tOrders), key: `{"id":3}`, value: m.payload(tOrders, "c", "null", strings.Replace(orderRow, `"2024-02-23T09:00:00Z"`, `"infinity"`, 1)), kind: OutOfRange, path: "value.after.updated_at"},
+		{name: "null in NOT NULL timestamp column", topic: m.topic(tOrders), key: `{"id":3}`, value: m.payload(tOrders, "c", "null", strings.Replace(orderRow, `"2024-02-23T08:52:14.431487Z"`, `null`, 1)), kind: TypeMismatch, path: "value.after.order_date"},
+		{name: "misspelt infinity", topic: m.topic(tOrders), key: `{"id":3}`, value: m.payload(tOrders, "c", "null", strings.Replace(orderRow, `"2024-02-23T08:52:14.431487Z"`, `"Infinity"`, 1)), kind: TypeMismatch, path: "value.after.order_date"},
+		{name: "date beyond int32", topic: m.topic(tCust), key: `{"id":41}`, value: m.payload(tCust, "c", "null", strings.Replace(customerRow, `-3653`, `2147483648`, 1)), kind: OutOfRange, path: "value.after.birth_date"},
 		{name: "impossible date", topic: m.topic(tOrders), key: `{"id":3}`, value: m.payload(tOrders, "c", "null", strings.Replace(orderRow, `"2024-02-23T09:00:00Z"`, `"2023-02-29T09:00:00Z"`, 1)), kind: TypeMismatch, path: "value.after.updated_at"},
 	}
 	for _, tt := range tests {
@@ -443,8 +470,13 @@ func TestParseISOTimestamp(t *testing.T) {
 		{in: "2038-01-19T03:14:08Z", want: "2038-01-19T03:14:08Z"},
 		{in: "9999-12-31T23:59:59.999999Z", want: "9999-12-31T23:59:59.999999Z"},
 		{in: "2024-02-29T00:00:00Z", want: "2024-02-29T00:00:00Z"},
-		{in: "infinity", kind: OutOfRange},
-		{in: "-infinity", kind: OutOfRange},
+		{in: "infinity", want: "2106-02-07T06:28:15Z"},
+		{in: "+infinity", want: "2106-02-07T06:28:15Z"},
+		{in: "-infinity", want: "1970-01-01T00:00:00Z"},
+		{in: "+294247-01-10T04:00:25.2Z", want: "2106-02-07T06:28:15Z"}, // IsoTimestamp of Debezium's sentinels
+		{in: "-290308-12-21T19:59:27.6Z", want: "1970-01-01T00:00:00Z"},
+		{in: "Infinity", kind: TypeMismatch},
+		{in: "infinity ", kind: TypeMismatch},
 		{in: "2023-02-29T00:00:00Z", kind: TypeMismatch},
 		{in: "2024-13-01T00:00:00Z", kind: TypeMismatch},
 		{in: "2024-02-23T24:00:00Z", kind: TypeMismatch},
@@ -492,8 +524,13 @@ func TestParseISODate(t *testing.T) {
 		{in: "1960-01-01Z", want: "1960-01-01"},
 		{in: "1582-10-04", want: "1582-10-04"},
 		{in: "2100-02-28", want: "2100-02-28"},
+		{in: "infinity", want: "2106-02-07"},
+		{in: "-infinity", want: "1970-01-01"},
+		{in: "-5877611-06-21Z", want: "2106-02-07"}, // IsoDate of Debezium's sentinels
+		{in: "-5877611-06-22Z", want: "1970-01-01"},
 		{in: "2100-02-29", kind: TypeMismatch},
 		{in: "24-01-01", kind: TypeMismatch},
+		{in: "Infinity", kind: TypeMismatch},
 		{in: "2024-01-01T", kind: TypeMismatch},
 	}
 	for _, tt := range tests {
@@ -529,8 +566,85 @@ func TestEpochTimestamps(t *testing.T) {
 	assert.Equal(t, "2018-06-20T15:13:16.945104Z", ch.After.Order.OrderDate.String())
 	assert.Equal(t, topology.Timestamp(-1), ch.After.Order.UpdatedAt)
 
-	err := d.Decode(m.topic(tOrders), []byte(`{"id":3}`), []byte(`{"schema":`+schema+`,"payload":`+m.payload(tOrders, "c", "null", strings.Replace(row, "1529507596945104", "9223372036825200000", 1))+`}`), &ch)
-	assert.ErrorIs(t, err, OutOfRange)
+	row = strings.Replace(row, "1529507596945104", "9223372036825200000", 1)
+	row = strings.Replace(row, "-1000", "-9223372036854775808", 1)
+	require.NoError(t, d.Decode(m.topic(tOrders), []byte(`{"id":3}`), []byte(`{"schema":`+schema+`,"payload":`+m.payload(tOrders, "c", "null", row)+`}`), &ch))
+	assert.Equal(t, "2106-02-07T06:28:15Z", ch.After.Order.OrderDate.String())
+	assert.Equal(t, "1970-01-01T00:00:00Z", ch.After.Order.UpdatedAt.String())
+}
+
+// TestInfinity checks every numeric encoding Debezium uses for
+// PostgreSQL's ±infinity (debezium.md §3, Debezium 3.6.1): each becomes
+// the latest or earliest value the pipeline clamps to (ClickHouse
+// DateTime's range), and the values next to the sentinels stay as they
+// are.
+func TestInfinity(t *testing.T) {
+	const (
+		maxTs = "2106-02-07T06:28:15Z"
+		minTs = "1970-01-01T00:00:00Z"
+	)
+	assert.Equal(t, int64(math.MaxUint32), maxTimestamp.Time().Unix())
+	assert.Equal(t, maxTs, maxTimestamp.String())
+	assert.Equal(t, "2106-02-07", maxDate.String())
+
+	timestamps := []struct {
+		name string
+		in   int64
+		unit int64
+		want string // RFC 3339 nano, or "" for an error
+	}{
+		{name: "MicroTimestamp infinity", in: 9223372036825200000, unit: 1, want: maxTs},
+		{name: "MicroTimestamp -infinity", in: -9223372036832400000, unit: 1, want: minTs},
+		{name: "Timestamp (ms) infinity", in: 9223372036825200, unit: 1000, want: maxTs},
+		{name: "Timestamp (ms) -infinity", in: -9223372036832400, unit: 1000, want: minTs},
+		{name: "NanoTimestamp infinity", in: math.MaxInt64, unit: -1000, want: maxTs},
+		{name: "NanoTimestamp -infinity", in: math.MinInt64, unit: -1000, want: minTs},
+		{name: "Long.MAX in µs", in: math.MaxInt64, unit: 1, want: maxTs},
+		{name: "Long.MIN in ms", in: math.MinInt64, unit: 1000, want: minTs},
+		{name: "µs next to the sentinel", in: 9223372036825199999, unit: 1, want: time.UnixMicro(9223372036825199999).UTC().Format(time.RFC3339Nano)},
+		{name: "ms sentinel read as µs is finite", in: 9223372036825200, unit: 1, want: "2262-04-11T23:47:16.8252Z"},
+		{name: "ms overflow", in: 1 << 62, unit: 1000},
+	}
+	for _, tt := range timestamps {
+		t.Run(tt.name, func(t *testing.T) {
+			ts, err := epochToMicros(tt.in, tt.unit)
+			if tt.want == "" {
+				assert.ErrorIs(t, err, OutOfRange)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, ts.String())
+		})
+	}
+
+	dates := []struct {
+		name string
+		in   int64
+		want string // YYYY-MM-DD, or "" for an error
+	}{
+		{name: "streaming infinity", in: -2147472692, want: "2106-02-07"},
+		{name: "streaming -infinity", in: -2147472691, want: "1970-01-01"},
+		{name: "snapshot infinity", in: -622191234, want: "2106-02-07"},
+		{name: "snapshot -infinity", in: -625821272, want: "1970-01-01"},
+		{name: "snapshot infinity, JVM east of UTC", in: -622191233, want: "2106-02-07"},
+		{name: "snapshot -infinity, JVM east of UTC", in: -625821271, want: "1970-01-01"},
+		{name: "next to the streaming sentinels", in: -2147472693, want: topology.Date(-2147472693).String()},
+		{name: "next to the snapshot sentinel", in: -622191235, want: topology.Date(-622191235).String()},
+		{name: "finite", in: 19723, want: "2024-01-01"},
+		{name: "beyond int32", in: 1 << 31},
+		{name: "below int32", in: -1<<31 - 1},
+	}
+	for _, tt := range dates {
+		t.Run(tt.name, func(t *testing.T) {
+			d, err := epochToDate(tt.in)
+			if tt.want == "" {
+				assert.ErrorIs(t, err, OutOfRange)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, d.String())
+		})
+	}
 }
 
 func TestUnknownColumnReportedOnce(t *testing.T) {

@@ -38,8 +38,12 @@
 //     column's scale; dates as days or IsoDate; timestamptz as
 //     ZonedTimestamp/IsoTimestamp text, or Timestamp/MicroTimestamp/
 //     NanoTimestamp/Connect Timestamp epoch counts; json/jsonb as JSON text
-//     inside a string (checked to parse); text. Infinite timestamps are
-//     out_of_range.
+//     inside a string (checked to parse); text. PostgreSQL's infinity and
+//     -infinity (the text, or any of Debezium's numeric sentinels) become
+//     the latest and earliest values the pipeline clamps to, ClickHouse
+//     DateTime's 2106-02-07 06:28:15 and 1970-01-01 00:00:00 UTC (as dates,
+//     2106-02-07 and 1970-01-01): they have no ClickHouse counterpart, and
+//     clamping keeps the row instead of sending it to the dead-letter topic.
 //   - TOAST placeholders (debezium.md §4, every shape) mark the column in
 //     Image.Unchanged instead of giving it a value.
 //   - Schema evolution: a column the table does not have is ignored and

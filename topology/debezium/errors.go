@@ -39,7 +39,9 @@ const (
 	TypeMismatch
 	// OutOfRange: a well-typed value that does not fit its column: integer
 	// overflow, a decimal that is not exact at the column's scale or
-	// exceeds int64, an infinite or impossible date or timestamp.
+	// exceeds int64 (NaN and ±Infinity included), a date or timestamp
+	// beyond int32 days or int64 microseconds. Infinite dates and
+	// timestamps are clamped instead (see parseISOTimestamp).
 	OutOfRange
 )
 

@@ -3,6 +3,7 @@ package debezium
 import (
 	"encoding/base64"
 	"encoding/binary"
+	"math"
 	"strconv"
 
 	"github.com/drivetrain-cdc/drivetrain/topology"
@@ -308,7 +309,9 @@ func parseOffset(t []byte) (int64, int, bool) {
 }
 
 // parseISODate parses an io.debezium.time.IsoDate ("2023-11-21Z") or a
-// plain YYYY-MM-DD into days since the epoch.
+// plain YYYY-MM-DD into days since the epoch. PostgreSQL's infinite dates
+// ("infinity", "-infinity", or IsoDate's text of Debezium's day sentinels)
+// are clamped like the numeric ones (see epochToDate).
 func parseISODate(t []byte) (topology.Date, error) {
 	days, n, ok := parseDatePart(t)
 	if ok && n < len(t) {
@@ -316,7 +319,13 @@ func parseISODate(t []byte) (topology.Date, error) {
 		ok = ok2 && n+m == len(t)
 	}
 	if !ok {
+		if sign := infiniteText(t); sign != 0 {
+			return clampDate(sign), nil
+		}
 		return 0, notTime(t, "a date")
+	}
+	if sign := infiniteDays(days); sign != 0 {
+		return clampDate(sign), nil
 	}
 	if days < -1<<31 || days > 1<<31-1 {
 		return 0, newError(OutOfRange, "", strconv.Quote(string(t))+" does not fit a date")
@@ -328,10 +337,17 @@ func parseISODate(t []byte) (topology.Date, error) {
 // (io.debezium.time.ZonedTimestamp "2024-02-23T08:52:14.431487Z",
 // IsoTimestamp) into microseconds since the epoch. The fraction may have 0
 // to 9 digits; digits below the microsecond are truncated. A missing
-// offset means UTC. "infinity" and "-infinity" are out of range.
+// offset means UTC. PostgreSQL's "infinity" and "-infinity" (and
+// IsoTimestamp's text of Debezium's infinity sentinels) become the
+// latest and earliest instants the pipeline clamps to, 2106-02-07T06:28:15Z
+// and 1970-01-01T00:00:00Z (ClickHouse DateTime's range, see maxTimestamp),
+// so that the row is kept rather than sent to the dead-letter topic.
 func parseISOTimestamp(t []byte) (topology.Timestamp, error) {
 	if ts, ok := parseZonedFast(t); ok {
 		return ts, nil
+	}
+	if sign := infiniteText(t); sign != 0 {
+		return clampTimestamp(sign), nil
 	}
 	days, i, ok := parseDatePart(t)
 	if !ok || i >= len(t) || (t[i] != 'T' && t[i] != 't' && t[i] != ' ') {
@@ -382,7 +398,14 @@ func parseISOTimestamp(t []byte) (topology.Timestamp, error) {
 	if secs > maxSecs-1 || secs < -maxSecs+1 {
 		return 0, newError(OutOfRange, "", strconv.Quote(string(t))+" does not fit a timestamp")
 	}
-	return topology.Timestamp(secs*1_000_000 + micros), nil
+	us := secs*1_000_000 + micros
+	switch us {
+	case microInfinity:
+		return maxTimestamp, nil
+	case microNegInfinity:
+		return minTimestamp, nil
+	}
+	return topology.Timestamp(us), nil
 }
 
 // parseZonedFast parses the layout Debezium writes for timestamptz,
@@ -441,25 +464,112 @@ func parseZonedFast(t []byte) (topology.Timestamp, bool) {
 }
 
 func notTime(t []byte, what string) error {
-	switch string(t) {
-	case "infinity", "-infinity", "+infinity":
-		return newError(OutOfRange, "", strconv.Quote(string(t))+" has no finite value")
-	}
 	return newError(TypeMismatch, "", strconv.Quote(string(t))+" is not "+what)
 }
 
-// Debezium's encodings of PostgreSQL's ±infinity timestamps (debezium.md §3).
+// The range the pipeline clamps dates and timestamps to: ClickHouse
+// DateTime's, [1970-01-01 00:00:00, 2106-02-07 06:28:15] UTC. Package sinks
+// clamps what it writes to a DateTime column to it, and every other
+// temporal column it writes (DateTime64(6), Date32, text dates) holds it
+// exactly, so an infinite value reads the same on every server and layout.
 const (
-	microInfinity    = 9223372036825200000
-	microNegInfinity = -9223372036832400000
+	minTimestamp = topology.Timestamp(0)
+	maxTimestamp = topology.Timestamp(math.MaxUint32 * 1_000_000)
+	minDate      = topology.Date(0)
+	maxDate      = topology.Date(math.MaxUint32 / 86400) // 2106-02-07
 )
 
+// clampTimestamp returns the timestamp for +infinity (sign > 0) or
+// -infinity (sign < 0).
+func clampTimestamp(sign int) topology.Timestamp {
+	if sign > 0 {
+		return maxTimestamp
+	}
+	return minTimestamp
+}
+
+// clampDate returns the date for +infinity (sign > 0) or -infinity
+// (sign < 0).
+func clampDate(sign int) topology.Date {
+	if sign > 0 {
+		return maxDate
+	}
+	return minDate
+}
+
+// infiniteText reports PostgreSQL's text for an infinite date or
+// timestamp: +1 for "infinity" (or "+infinity"), -1 for "-infinity", 0
+// for anything else.
+func infiniteText(t []byte) int {
+	switch string(t) {
+	case "infinity", "+infinity":
+		return 1
+	case "-infinity":
+		return -1
+	}
+	return 0
+}
+
+// Debezium's encodings of PostgreSQL's ±infinity (debezium.md §3; checked
+// against 3.6.1). Timestamps: pgjdbc's DATE_POSITIVE/NEGATIVE_INFINITY
+// read as microseconds (MicroTimestamp) or as milliseconds (Timestamp),
+// and Long.MAX/MIN. Dates, as days since the epoch: the int32-wrapped
+// result of adding the 2000→1970 offset to PostgreSQL's DATEVAL_NOEND and
+// DATEVAL_NOBEGIN when streaming (note +infinity < -infinity), and
+// java.sql.Date's reading of the millisecond sentinels in a snapshot (one
+// day later when the connector's JVM runs east of UTC). None of them is a
+// date PostgreSQL can hold (its earliest is 4714 BC, day -2440588).
+const (
+	microInfinity          = 9223372036825200000
+	microNegInfinity       = -9223372036832400000
+	milliInfinity          = 9223372036825200
+	milliNegInfinity       = -9223372036832400
+	dayInfinity            = -2147472692
+	dayNegInfinity         = -2147472691
+	snapshotDayInfinity    = -622191234
+	snapshotDayNegInfinity = -625821272
+)
+
+// infiniteDays reports whether days is one of Debezium's encodings of an
+// infinite date: +1 for infinity, -1 for -infinity, 0 for a finite date.
+func infiniteDays(days int64) int {
+	switch days {
+	case dayInfinity, snapshotDayInfinity, snapshotDayInfinity + 1:
+		return 1
+	case dayNegInfinity, snapshotDayNegInfinity, snapshotDayNegInfinity + 1:
+		return -1
+	}
+	return 0
+}
+
+// epochToDate converts days since the epoch (io.debezium.time.Date,
+// Connect Date) to a Date. Debezium's encodings of PostgreSQL's ±infinity
+// become the latest and earliest dates the pipeline clamps to, 2106-02-07
+// and 1970-01-01 (see maxDate), so that the row is kept; any other value
+// outside int32 is out of range.
+func epochToDate(v int64) (topology.Date, error) {
+	if sign := infiniteDays(v); sign != 0 {
+		return clampDate(sign), nil
+	}
+	if v < -1<<31 || v >= 1<<31 {
+		return 0, newError(OutOfRange, "", strconv.FormatInt(v, 10)+" does not fit a date")
+	}
+	return topology.Date(v), nil
+}
+
 // epochToMicros converts an epoch count in the given unit (1 = µs, 1000 =
-// ms, -1000 = ns) to a Timestamp.
+// ms, -1000 = ns) to a Timestamp. Debezium's encodings of PostgreSQL's
+// ±infinity become the latest and earliest instants the pipeline clamps
+// to, 2106-02-07T06:28:15Z and 1970-01-01T00:00:00Z (see maxTimestamp), so
+// that the row is kept; any other count that overflows is out of range.
 func epochToMicros(v int64, unit int64) (topology.Timestamp, error) {
 	switch {
-	case v == 1<<63-1 || v == -1<<63 || v == microInfinity || v == microNegInfinity:
-		return 0, newError(OutOfRange, "", strconv.FormatInt(v, 10)+" encodes an infinite timestamp")
+	case v == 1<<63-1 || v == -1<<63 || v == microInfinity || v == microNegInfinity ||
+		unit == 1000 && (v == milliInfinity || v == milliNegInfinity):
+		if v > 0 {
+			return maxTimestamp, nil
+		}
+		return minTimestamp, nil
 	case unit == 1:
 		return topology.Timestamp(v), nil
 	case unit > 1:
