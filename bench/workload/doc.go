@@ -30,6 +30,18 @@
 // the catalogue size however long it runs. order_items.order_id and
 // payments.order_id are never updated.
 //
+// About 2-3% of the operations are the rewrites real applications make
+// (DESIGN §5, "Rows move"): an item or a pending payment moved to another
+// order by DELETE and INSERT with the same id, in one transaction or in
+// two with other operations between them (move_item, move_payment); an
+// order deleted and later re-created under its id, dated in another month,
+// with new lines whose ids are new or those of its deleted lines
+// (recreate_order); order_date moved to another month (change_order_date);
+// and a customer or vehicle that nothing references deleted and inserted
+// again with the same id and new attributes (reinsert_customer,
+// reinsert_vehicle). These dates lie two to four months before the run's
+// start, so they always differ from the order's previous month.
+//
 // # Counts
 //
 // The Report counts, per table, the rows inserted, updated and deleted by
@@ -49,8 +61,9 @@
 // same operations with the same values and ids (ids come from the tables'
 // sequences in blocks; ids left unused at the end leave gaps). Workers
 // execute operations concurrently, but operations on the same order,
-// customer or vehicle commit in plan order, so every row goes through the
-// same sequence of values as with a single connection. What is not
+// customer or vehicle (or item or payment moved in two transactions)
+// commit in plan order, so every row goes through the same sequence of
+// values as with a single connection. What is not
 // reproducible: timestamps (seeded rows are dated relative to the wall
 // clock at start, the mix stamps rows with now()), transaction ids, and the
 // interleaving of unrelated transactions in the WAL. With Duration, how

@@ -381,17 +381,21 @@ func (g *Generator) load(ctx context.Context) (*model, error) {
 
 	ordByID := make(map[int64]*order)
 	var ordered []*order
-	rows, _ = g.conn.Query(ctx, `SELECT id, customer_id, status, currency FROM orders ORDER BY id`)
+	rows, _ = g.conn.Query(ctx, `SELECT id, customer_id, status, currency,
+		(extract(year FROM order_date AT TIME ZONE 'UTC') * 12 + extract(month FROM order_date AT TIME ZONE 'UTC') - 1)::int
+		FROM orders ORDER BY id`)
 	var (
 		custID       int64
 		status, curr string
+		month        int
 	)
-	_, err = pgx.ForEachRow(rows, []any{&id, &custID, &status, &curr}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&id, &custID, &status, &curr, &month}, func() error {
 		c := custByID[custID]
 		if c == nil {
 			return nil // cannot happen with the foreign key; skip rather than crash
 		}
-		o := &order{id: id, cust: c, country: currencyIdx[curr]}
+		c.orders++
+		o := &order{id: id, cust: c, country: currencyIdx[curr], month: month}
 		o.status = orderStatus(max(0, slices.Index(orderStatusNames[:], status)))
 		ordByID[id] = o
 		ordered = append(ordered, o)
@@ -407,6 +411,9 @@ func (g *Generator) load(ctx context.Context) (*model, error) {
 	)
 	_, err = pgx.ForEachRow(rows, []any{&id, &orderID, &vehID, &qty, &unit, &disc}, func() error {
 		o, v := ordByID[orderID], vehByID[vehID]
+		if v != nil {
+			v.items++
+		}
 		if o != nil && v != nil {
 			o.items = append(o.items, &item{id: id, v: v, qty: qty, unitPrice: unit, discount: disc})
 		}

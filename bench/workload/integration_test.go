@@ -158,6 +158,43 @@ func TestIntegrationGenerateCounts(t *testing.T) {
 	assert.Positive(t, toasted, "vehicles with features stored out of line (TOAST)")
 }
 
+// TestIntegrationGenerateRewrites runs long enough for every rewrite (rows
+// moved or re-created under their old ids, order dates changed, customers
+// and vehicles deleted and inserted again) to commit several times, with
+// concurrent workers, then again over the rows the first run left.
+func TestIntegrationGenerateRewrites(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	dsn := targetDSN(t, ctx)
+	g, err := workload.Open(ctx, dsn, zerolog.Nop())
+	require.NoError(t, err)
+	defer g.Close()
+	conn, err := pgx.Connect(ctx, dsn)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+
+	rewrites := []string{"move_item", "move_payment", "recreate_order", "change_order_date", "reinsert_customer", "reinsert_vehicle"}
+	for i, changes := range []int64{25_000, 10_000} {
+		before := countRows(t, ctx, conn)
+		rep, err := g.Run(ctx, workload.Options{Changes: changes, Seed: uint64(20 + i), Scale: 150, Workers: 8})
+		require.NoError(t, err)
+		after := countRows(t, ctx, conn)
+		assert.Equal(t, changes, rep.Changes)
+		assert.Zero(t, rep.Mismatches, "every transaction changed the rows planned")
+		for _, tb := range workload.Tables {
+			c := rep.Counts[tb]
+			assert.Equal(t, after[tb]-before[tb], c.Insert-c.Delete, "row delta of %s", tb)
+		}
+		for _, k := range rewrites {
+			assert.Positive(t, rep.Operations[k], "run %d committed no %s", i+1, k)
+		}
+		t.Logf("run %d: %v", i+1, rep.Operations)
+	}
+	var months int
+	require.NoError(t, conn.QueryRow(ctx, "SELECT count(DISTINCT date_trunc('month', order_date AT TIME ZONE 'UTC')) FROM orders").Scan(&months))
+	assert.Greater(t, months, 1, "orders dated in other months")
+}
+
 func TestIntegrationGenerateDeterministic(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()

@@ -39,6 +39,7 @@ type customer struct {
 	city     int // index into countries[country].cities
 	segment  segment
 	hasPhone bool
+	orders   int // orders rows that reference it: it may be deleted when 0
 }
 
 type vehicle struct {
@@ -46,9 +47,10 @@ type vehicle struct {
 	price      int64 // list price, cents
 	cond       condition
 	stock      stock
-	large      bool // features is a large (TOASTed) document
-	features   bool // features is not NULL
-	reservedBy *order
+	large      bool   // features is a large (TOASTed) document
+	features   bool   // features is not NULL
+	reservedBy *order // inTransit while its item is between the halves of a move
+	items      int    // order_items rows that reference it, or will again (moving items)
 }
 
 type order struct {
@@ -56,8 +58,37 @@ type order struct {
 	cust     *customer
 	status   orderStatus
 	country  int // decides currency and exchange rate
+	month    int // month of order_date (monthIndex) when the planner knows it; 0: now() at insertion
 	items    []*item
 	payments []*payment
+}
+
+// inTransit stands for the order of an item that a two-transaction move
+// deleted and has not re-inserted yet: the item's used vehicle stays
+// reserved meanwhile. It is never live.
+var inTransit = &order{}
+
+// movingItem is an item deleted by the first half of a two-transaction
+// move, to be re-inserted with the same id under another order than from.
+type movingItem struct {
+	it   *item
+	from *order
+}
+
+// movingPayment is the same for a payment (pending when it was deleted).
+type movingPayment struct {
+	pay  *payment
+	from *order
+}
+
+// deletedOrder is an order deleted by recreate_order, to be re-created
+// later with the same id; itemIDs are its items' ids, which the new items
+// may reuse.
+type deletedOrder struct {
+	id      int64
+	cust    *customer
+	month   int
+	itemIDs []int64
 }
 
 type item struct {
@@ -148,6 +179,12 @@ type model struct {
 	orders          [numOrderStatuses]set[*order]
 	pendingPayments set[*payment]
 	awaiting        set[*order] // confirmed, not fully covered by approved and pending payments
+
+	// Rows between the two transactions of a move or a re-creation: not in
+	// the database, not in any order, touched by nothing else meanwhile.
+	movingItems    []movingItem
+	movingPayments []movingPayment
+	deletedOrders  []deletedOrder
 }
 
 func (m *model) liveOrders() int {

@@ -36,6 +36,12 @@ const (
 	opUpdateCustomer
 	opNewCustomer
 	opNewVehicle
+	opMoveItem
+	opMovePayment
+	opRecreateOrder
+	opChangeOrderDate
+	opReinsertCustomer
+	opReinsertVehicle
 	numOpKinds
 )
 
@@ -44,6 +50,7 @@ var opNames = [numOpKinds]string{
 	"add_payment", "approve_payment", "reject_payment", "refund_payment", "deliver_order",
 	"cancel_order", "delete_order", "change_price", "change_stock", "change_features",
 	"move_customer", "update_customer", "new_customer", "new_vehicle",
+	"move_item", "move_payment", "recreate_order", "change_order_date", "reinsert_customer", "reinsert_vehicle",
 }
 
 func (k opKind) String() string { return opNames[k] }
@@ -54,12 +61,12 @@ func (k opKind) String() string { return opNames[k] }
 var singleChange = [numOpKinds]bool{
 	opConfirmOrder: true, opChangeItem: true, opRejectPayment: true, opRefundPayment: true,
 	opChangePrice: true, opChangeStock: true, opChangeFeatures: true, opMoveCustomer: true,
-	opUpdateCustomer: true, opNewCustomer: true, opNewVehicle: true,
+	opUpdateCustomer: true, opNewCustomer: true, opNewVehicle: true, opChangeOrderDate: true,
 }
 
 // maxOpChanges bounds the rows one operation changes: an order has at most
-// 3 items and maxPayments payments; deleting or cancelling it also releases
-// up to 3 vehicles.
+// 3 items and maxPayments payments (moves into an order respect both);
+// deleting or cancelling it also releases up to 3 vehicles.
 const (
 	maxPayments  = 6
 	maxOpChanges = 1 + 3 + maxPayments + 3
@@ -82,7 +89,8 @@ type stmt struct {
 }
 
 // entity names a row the executor serializes on: an order (with its items
-// and payments), a customer or a vehicle.
+// and payments), a customer or a vehicle; an item or a payment too while a
+// two-transaction move takes it from one order to another.
 type entity struct {
 	t  table
 	id int64
@@ -183,6 +191,8 @@ const (
 	sqlFeatures       = `UPDATE vehicles SET features = $2, updated_at = now() WHERE id = $1`
 	sqlFeatureKey     = `UPDATE vehicles SET features = jsonb_set(features, $2, $3), updated_at = now() WHERE id = $1`
 	sqlInsertOrder    = `INSERT INTO orders (id, customer_id, status, channel, currency, order_date, updated_at) VALUES ($1, $2, 'pending', $3, $4, now(), now())`
+	sqlInsertOrderAt  = `INSERT INTO orders (id, customer_id, status, channel, currency, order_date, updated_at) VALUES ($1, $2, 'pending', $3, $4, $5, now())`
+	sqlOrderDate      = `UPDATE orders SET order_date = $2, updated_at = now() WHERE id = $1`
 	sqlOrderStatus    = `UPDATE orders SET status = $2, updated_at = now() WHERE id = $1`
 	sqlLockOrder      = `SELECT id FROM orders WHERE id = $1 FOR UPDATE`
 	sqlCountChildren  = `SELECT (SELECT count(*) FROM order_items WHERE order_id = $1), (SELECT count(*) FROM payments WHERE order_id = $1)`
@@ -194,6 +204,9 @@ const (
 	sqlInsertPayment  = `INSERT INTO payments (id, order_id, amount, method, status, paid_at, created_at) VALUES ($1, $2, $3, $4, 'pending', NULL, now())`
 	sqlApprovePayment = `UPDATE payments SET status = 'approved', paid_at = now() WHERE id = $1`
 	sqlPaymentStatus  = `UPDATE payments SET status = $2 WHERE id = $1`
+	sqlDeletePayment  = `DELETE FROM payments WHERE id = $1`
+	sqlDeleteCustomer = `DELETE FROM customers WHERE id = $1`
+	sqlDeleteVehicle  = `DELETE FROM vehicles WHERE id = $1`
 )
 
 // weights gives each kind's chance given the model (in tenths; zero when
@@ -207,6 +220,10 @@ const (
 // dropping abandoned carts) get a pressure factor (live/scale)², at most 4,
 // so live orders settle near the scale, and vehicles arrive faster when few
 // are available: the tables keep their size however long the run.
+//
+// The rewrites applications make (rows moved or re-created under their old
+// ids, order dates changed, catalogue rows deleted and inserted again) have
+// small fixed weights: together 2-3% of the operations.
 func (p *planner) weights(small bool) [numOpKinds]int {
 	m := p.m
 	var w [numOpKinds]int
@@ -260,6 +277,24 @@ func (p *planner) weights(small bool) [numOpKinds]int {
 	w[opNewVehicle] = 50
 	if target := vehicleTarget(p.scale) * 4 / 5; avail < target {
 		w[opNewVehicle] += 2000 * (target - avail) / target
+	}
+	if nP >= 2 || len(m.movingItems) > 0 {
+		w[opMoveItem] = 60
+	}
+	if nC >= 2 && m.pendingPayments.len() > 0 || len(m.movingPayments) > 0 {
+		w[opMovePayment] = 40
+	}
+	if live > 0 || len(m.deletedOrders) > 0 && avail > 0 {
+		w[opRecreateOrder] = 40
+	}
+	if live > 0 {
+		w[opChangeOrderDate] = 60
+	}
+	if len(m.customers) > 0 {
+		w[opReinsertCustomer] = 30
+	}
+	if len(m.vehicles) > 0 {
+		w[opReinsertVehicle] = 30
 	}
 	if small {
 		for k := range w {
@@ -344,6 +379,18 @@ func (p *planner) build(ctx context.Context, k opKind) (*op, error) {
 		return p.newCustomer(ctx)
 	case opNewVehicle:
 		return p.newVehicle(ctx)
+	case opMoveItem:
+		return p.moveItem(), nil
+	case opMovePayment:
+		return p.movePayment(), nil
+	case opRecreateOrder:
+		return p.recreateOrder(ctx)
+	case opChangeOrderDate:
+		return p.changeOrderDate(), nil
+	case opReinsertCustomer:
+		return p.reinsertCustomer(), nil
+	case opReinsertVehicle:
+		return p.reinsertVehicle(), nil
 	}
 	panic(fmt.Sprintf("workload: unknown operation kind %d", k))
 }
@@ -446,18 +493,32 @@ func (p *planner) release(o *op, ord *order, v *vehicle, s stock) {
 	o.exec(tVehicles, cUpdate, sqlVehicleStock, v.id, stockNames[s])
 }
 
+// unref records that an item no longer references v (deleted, or switched
+// to another vehicle). The operation touches v so that a later deletion of
+// v (reinsert_vehicle) waits for it.
+func (p *planner) unref(o *op, v *vehicle) {
+	v.items--
+	o.touch(tVehicles, v.id)
+}
+
 func (p *planner) newItem(ctx context.Context, o *op, ord *order, v *vehicle) error {
 	id, err := p.ids.nextID(ctx, tOrderItems)
 	if err != nil {
 		return err
 	}
+	p.insertItem(o, ord, v, id)
+	return nil
+}
+
+// insertItem adds a line for v with the given id to ord.
+func (p *planner) insertItem(o *op, ord *order, v *vehicle, id int64) {
 	it := &item{id: id, v: v, qty: p.quantity(ord.cust, v), unitPrice: price(v.price, ord.country)}
 	it.discount = p.discount(ord.cust, it.qty*it.unitPrice)
 	ord.items = append(ord.items, it)
+	v.items++
 	o.touch(tVehicles, v.id)
 	o.exec(tOrderItems, cInsert, sqlInsertItem, it.id, ord.id, v.id, it.qty, money(it.unitPrice), money(it.discount))
 	p.reserve(o, ord, v)
-	return nil
 }
 
 func (p *planner) newOrder(ctx context.Context) (*op, error) {
@@ -475,6 +536,7 @@ func (p *planner) newOrder(ctx context.Context) (*op, error) {
 	o := &op{}
 	o.touch(tOrders, ord.id)
 	o.touch(tCustomers, c.id)
+	c.orders++
 	o.exec(tOrders, cInsert, sqlInsertOrder, ord.id, c.id, ch, countries[c.country].currency)
 	for range n {
 		v := p.pickAvailable(ord)
@@ -526,6 +588,7 @@ func (p *planner) removeItem() *op {
 	o := &op{}
 	o.touch(tOrders, ord.id)
 	o.exec(tOrderItems, cDelete, sqlDeleteItem, it.id)
+	p.unref(o, it.v)
 	p.release(o, ord, it.v, available)
 	return o
 }
@@ -580,6 +643,8 @@ func (p *planner) switchItemVehicle() *op {
 	o.touch(tOrders, ord.id)
 	o.touch(tVehicles, v.id)
 	o.exec(tOrderItems, cUpdate, sqlSwitchItem, it.id, v.id, it.qty, money(it.unitPrice), money(it.discount))
+	v.items++
+	p.unref(o, old)
 	p.release(o, ord, old, available)
 	p.reserve(o, ord, v)
 	return o
@@ -710,18 +775,29 @@ func (p *planner) deleteOrder() *op {
 	from := []orderStatus{cancelled, delivered, pending}
 	ord := p.pickOrder(from[pickWeighted(p.r, []int{100 * byStatus[cancelled].len(), 100 * byStatus[delivered].len(), 20 * byStatus[pending].len()})], nil)
 	o := &op{}
+	p.dropOrder(o, ord)
+	return o
+}
+
+// dropOrder deletes ord with its items and payments (deleteOrder's
+// transaction). It touches the customer and the vehicles that lose a
+// reference, so that deleting them later (reinsert_customer,
+// reinsert_vehicle) waits for this delete.
+func (p *planner) dropOrder(o *op, ord *order) {
 	o.touch(tOrders, ord.id)
+	o.touch(tCustomers, ord.cust.id)
 	o.stmts = append(o.stmts,
 		stmt{kind: lockRow, table: tOrders, sql: sqlLockOrder, args: []any{ord.id}},
 		stmt{kind: countChildren, sql: sqlCountChildren, args: []any{ord.id}})
 	o.want[tOrderItems][cDelete] += int64(len(ord.items))
 	o.want[tPayments][cDelete] += int64(len(ord.payments))
 	o.exec(tOrders, cDelete, sqlDeleteOrder, ord.id)
+	ord.cust.orders--
 	for _, it := range ord.items {
+		p.unref(o, it.v)
 		p.release(o, ord, it.v, available)
 	}
 	p.m.removeOrder(ord)
-	return o
 }
 
 // pickVehicle picks any vehicle, or one with a large features document

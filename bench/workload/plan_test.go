@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"regexp"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -162,6 +163,9 @@ func checkModel(t *testing.T, m *model) {
 					require.Equal(t, int64(1), it.qty)
 				}
 			}
+			for _, p := range o.payments {
+				require.Same(t, o, p.o, "payment %d of order %d", p.id, o.id)
+			}
 			if o.status == paid || o.status == delivered {
 				require.GreaterOrEqual(t, o.sum(payApproved, payRefunded), o.total())
 			}
@@ -170,7 +174,13 @@ func checkModel(t *testing.T, m *model) {
 	for _, v := range m.vehicles {
 		_, inSet := m.available.pos[v]
 		require.Equal(t, v.stock == available, inSet, "vehicle %d in the available set", v.id)
-		if v.reservedBy != nil {
+		_, inLarge := m.large.pos[v]
+		require.Equal(t, v.large, inLarge, "vehicle %d in the large set", v.id)
+		if v.reservedBy == inTransit {
+			require.True(t, slices.ContainsFunc(m.movingItems, func(mv movingItem) bool { return mv.it.v == v }),
+				"vehicle %d reserved for an item in transit that is not", v.id)
+			require.Equal(t, reserved, v.stock)
+		} else if v.reservedBy != nil {
 			require.True(t, live[v.reservedBy], "vehicle %d reserved by a deleted order", v.id)
 			require.Equal(t, reserved, v.stock)
 			require.True(t, v.reservedBy.hasVehicle(v))

@@ -96,7 +96,8 @@ type Report struct {
 	// Counts has every table of Tables: seeding and steady mix together.
 	Counts map[string]TableCounts `json:"counts"`
 	// Operations counts the committed mix transactions by kind (new_order,
-	// cancel_order, ...).
+	// cancel_order, ..., move_item, recreate_order, ...); each half of a
+	// move or re-creation split over two transactions counts as one.
 	Operations map[string]int64 `json:"operations"`
 	// Mismatches counts transactions whose affected rows differed from what
 	// the generator planned: someone else changed the same rows. Counts stay
