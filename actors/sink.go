@@ -24,26 +24,31 @@ type Writer[R any] interface {
 }
 
 // sinkActor feeds one output table. It collects the rows sources send it
-// in a sinks.Batcher (last row per key wins), writes one batch at a time
-// in a goroutine it owns, and, once a batch is written, acknowledges to
-// each source the highest seq of that source the batch held. Batches are
-// written in the order they were cut, so that acknowledgement covers
-// every earlier row of the source too.
+// in a sinks.Batcher keyed by their identity in the table (K: the sorting
+// key, and for facts the partition too), which keeps the highest version
+// of each key as ReplacingMergeTree(_version) would — rows of one key may
+// come from different sources, in any order. It writes one batch at a
+// time in a goroutine it owns, and, once a batch is written, acknowledges
+// to each source the highest seq of that source the batch held (rows the
+// batch left out for a newer one included). Batches are written in the
+// order they were cut, so that acknowledgement covers every earlier row
+// of the source too.
 //
 // A write that fails with a retryable error (Deps.Retryable) is retried
 // with exponential backoff and jitter, as long as it takes: meanwhile
 // acknowledgements stop, the sources run out of credit and pause
 // fetching. Any other error stops the node.
-type sinkActor[R any] struct {
-	env  *env
-	out  output
-	w    Writer[R]
-	key  func(*R) int64
-	size func(*R) int
-	log  zerolog.Logger
+type sinkActor[K comparable, R any] struct {
+	env     *env
+	out     output
+	w       Writer[R]
+	key     func(*R) K
+	size    func(*R) int
+	version func(*R) uint64
+	log     zerolog.Logger
 
 	self       *actor.PID
-	b          *sinks.Batcher[R]
+	b          *sinks.Batcher[K, R]
 	sources    map[int32]*sourceRef
 	writing    *sinks.Batch[R]
 	attempt    int
@@ -54,29 +59,27 @@ type sinkActor[R any] struct {
 	cancel     context.CancelFunc
 }
 
-func newFactSink(e *env, w Writer[topology.Fact]) *sinkActor[topology.Fact] {
-	return &sinkActor[topology.Fact]{
+func newFactSink(e *env, w Writer[topology.Fact]) *sinkActor[sinks.FactKey, topology.Fact] {
+	return &sinkActor[sinks.FactKey, topology.Fact]{
 		env: e, out: outFacts, w: w,
-		key:  func(f *topology.Fact) int64 { return f.OrderItemID },
-		size: sinks.FactSize,
+		key: sinks.FactKeyOf, size: sinks.FactSize, version: sinks.FactVersion,
 	}
 }
 
-func newMirrorSink(e *env, t topology.Table, w Writer[topology.Mirror]) *sinkActor[topology.Mirror] {
-	return &sinkActor[topology.Mirror]{
+func newMirrorSink(e *env, t topology.Table, w Writer[topology.Mirror]) *sinkActor[int64, topology.Mirror] {
+	return &sinkActor[int64, topology.Mirror]{
 		env: e, out: mirrorOutput(t), w: w,
-		key:  func(m *topology.Mirror) int64 { return m.Row.ID() },
-		size: sinks.MirrorSize,
+		key: sinks.MirrorKeyOf, size: sinks.MirrorSize, version: sinks.MirrorVersion,
 	}
 }
 
 // Receive implements actor.Actor.
-func (s *sinkActor[R]) Receive(c actor.Context) {
+func (s *sinkActor[K, R]) Receive(c actor.Context) {
 	switch m := c.Message().(type) {
 	case *actor.Started:
 		s.self = c.Self()
 		s.log = s.env.log.With().Str("component", "sink").Str("table", s.out.String()).Logger()
-		s.b = sinks.NewBatcher(s.env.cfg.SinkBatch, s.size)
+		s.b = sinks.NewBatcher[K](s.env.cfg.SinkBatch, s.size, s.version)
 		s.sources = map[int32]*sourceRef{}
 		s.ctx, s.cancel = context.WithCancel(context.Background())
 	case *writeRows[R]:
@@ -118,7 +121,7 @@ func (s *sinkActor[R]) Receive(c actor.Context) {
 // maybeWrite cuts and writes the open batch when no write is in flight
 // and the batch is due (or a flush was asked), else arms the timer for
 // its deadline.
-func (s *sinkActor[R]) maybeWrite() {
+func (s *sinkActor[K, R]) maybeWrite() {
 	if s.writing != nil {
 		return
 	}
@@ -133,7 +136,7 @@ func (s *sinkActor[R]) maybeWrite() {
 	}
 }
 
-func (s *sinkActor[R]) arm(at time.Time) {
+func (s *sinkActor[K, R]) arm(at time.Time) {
 	if s.timer != nil {
 		s.timer.Stop()
 	}
@@ -144,7 +147,7 @@ func (s *sinkActor[R]) arm(at time.Time) {
 
 // start writes batch in a goroutine owned by the actor, which reports
 // back with batchWritten.
-func (s *sinkActor[R]) start(batch *sinks.Batch[R]) {
+func (s *sinkActor[K, R]) start(batch *sinks.Batch[R]) {
 	s.writing = batch
 	ctx, w, root, self := s.ctx, s.w, s.env.root, s.self
 	s.env.goroutines.Add(1)
@@ -161,7 +164,7 @@ func (s *sinkActor[R]) start(batch *sinks.Batch[R]) {
 	}()
 }
 
-func (s *sinkActor[R]) written(err error) {
+func (s *sinkActor[K, R]) written(err error) {
 	batch := s.writing
 	if batch == nil {
 		return

@@ -351,14 +351,15 @@ func TestIntegrationBatcherToWriter(t *testing.T) {
 	ctx := context.Background()
 	s, err := c.EnsureSchema(ctx)
 	require.NoError(t, err)
-	b := NewBatcher(BatchConfig{MaxRows: 3}, FactSize)
+	b := NewBatcher[FactKey](BatchConfig{MaxRows: 3}, FactSize, FactVersion)
 	w := s.FactWriter()
 	facts := benchFacts(10)
 	var written []Token
 	for i, f := range facts {
 		f.OrderItemID = int64(i%4 + 1) // keys repeat: coalesced within a batch
 		f.OrderID = f.OrderItemID
-		if b.Add(f.OrderItemID, f, Token{Source: 0, Seq: int64(i)}) {
+		f.OrderDate = facts[0].OrderDate // an order's date never changes: one partition
+		if b.Add(FactKeyOf(&f), f, Token{Source: 0, Seq: int64(i)}) {
 			batch := b.Take()
 			require.NoError(t, w.Write(ctx, batch.Rows))
 			written = append(written, batch.Tokens...)
