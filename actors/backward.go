@@ -9,6 +9,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/drivetrain-cdc/drivetrain/topology"
+	"github.com/drivetrain-cdc/drivetrain/topology/step"
 )
 
 // A global table read from nothing (a new state directory) is bootstrapped
@@ -234,7 +235,7 @@ func (b *backwardReader) fetchFrom(ctx context.Context, cl *kgo.Client, parts []
 // keep is a record to hand to the actor, with its decoded change.
 type keep struct {
 	r *kgo.Record
-	d decodedRecord
+	d step.Decoded
 }
 
 // latest decodes, newest first, the records of recs (in partition order)
@@ -244,7 +245,7 @@ type keep struct {
 // ones. The records of a row newer than its last complete image wait,
 // decoded, until that image is found in a later round (or in none: see
 // rest), so that they are applied after it.
-func (b *backwardReader) latest(recs []*kgo.Record) ([]*kgo.Record, []decodedRecord) {
+func (b *backwardReader) latest(recs []*kgo.Record) ([]*kgo.Record, []step.Decoded) {
 	n := len(b.decs)
 	ids := make([]int64, len(recs))
 	keyed := make([]bool, len(recs))
@@ -280,24 +281,24 @@ func (b *backwardReader) latest(recs []*kgo.Record) ([]*kgo.Record, []decodedRec
 					// dead-letter topic all the same.
 					skipped[w]++
 					if err := dec.check(r); err != nil {
-						out[w] = append(out[w], keep{r: r, d: decodedRecord{err: err}})
+						out[w] = append(out[w], keep{r: r, d: step.Decoded{Err: err}})
 					}
 					continue
 				}
 				k := keep{r: r}
-				k.d.ok, k.d.err = dec.decode(r, true, &k.d.ch)
+				k.d.OK, k.d.Err = dec.decode(r, true, &k.d.Change)
 				switch {
-				case !keyed[i] || k.d.err != nil || k.d.ok && k.d.ch.Validate() != nil:
+				case !keyed[i] || k.d.Err != nil || k.d.OK && k.d.Change.Validate() != nil:
 					// Bad: whole, for the dead-letter topic.
 					out[w] = append(out[w], k)
 					continue
-				case !k.d.ok:
+				case !k.d.OK:
 					continue // no change
 				}
 				// What the actor reads of a record it applies: holding
 				// no bytes of the fetch, which can then be collected.
 				k.r = &kgo.Record{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Timestamp: r.Timestamp}
-				if !complete(&k.d.ch) || k.d.ch.ID() != id {
+				if !complete(&k.d.Change) || k.d.Change.ID() != id {
 					pending[id] = append(pending[id], k)
 					continue
 				}
@@ -323,7 +324,7 @@ func (b *backwardReader) latest(recs []*kgo.Record) ([]*kgo.Record, []decodedRec
 // rest returns the records still waiting for a complete image of their
 // row, which the topic does not have: each row's oldest first, as
 // reading forward would apply them.
-func (b *backwardReader) rest() ([]*kgo.Record, []decodedRecord) {
+func (b *backwardReader) rest() ([]*kgo.Record, []step.Decoded) {
 	out := make([][]keep, len(b.pending))
 	for w, pending := range b.pending {
 		for _, newer := range pending {
@@ -336,9 +337,9 @@ func (b *backwardReader) rest() ([]*kgo.Record, []decodedRecord) {
 	return flatten(out)
 }
 
-func flatten(ks [][]keep) ([]*kgo.Record, []decodedRecord) {
+func flatten(ks [][]keep) ([]*kgo.Record, []step.Decoded) {
 	var recs []*kgo.Record
-	var decoded []decodedRecord
+	var decoded []step.Decoded
 	for _, w := range ks {
 		for _, k := range w {
 			recs = append(recs, k.r)

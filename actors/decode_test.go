@@ -13,6 +13,7 @@ import (
 
 	"github.com/drivetrain-cdc/drivetrain/actors/actorstest"
 	"github.com/drivetrain-cdc/drivetrain/topology"
+	"github.com/drivetrain-cdc/drivetrain/topology/step"
 	"github.com/drivetrain-cdc/drivetrain/topology/topologytest"
 )
 
@@ -91,9 +92,9 @@ func TestDecodeBadRecords(t *testing.T) {
 				assert.NoError(t, err)
 				return
 			}
-			var bad *badRecord
+			var bad *step.BadRecord
 			require.ErrorAs(t, err, &bad)
-			assert.Equal(t, tt.wantKind, bad.kind)
+			assert.Equal(t, tt.wantKind, bad.Kind)
 		})
 	}
 }
@@ -120,10 +121,10 @@ func TestDecodeAllKeepsOrder(t *testing.T) {
 	got := decodeAll(decs, recs)
 	require.Len(t, got, len(recs))
 	for i, r := range recs {
-		var want decodedRecord
-		want.ok, want.err = one.decode(r, true, &want.ch)
+		var want step.Decoded
+		want.OK, want.Err = one.decode(r, true, &want.Change)
 		require.Equal(t, want, got[i], "record %d", i)
 	}
-	assert.Error(t, got[len(got)-1].err)
+	assert.Error(t, got[len(got)-1].Err)
 	assert.Empty(t, decodeAll(decs, nil))
 }

@@ -93,12 +93,16 @@
 // quiet start ends at the offsets reached and the records after are
 // emitted one by one. Config.EmitEveryRecord turns it off.
 //
-// Running. Per recordsFetched message: decode, check the partition, apply
-// every record with topology.Apply into one Pebble batch that also
-// stores the records' offsets, commit the batch, and only then send the
-// rows to the sinks — a crash must never leave rows in the sinks that
-// state lacks. dimensionsChanged messages re-emit the facts that join
-// the changed rows (topology.Refresh) the same way.
+// Running. Per recordsFetched message, the processing step
+// (topology/step.Partition.Records) decodes the records, checks their
+// partition, applies them into one Pebble batch that also stores their
+// offsets and builds the facts they made due, each once; the actor
+// commits the batch and only then sends the rows to the sinks — a crash
+// must never leave rows in the sinks that state lacks. dimensionsChanged
+// messages re-emit the facts that join the changed rows
+// (step.Partition.Refresh) the same way. Recovery runs the same step
+// without emitting (step.Replay), and the quiet start too (step.Quiet),
+// then emits the state of the orders it touched (step.Partition.EmitState).
 //
 // Revoke. The revoke callback takes the partition from the poll loop,
 // sends drain (the actor stops taking input and the sinks flush), waits
@@ -178,9 +182,9 @@
 //
 // Which dimension changes the facts of partition n in the sinks reflect
 // is part of n's committed offsets: their commit metadata
-// ("drivetrain/1 customers=0:120,1:98 vehicles=0:4000") holds, per global
-// topic partition, the position G below which every record's refreshed
-// facts were acknowledged. Whichever node owns n next subscribes to its
+// ("drivetrain/2 version=1796661556148904294 customers=0:120,1:98
+// vehicles=0:4000") holds, per global topic partition, the position G
+// below which every record's refreshed facts were acknowledged. Whichever node owns n next subscribes to its
 // global actors, which answer with their position Y, and re-reads the
 // records between G and Y in a catch-up goroutine (a direct client from
 // G to Y; only the keys matter), re-emitting the facts of the rows they
@@ -191,6 +195,13 @@
 // metadata is a few dozen bytes per global partition, within Kafka's
 // default offset.metadata.max.bytes (4096) up to about 150 partitions
 // per global topic.
+//
+// The metadata also carries the partition's fact-version reservation: the
+// highest fact version the owner emitted plus a minute (reservationLease),
+// above anything it emits before its next commit a second later. The next
+// owner sets the partition's clock to at least the reservation before it
+// emits, so its facts supersede the last owner's whatever their clocks
+// say, crash included (topology/doc.go, "Fact versions").
 //
 // # Backpressure
 //
@@ -209,7 +220,9 @@
 //
 // # Sinks
 //
-// A sink actor collects rows in a sinks.Batcher (last row per key wins),
+// A sink actor collects rows in a sinks.Batcher, which keeps the newest
+// row (highest _version) of each output key: facts by order id, item id
+// and order_date month, mirror rows by id,
 // writes one batch at a time in a goroutine it owns, and acknowledges the
 // tokens of a written batch to their sources. Batches are written in the
 // order they were cut. Rows are sent marked late when the newest record

@@ -17,6 +17,7 @@ import (
 
 	"github.com/drivetrain-cdc/drivetrain/state"
 	"github.com/drivetrain-cdc/drivetrain/topology"
+	"github.com/drivetrain-cdc/drivetrain/topology/step"
 )
 
 // maxOutstandingRefreshes bounds the dimensionsChanged messages a global
@@ -55,7 +56,7 @@ type globalActor struct {
 	backward bool
 	onBoot   func()
 	track    tracker[positions]
-	out      topology.Output
+	step     step.Global
 	subs     map[string]*subscriber
 	held     chan struct{} // the reader's done, held for backpressure
 	// flushAsked: a flush was sent to the sink since the last
@@ -295,8 +296,8 @@ const minChunk = 256
 
 // decodeAll decodes recs, in contiguous chunks of at least minChunk
 // records decoded concurrently, one per decoder.
-func decodeAll(decs []*decoder, recs []*kgo.Record) []decodedRecord {
-	decoded := make([]decodedRecord, len(recs))
+func decodeAll(decs []*decoder, recs []*kgo.Record) []step.Decoded {
+	decoded := make([]step.Decoded, len(recs))
 	n := min(len(decs), max(1, len(recs)/minChunk))
 	var wg sync.WaitGroup
 	for w := range n {
@@ -304,7 +305,7 @@ func decodeAll(decs []*decoder, recs []*kgo.Record) []decodedRecord {
 		decode := func() {
 			for i := lo; i < hi; i++ {
 				d := &decoded[i]
-				d.ok, d.err = decs[w].decode(recs[i], true, &d.ch)
+				d.OK, d.Err = decs[w].decode(recs[i], true, &d.Change)
 			}
 		}
 		if w == n-1 {
@@ -338,35 +339,25 @@ func (g *globalActor) apply(m *globalFetched) {
 	}
 	b := g.env.store.NewGlobalBatch()
 	defer b.Close()
-	var ids []int64
-	var bad []*deadLetter
 	var written time.Time // the newest record's Kafka timestamp
-	for i, r := range m.records {
+	for _, r := range m.records {
 		if r.Timestamp.After(written) {
 			written = r.Timestamp
-		}
-		d := &m.decoded[i]
-		ok, err := d.ok, d.err
-		if err == nil && ok {
-			var applied bool
-			applied, err = topology.ApplyGlobal(b, &d.ch, &g.out)
-			switch {
-			case errors.Is(err, topology.ErrInvalidChange):
-				err = &badRecord{kind: kindInvalidChange, detail: err.Error()}
-			case err != nil:
-				g.env.fail(fmt.Errorf("applying %s partition %d offset %d: %w", r.Topic, r.Partition, r.Offset, err))
-				return
-			case applied:
-				ids = append(ids, d.ch.ID())
-			}
-		}
-		var br *badRecord
-		if errors.As(err, &br) {
-			bad = append(bad, &deadLetter{record: r, kind: br.kind, detail: br.detail})
 		}
 		if !m.backward {
 			g.applied[r.Partition] = r.Offset + 1
 		}
+	}
+	// Mirror rows of a table bootstrapped from nothing are sent from the
+	// state once bootstrapped: the last version of each row only.
+	res, err := g.step.Apply(b, m.decoded, g.snap == nil || g.booted)
+	if err != nil {
+		g.env.fail(err)
+		return
+	}
+	var bad []*deadLetter
+	for _, d := range res.Bad {
+		bad = append(bad, &deadLetter{record: m.records[d.Index], kind: d.Kind, detail: d.Detail})
 	}
 	if m.through != nil {
 		g.applied = m.through.clone()
@@ -376,13 +367,7 @@ func (g *globalActor) apply(m *globalFetched) {
 		return
 	}
 	var rows [numOutputs]int
-	mirrors := slices.Clone(g.out.Mirrors)
-	g.out.Reset()
-	if g.snap != nil && !g.booted {
-		// Sent from the state once bootstrapped: the last version of
-		// each row only.
-		mirrors = nil
-	}
+	mirrors, ids := res.Mirrors, res.Changed
 	rows[mirrorOutput(g.table)] = len(mirrors)
 	seq := g.track.add(&rows, len(bad), g.applied.clone())
 	g.env.metrics.inflightRows.Add(int64(len(mirrors)))
@@ -395,8 +380,7 @@ func (g *globalActor) apply(m *globalFetched) {
 		g.env.root.Send(g.env.dlq, d)
 	}
 	if len(g.subs) > 0 {
-		slices.Sort(ids)
-		msg := &dimensionsChanged{table: g.table, ids: slices.Compact(ids), through: g.applied.clone(), from: g.self, written: written}
+		msg := &dimensionsChanged{table: g.table, ids: ids, through: g.applied.clone(), from: g.self, written: written}
 		for _, s := range g.subs {
 			s.outstanding++
 			g.env.root.Send(s.pid, msg)

@@ -7,6 +7,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/drivetrain-cdc/drivetrain/topology"
+	"github.com/drivetrain-cdc/drivetrain/topology/step"
 )
 
 // Actor messages. Commands are imperative (writeRows, drain), events past
@@ -26,7 +27,7 @@ type recordsFetched struct {
 // again: that is the global actor's backpressure.
 type globalFetched struct {
 	records []*kgo.Record
-	decoded []decodedRecord // one per record, decoded by the reader
+	decoded []step.Decoded // one per record, decoded by the reader
 	done    chan struct{}
 	// backward: the records come from a bootstrap read newest first
 	// (backward.go), so they do not say how far the table has read.
@@ -34,15 +35,6 @@ type globalFetched struct {
 	// through, when set, is how far the table has read once the records
 	// are applied: the end of a backward bootstrap.
 	through positions
-}
-
-// decodedRecord is a record's decoded change (detached: it owns its
-// strings), or why it has none: ok false with err nil for records that
-// carry no change, a *badRecord for undecodable ones.
-type decodedRecord struct {
-	ch  topology.Change
-	ok  bool
-	err error
 }
 
 // writeRows hands rows to a sink actor. Each row is tokened with

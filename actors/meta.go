@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/drivetrain-cdc/drivetrain/topology"
 )
@@ -49,6 +50,11 @@ func (p positions) minWith(q positions) positions {
 type globalProgress struct {
 	customers positions
 	vehicles  positions
+	// version is the partition's fact-version reservation: no fact
+	// version the partition's owner emitted, nor will emit before its
+	// next commit, exceeds it (see reservation). The next owner starts
+	// its clock above it.
+	version uint64
 }
 
 func (g *globalProgress) of(t topology.Table) *positions {
@@ -58,11 +64,36 @@ func (g *globalProgress) of(t topology.Table) *positions {
 	return &g.vehicles
 }
 
-const metaVersion = "drivetrain/1"
+// metaVersion heads the metadata encodeProgress writes; metaVersion1,
+// without the version reservation, is still read.
+const (
+	metaVersion  = "drivetrain/2"
+	metaVersion1 = "drivetrain/1"
+)
+
+// reservationLease is how far above the highest fact version it emitted
+// a partition's owner reserves versions in the commit metadata: it
+// covers the versions the owner emits between its last successful
+// commit (every CommitInterval, one second by default) and a crash, so
+// that the next owner's versions exceed every version the last one may
+// have written, whatever the two nodes' clocks say. Each takeover
+// moves the partition's versions up to a minute ahead of the wall
+// clock; they stay strictly increasing (NextVersion), only less
+// informative.
+const reservationLease = uint64(time.Minute)
+
+// reservation returns the reservation to commit for a partition whose
+// highest emitted fact version is hwm.
+func reservation(hwm uint64) uint64 {
+	if hwm == 0 {
+		return 0
+	}
+	return hwm + reservationLease
+}
 
 // encodeProgress renders g as commit metadata:
 //
-//	drivetrain/1 customers=0:120,1:98 vehicles=0:4000
+//	drivetrain/2 version=1796661556148904294 customers=0:120,1:98 vehicles=0:4000
 //
 // (partition:next offset pairs, partitions ascending). A few dozen bytes
 // per topic: well within the brokers' offset.metadata.max.bytes (4096 by
@@ -70,6 +101,8 @@ const metaVersion = "drivetrain/1"
 func encodeProgress(g globalProgress) string {
 	var b strings.Builder
 	b.WriteString(metaVersion)
+	b.WriteString(" version=")
+	b.WriteString(strconv.FormatUint(g.version, 10))
 	for _, t := range []topology.Table{topology.TableCustomers, topology.TableVehicles} {
 		p := *g.of(t)
 		b.WriteByte(' ')
@@ -92,12 +125,20 @@ func encodeProgress(g globalProgress) string {
 // version), which callers must read as "nothing is known".
 func parseProgress(s string) (g globalProgress, ok bool) {
 	fields := strings.Fields(s)
-	if len(fields) == 0 || fields[0] != metaVersion {
+	if len(fields) == 0 || fields[0] != metaVersion && fields[0] != metaVersion1 {
 		return g, false
 	}
 	g.customers, g.vehicles = positions{}, positions{}
 	for _, f := range fields[1:] {
 		name, list, found := strings.Cut(f, "=")
+		if name == "version" && fields[0] == metaVersion {
+			v, err := strconv.ParseUint(list, 10, 64)
+			if err != nil {
+				return globalProgress{}, false
+			}
+			g.version = v
+			continue
+		}
 		t := topology.TableNamed(name)
 		if !found || !t.Global() {
 			return globalProgress{}, false

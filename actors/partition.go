@@ -14,6 +14,7 @@ import (
 
 	"github.com/drivetrain-cdc/drivetrain/state"
 	"github.com/drivetrain-cdc/drivetrain/topology"
+	"github.com/drivetrain-cdc/drivetrain/topology/step"
 )
 
 // phase is a partition actor's state.
@@ -83,11 +84,10 @@ type partitionActor struct {
 	log    zerolog.Logger
 
 	self  *actor.PID
-	dec   *decoder
+	step  *step.Partition
+	recs  []step.Record // the batch being processed, as the step reads it
 	part  *state.Partition
 	phase phase
-	ch    topology.Change
-	out   topology.Output
 	track tracker[pmark]
 
 	reached        [3]bool
@@ -97,10 +97,14 @@ type partitionActor struct {
 	paused         [3]bool // as last told to the client
 
 	committable [3]int64
-	subscribed  map[topology.Table]positions
-	startG      globalProgress // progress the sinks are known to reflect at start
-	notified    globalProgress // position of the last acknowledged notification
-	catchingUp  map[topology.Table]bool
+	// hwm is the highest fact version the partition emitted, or the
+	// version reserved by the commit metadata it started from: the
+	// metadata reserves versions up to reservation(hwm).
+	hwm        uint64
+	subscribed map[topology.Table]positions
+	startG     globalProgress // progress the sinks are known to reflect at start
+	notified   globalProgress // position of the last acknowledged notification
+	catchingUp map[topology.Table]bool
 
 	queued        []any // dimensionsChanged, catchUpRead and stateChunk waiting to run
 	cancelCatchUp context.CancelFunc
@@ -236,8 +240,12 @@ func (p *partitionActor) Receive(c actor.Context) {
 func (p *partitionActor) start(c actor.Context) {
 	p.self = c.Self()
 	p.log = p.env.log.With().Str("component", "partition").Int32("partition", p.plan.n).Logger()
-	p.dec = newDecoder(p.env.cfg.TopicPrefix, p.env.cfg.MaxRecordBytes, p.log, nil, false)
+	dec := newDecoder(p.env.cfg.TopicPrefix, p.env.cfg.MaxRecordBytes, p.log, nil, false)
+	p.step = step.NewPartition(p.plan.n, p.env.orderPartitions, p.tps, dec.Decoder)
 	p.part = p.env.store.Partition(p.plan.n)
+	if !p.startClock() {
+		return
+	}
 	p.committable = p.plan.committed
 	p.subscribed = map[topology.Table]positions{}
 	p.catchingUp = map[topology.Table]bool{}
@@ -253,6 +261,34 @@ func (p *partitionActor) start(c actor.Context) {
 	if p.allReached() {
 		p.subscribe()
 	}
+}
+
+// startClock sets the partition's fact-version clock to at least the
+// reservation of the commit metadata: the last owner emitted no higher
+// version, whatever its clock said, so every fact this node emits
+// supersedes those of the last owner (see reservationLease).
+func (p *partitionActor) startClock() bool {
+	clock, _, err := p.part.LastFactVersion(0)
+	if err != nil {
+		p.env.fail(fmt.Errorf("reading the fact-version clock of partition %d: %w", p.plan.n, err))
+		return false
+	}
+	p.hwm = clock
+	if !p.plan.progressOK || p.plan.progress.version <= clock {
+		return true
+	}
+	p.hwm = p.plan.progress.version
+	b := p.part.NewBatch()
+	defer b.Close()
+	if err := b.SetFactVersion(0, p.hwm); err != nil {
+		p.env.fail(fmt.Errorf("setting the fact-version clock of partition %d: %w", p.plan.n, err))
+		return false
+	}
+	if err := b.Commit(); err != nil {
+		p.env.fail(fmt.Errorf("committing partition %d state: %w", p.plan.n, err))
+		return false
+	}
+	return true
 }
 
 func (p *partitionActor) allReached() bool { return p.reached[0] && p.reached[1] && p.reached[2] }
@@ -273,57 +309,52 @@ func (p *partitionActor) until(i int) int64 {
 func (p *partitionActor) recover(records []*kgo.Record) {
 	b := p.part.NewBatch()
 	defer b.Close()
-	var next [3]int64 // per order-stream topic, 0 if no record
+	var replay, quiet []*kgo.Record
 	for _, r := range records {
 		i := p.env.topics.index(r.Topic)
 		if i < 0 {
 			continue
 		}
-		if p.reached[i] || r.Offset >= p.until(i) {
+		switch {
+		case p.reached[i] || r.Offset >= p.until(i):
 			p.reached[i] = true
 			p.held = append(p.held, r)
 			continue
+		case r.Offset < p.plan.committed[i]:
+			replay = append(replay, r)
+		default:
+			quiet = append(quiet, r)
 		}
-		quiet := r.Offset >= p.plan.committed[i]
-		ok, err := p.dec.decode(r, false, &p.ch)
-		if err == nil && ok {
-			if !p.checkPartition(r) {
-				return
-			}
-			err = topology.Apply(b, &p.ch, 0, nil)
-			if errors.Is(err, topology.ErrInvalidChange) {
-				err = &badRecord{kind: kindInvalidChange, detail: err.Error()}
-			} else if err != nil {
-				p.env.fail(fmt.Errorf("replaying %s partition %d offset %d: %w", r.Topic, r.Partition, r.Offset, err))
-				return
-			}
-			if quiet {
-				p.touched[p.ch.Image().OrderID()] = struct{}{}
-			}
-		}
-		// Bad records below the committed offset went to the dead-letter
-		// topic when they were first processed; a quiet start's go there
-		// with the state it emits.
-		if quiet {
-			var br *badRecord
-			if errors.As(err, &br) {
-				p.quietBad = append(p.quietBad, &deadLetter{record: r, kind: br.kind, detail: br.detail})
-			}
-			p.quietNext[i] = r.Offset + 1
-			if r.Timestamp.After(p.quietWritten) {
-				p.quietWritten = r.Timestamp
-			}
-		}
-		next[i] = r.Offset + 1
 		if r.Offset+1 >= p.until(i) {
 			p.reached[i] = true
 		}
 	}
+	// Bad records below the committed offset went to the dead-letter
+	// topic when they were first processed; a quiet start's go there
+	// with the state it emits.
+	if _, ok := p.apply(b, replay, step.Replay); !ok {
+		return
+	}
+	res, ok := p.apply(b, quiet, step.Quiet)
+	if !ok {
+		return
+	}
+	for _, id := range res.Touched {
+		p.touched[id] = struct{}{}
+	}
+	for _, d := range res.Bad {
+		p.quietBad = append(p.quietBad, &deadLetter{record: quiet[d.Index], kind: d.Kind, detail: d.Detail})
+	}
+	for i, next := range res.Next {
+		if next > 0 {
+			p.quietNext[i] = next
+		}
+	}
+	if res.Written.After(p.quietWritten) {
+		p.quietWritten = res.Written
+	}
 	if p.plan.quiet && len(p.touched) >= p.env.cfg.quietOrders() {
 		p.endQuietEarly()
-	}
-	if !p.setOffsets(b, next) {
-		return
 	}
 	// Staged: nothing is emitted while recovering, so the batches can
 	// reach Pebble together, written once per row (see state.Batch.Stage);
@@ -433,12 +464,10 @@ func (p *partitionActor) queueState() {
 func (p *partitionActor) emitState(c *stateChunk) {
 	b := p.part.NewBatch()
 	defer b.Close()
-	now := p.env.clock()
-	for _, id := range c.ids {
-		if err := topology.EmitState(b, id, now, &p.out); err != nil {
-			p.env.fail(fmt.Errorf("emitting the state of partition %d, order %d: %w", p.plan.n, id, err))
-			return
-		}
+	res, err := p.step.EmitState(b, c.ids, p.env.clock())
+	if err != nil {
+		p.env.fail(fmt.Errorf("emitting the state of partition %d: %w", p.plan.n, err))
+		return
 	}
 	if !b.Empty() {
 		if err := b.Commit(); err != nil {
@@ -456,7 +485,7 @@ func (p *partitionActor) emitState(c *stateChunk) {
 		bad, p.quietBad = p.quietBad, nil
 		p.log.Info().Ints64("offsets", m.order[:]).Msg("quiet start emitted")
 	}
-	p.emit(m, bad, p.quietWritten)
+	p.emit(&res, m, bad, p.quietWritten)
 	if c.last {
 		p.emittingState = false
 		p.takeHeld()
@@ -482,15 +511,31 @@ func (p *partitionActor) endQuietEarly() {
 	p.log.Info().Int("orders", len(p.touched)).Ints64("offsets", p.plan.quietTo[:]).Msg("quiet start ends early: too many orders")
 }
 
-// checkPartition stops the node when r's order belongs to another
-// partition: the topics are not co-partitioned and joining would be wrong.
-func (p *partitionActor) checkPartition(r *kgo.Record) bool {
-	id := p.ch.Image().OrderID()
-	if want := topology.OrderPartition(id, p.env.orderPartitions); want != r.Partition {
-		p.env.fail(copartitionRecordError(r.Topic, r.Partition, r.Offset, id, want))
-		return false
+// apply runs the processing step on records in mode, within b. It
+// returns false, having failed the node, on an error: a store error, or
+// a record whose order belongs to another partition (the topics are not
+// co-partitioned and joining would be wrong).
+func (p *partitionActor) apply(b *state.Batch, records []*kgo.Record, mode step.Mode) (step.Result, bool) {
+	if len(records) == 0 {
+		return step.Result{}, true
 	}
-	return true
+	p.recs = stepRecords(p.recs, records)
+	var now uint64
+	if mode == step.Emit {
+		now = p.env.clock()
+	}
+	res, err := p.step.Records(b, p.recs, mode, now)
+	clear(p.recs) // the records' memory goes with them
+	var mis *step.MisroutedError
+	switch {
+	case errors.As(err, &mis):
+		p.env.fail(copartitionRecordError(mis.Topic, mis.Partition, mis.Offset, mis.OrderID, mis.Want))
+		return res, false
+	case err != nil:
+		p.env.fail(fmt.Errorf("partition %d: %w", p.plan.n, err))
+		return res, false
+	}
+	return res, true
 }
 
 // process applies records to state in one batch, commits it, and hands
@@ -498,61 +543,25 @@ func (p *partitionActor) checkPartition(r *kgo.Record) bool {
 func (p *partitionActor) process(records []*kgo.Record) {
 	b := p.part.NewBatch()
 	defer b.Close()
-	var bad []*deadLetter
-	m := pmark{order: p.lastOrder(), hasOrder: true}
-	var next [3]int64 // per order-stream topic, 0 if no record
-	var written time.Time
-	for _, r := range records {
-		i := p.env.topics.index(r.Topic)
-		if i < 0 {
-			continue
-		}
-		if r.Timestamp.After(written) {
-			written = r.Timestamp
-		}
-		ok, err := p.dec.decode(r, true, &p.ch)
-		if err == nil && ok {
-			if !p.checkPartition(r) {
-				return
-			}
-			err = topology.Apply(b, &p.ch, p.env.clock(), &p.out)
-			if errors.Is(err, topology.ErrInvalidChange) {
-				err = &badRecord{kind: kindInvalidChange, detail: err.Error()}
-			} else if err != nil {
-				p.env.fail(fmt.Errorf("applying %s partition %d offset %d: %w", r.Topic, r.Partition, r.Offset, err))
-				return
-			}
-		}
-		var br *badRecord
-		if errors.As(err, &br) {
-			bad = append(bad, &deadLetter{record: r, kind: br.kind, detail: br.detail})
-		}
-		m.order[i] = r.Offset + 1
-		next[i] = r.Offset + 1
-	}
-	if !p.setOffsets(b, next) {
+	res, ok := p.apply(b, records, step.Emit)
+	if !ok {
 		return
+	}
+	m := pmark{order: p.lastOrder(), hasOrder: true}
+	for i, next := range res.Next {
+		if next > 0 {
+			m.order[i] = next
+		}
 	}
 	if err := b.Commit(); err != nil {
 		p.env.fail(fmt.Errorf("committing partition %d state: %w", p.plan.n, err))
 		return
 	}
-	p.emit(m, bad, written)
-}
-
-// setOffsets records in b the next offset of each order-stream topic that
-// had records (next[i] > 0): once per batch rather than per record.
-func (p *partitionActor) setOffsets(b *state.Batch, next [3]int64) bool {
-	for i, topic := range p.env.topics.orderStream() {
-		if next[i] == 0 {
-			continue
-		}
-		if err := b.SetOffset(topic, p.plan.n, next[i]); err != nil {
-			p.env.fail(fmt.Errorf("recording offsets of partition %d: %w", p.plan.n, err))
-			return false
-		}
+	bad := make([]*deadLetter, 0, len(res.Bad))
+	for _, d := range res.Bad {
+		bad = append(bad, &deadLetter{record: records[d.Index], kind: d.Kind, detail: d.Detail})
 	}
-	return true
+	p.emit(&res, m, bad, res.Written)
 }
 
 // lastOrder returns the order offsets of the last unit, or the
@@ -566,22 +575,24 @@ func (p *partitionActor) lastOrder() [3]int64 {
 	return p.committable
 }
 
-// emit registers a unit for what p.out holds and bad, and sends them.
+// emit registers a unit for the rows of res and bad, and sends them.
 // Rows leave only after the state batch that produced them committed:
 // otherwise a crash could leave rows in the sinks that state lacks.
 // written is the Kafka timestamp of the newest record they derive from
 // (zero if unknown): older than the sinks' catch-up delay, they are late.
-func (p *partitionActor) emit(m pmark, bad []*deadLetter, written time.Time) {
+func (p *partitionActor) emit(res *step.Result, m pmark, bad []*deadLetter, written time.Time) {
 	var rows [numOutputs]int
-	facts := slices.Clone(p.out.Facts)
+	facts := res.Facts
 	rows[outFacts] = len(facts)
+	for i := range facts {
+		p.hwm = max(p.hwm, facts[i].Version)
+	}
 	var mirrors [numOutputs][]topology.Mirror
-	for _, mr := range p.out.Mirrors {
+	for _, mr := range res.Mirrors {
 		o := mirrorOutput(mr.Row.Table)
 		mirrors[o] = append(mirrors[o], mr)
 		rows[o]++
 	}
-	p.out.Reset()
 	seq := p.track.add(&rows, len(bad), m)
 	total := 0
 	for _, n := range rows {
@@ -643,12 +654,14 @@ func (p *partitionActor) reachedUnits() {
 // acknowledged, and the last acknowledged notification after.
 func (p *partitionActor) progress() globalProgress {
 	if p.phase < phaseRunning || len(p.subscribed) == 0 {
+		g := globalProgress{customers: positions{}, vehicles: positions{}}
 		if p.plan.progressOK {
-			return p.plan.progress
+			g = p.plan.progress
 		}
-		return globalProgress{customers: positions{}, vehicles: positions{}}
+		g.version = max(g.version, reservation(p.hwm))
+		return g
 	}
-	var g globalProgress
+	g := globalProgress{version: reservation(p.hwm)}
 	for _, t := range []topology.Table{topology.TableCustomers, topology.TableVehicles} {
 		if p.catchingUp[t] {
 			*g.of(t) = *p.startG.of(t)
@@ -741,11 +754,10 @@ func (p *partitionActor) runQueued() {
 func (p *partitionActor) refresh(t topology.Table, ids []int64, m pmark, written time.Time) {
 	b := p.part.NewBatch()
 	defer b.Close()
-	for _, id := range ids {
-		if err := topology.Refresh(b, t, id, p.env.clock(), &p.out); err != nil {
-			p.env.fail(fmt.Errorf("refreshing partition %d for %s %d: %w", p.plan.n, t, id, err))
-			return
-		}
+	res, err := p.step.Refresh(b, t, ids, p.env.clock())
+	if err != nil {
+		p.env.fail(fmt.Errorf("refreshing partition %d for %s: %w", p.plan.n, t, err))
+		return
 	}
 	if !b.Empty() {
 		if err := b.Commit(); err != nil {
@@ -753,7 +765,7 @@ func (p *partitionActor) refresh(t topology.Table, ids []int64, m pmark, written
 			return
 		}
 	}
-	p.emit(m, nil, written)
+	p.emit(&res, m, nil, written)
 }
 
 // flushSinks asks every sink to write its open batch, which may hold

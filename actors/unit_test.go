@@ -80,18 +80,23 @@ func TestTrackerReachesMarksInOrder(t *testing.T) {
 }
 
 func TestProgressMetadata(t *testing.T) {
-	g := globalProgress{customers: positions{0: 120, 1: 98}, vehicles: positions{0: 4000}}
+	g := globalProgress{customers: positions{0: 120, 1: 98}, vehicles: positions{0: 4000}, version: 1796661556148904294}
 	s := encodeProgress(g)
-	assert.Equal(t, "drivetrain/1 customers=0:120,1:98 vehicles=0:4000", s)
+	assert.Equal(t, "drivetrain/2 version=1796661556148904294 customers=0:120,1:98 vehicles=0:4000", s)
 	got, ok := parseProgress(s)
 	require.True(t, ok)
 	assert.Equal(t, g, got)
+
+	// Metadata of the first format has no reservation.
+	old, ok := parseProgress("drivetrain/1 customers=0:120,1:98 vehicles=0:4000")
+	require.True(t, ok)
+	assert.Equal(t, globalProgress{customers: positions{0: 120, 1: 98}, vehicles: positions{0: 4000}}, old)
 
 	empty, ok := parseProgress(encodeProgress(globalProgress{}))
 	require.True(t, ok)
 	assert.Empty(t, empty.customers)
 
-	for _, bad := range []string{"", "other", "drivetrain/1 orders=0:1", "drivetrain/1 customers=0", "drivetrain/1 customers=x:1", "drivetrain/1 customers=0:-1"} {
+	for _, bad := range []string{"", "other", "drivetrain/1 orders=0:1", "drivetrain/1 customers=0", "drivetrain/1 customers=x:1", "drivetrain/1 customers=0:-1", "drivetrain/2 version=x", "drivetrain/1 version=5"} {
 		_, ok := parseProgress(bad)
 		assert.False(t, ok, bad)
 	}

@@ -196,7 +196,7 @@ func (b *Batch) SetOffset(topic string, partition int32, next int64) error {
 }
 
 // Empty reports whether the batch holds no writes (true once used).
-func (b *Batch) Empty() bool { return b.done || b.pb().Empty() }
+func (b *Batch) Empty() bool { return b.done || b.pb().Empty() && !b.oc.clockSet }
 
 // Commit applies the batch atomically (synced unless Options.NoSync),
 // after the partition's staged batches, and releases it.

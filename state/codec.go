@@ -353,6 +353,14 @@ func appendOrder(b []byte, s *topology.Stored[topology.Order]) []byte {
 	e.str(r.Currency)
 	e.int(int64(r.OrderDate))
 	e.int(int64(r.UpdatedAt))
+	// The past months of order_date, when there are any: a trailer that
+	// layout 4 did not have, so its orders read as having none.
+	if len(s.PastMonths) > 0 {
+		e.int(int64(len(s.PastMonths)))
+		for _, m := range s.PastMonths {
+			e.int(int64(m))
+		}
+	}
 	return e.b
 }
 
@@ -370,6 +378,16 @@ func readOrder(d dec) (s topology.Stored[topology.Order], err error) {
 	r.Currency = d.str()
 	r.OrderDate = topology.Timestamp(d.int())
 	r.UpdatedAt = topology.Timestamp(d.int())
+	if len(d.b) > 0 && d.err == nil {
+		n := d.int()
+		if n < 0 || n > int64(len(d.b)) {
+			return s, fmt.Errorf("decoding order: %w: %d past months", ErrCorrupt, n)
+		}
+		s.PastMonths = make([]int32, n)
+		for i := range s.PastMonths {
+			s.PastMonths[i] = int32(d.int())
+		}
+	}
 	return s, d.done("order")
 }
 

@@ -75,6 +75,23 @@ func TestCodecRoundTrip(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, so, got)
 		}},
+		{"order with past months", func() []byte {
+			moved := so
+			moved.PastMonths = []int32{202312, 202403}
+			return appendOrder(nil, &moved)
+		}, func(t *testing.T, b []byte) {
+			got, err := decodeOrder(b)
+			require.NoError(t, err)
+			assert.Equal(t, []int32{202312, 202403}, got.PastMonths)
+			got.PastMonths = nil
+			assert.Equal(t, so, got)
+			// A value of layout 4 is one without the trailer.
+			old, err := decodeOrder(appendOrder(nil, &so))
+			require.NoError(t, err)
+			assert.Nil(t, old.PastMonths)
+			_, err = decodeOrder(append(appendOrder(nil, &so), 0x7f))
+			assert.ErrorIs(t, err, ErrCorrupt)
+		}},
 		{"item", func() []byte { return appendItem(nil, &si) }, func(t *testing.T, b []byte) {
 			got, err := decodeItem(b)
 			require.NoError(t, err)

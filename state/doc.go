@@ -21,7 +21,7 @@
 // sign bit flipped (so keys sort like ids), partition numbers 4 bytes
 // big-endian, topics their name and a NUL:
 //
-//	m format                        layout version (4; 3 kept items and payments apart from their orders, 2 vehicles' features in their rows, 1 a version per fact)
+//	m format                        layout version (5; 4 had no past months of orders and is upgraded in place, 3 kept items and payments apart from their orders, 2 vehicles' features in their rows, 1 a version per fact)
 //	g C <customer>                  customer row
 //	g V <vehicle>                   vehicle row, features only as NULL or not
 //	g F <vehicle>                   vehicle's features text (the last one not NULL)

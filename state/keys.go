@@ -32,7 +32,12 @@ const (
 // this code writes and reads.
 var metaFormat = []byte{rangeMeta, 'f', 'o', 'r', 'm', 'a', 't'}
 
-const formatVersion = 4
+const formatVersion = 5
+
+// formatUpgradable lists the layout versions a store is upgraded from in
+// place when opened: layout 4 lacked the orders' past months, which
+// layout 5 adds as an optional trailer of the order's value.
+var formatUpgradable = []byte{4}
 
 // childKey returns the key of an item or payment (kind), clustered under
 // its order's key: an order's rows are neighbours, mostly in one block.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -160,6 +161,9 @@ func (s *Store) checkFormat() error {
 		return err
 	}
 	defer closer.Close()
+	if len(val) == 1 && slices.Contains(formatUpgradable, val[0]) {
+		return s.db.Set(metaFormat, []byte{formatVersion}, pebble.Sync)
+	}
 	if len(val) != 1 || val[0] != formatVersion {
 		return fmt.Errorf("%w: layout version %v, want %d (%s)", ErrIncompatible, val, formatVersion, rebuildHint)
 	}

@@ -209,6 +209,14 @@ type Stored[T any] struct {
 	SourceTsMs int64
 	// Pos is where the last applied change was read.
 	Pos Position
+	// PastMonths, for orders only, lists the months (toYYYYMM, as
+	// Timestamp.Month gives them) other than the current one that the
+	// order's order_date has had in this state, ascending. sales_facts is
+	// partitioned by that month and ReplacingMergeTree replaces rows
+	// within a partition only, so the facts of the order carry, at every
+	// emission, a tombstone under each of them (see "Rows that move" in
+	// doc.go).
+	PastMonths []int32
 }
 
 // ItemRef names an order item by its order and its own id: the key of an

@@ -16,15 +16,24 @@
 // Facts, plain data for the sinks.
 //
 //   - Apply applies a change of orders, order_items or payments to its
-//     partition and emits the mirror row and every affected fact: for an
-//     order or a payment, the facts of all the order's items; for an item,
-//     its own fact (a tombstone fact if it was deleted) and its siblings'
-//     (order_total changed).
+//     partition, emits the mirror row and marks every affected fact: for
+//     an order or a payment, the facts of all the order's items; for an
+//     item, its own fact (a tombstone fact if it was deleted) and its
+//     siblings' (order_total changed).
 //   - ApplyGlobal applies a change of customers or vehicles to the global
 //     tables and emits the mirror row. The caller then calls Refresh on
-//     each partition, which re-emits the facts of the customer's orders
+//     each partition, which marks the facts of the customer's orders
 //     (customer → orders index) or of the items referencing the vehicle
 //     (vehicle → items index).
+//   - EmitPending builds every marked fact once, from the state as it is
+//     then. A batch of changes thus costs one fact per affected item,
+//     however many of its order's rows changed: an order of thousands of
+//     items inserted in one transaction costs linear work, not quadratic.
+//
+// Package topology/step runs these rules for a batch of Kafka records —
+// decoding, applying, recording offsets, building the marked facts,
+// collecting dead letters — and is the one processing step that the
+// actors, the property tests and the benchmarks share.
 //
 // Facts are computed from the stored rows only, never incremented:
 // line_total = quantity × unit_price − discount; order_total sums it over
@@ -78,11 +87,48 @@
 // are not monotonic per row at the snapshot boundary: a transaction that
 // began before the snapshot's consistent point and commits after it
 // carries change LSNs below the snapshot's, yet follows the snapshot read
-// in the topic. (The mirror tables' _version is source.lsn as DESIGN §4
-// says, so the mirror row of such a change loses to the snapshot read in
-// ClickHouse; that rare case needs the mirror version to follow the Kafka
-// order too.) A change without an LSN (incremental-snapshot read) keeps
-// the stored row's LSN as its mirror version.
+// in the topic.
+//
+// # Mirror versions
+//
+// A mirror row's _version is the change's source.lsn, raised to one above
+// the stored row's version when it is not above it; a redelivery of the
+// stored change keeps that change's version. The changes of a row in its
+// topic partition thus get strictly increasing versions in Kafka order,
+// the snapshot boundary included. source.lsn rather than an emission
+// clock is the base because a row can move: an item or payment moved to
+// another order is deleted under one order and inserted under the other,
+// often in another partition, processed by another actor or node at its
+// own pace. Only the source orders those two changes: PostgreSQL writes
+// the insert's WAL record after the delete it waits for, so its LSN is
+// higher, whichever partition applies it first. (Row locks give the same
+// for every later change of one row.) A change without an LSN
+// (incremental-snapshot read) gets one above the stored row's version,
+// and zero without a stored row.
+//
+// # Rows that move
+//
+// sales_facts is keyed by (order_id, order_item_id): a moved item is the
+// tombstone of its fact under the old order (emitted when the delete is
+// applied) and a live fact under the new one. An order deleted and
+// created again under its id is the same order row; the tombstone kept
+// its last image, so a redelivered older record cannot resurrect it.
+//
+// sales_facts is also partitioned by the month of order_date, and
+// ReplacingMergeTree replaces rows only within a partition: a fact
+// emitted under March is not superseded by the same key under May. So a
+// stored order keeps the months its order_date had before the current one
+// (Stored.PastMonths, in this state, replays included), and every fact of
+// the order is emitted with a tombstone under each of them, dated the
+// first instant of that month. That covers facts written under an old
+// month by this state and by any earlier one (a node that crashed, a
+// replay in another interleaving): whichever interleaving emitted them,
+// the month was one the order had, and this state saw it. An order that
+// moves to another month also emits the tombstones of its deleted items
+// there, as an order new to the state does (see "Lost state"): another
+// interleaving may have seen the item live under that month. Months are
+// compared as the sink stores them (Timestamp.Month: DateTime's clamped
+// range).
 //
 // Why the result is order-insensitive: for each fact, take the last
 // processed change of any row the fact depends on in the final tables (its
@@ -127,26 +173,26 @@
 // caller and passed in) and last the version of the key's previous fact —
 // or any higher version: package state keeps one clock per partition, the
 // highest version the partition emitted, committed in the same batch as
-// the facts. Mirror rows
-// use source.lsn instead, which is deterministic.
+// the facts (refreshes and the quiet start's state included). Mirror rows
+// use source.lsn instead (see "Mirror versions").
 //
 // Within one state directory versions grow strictly per fact key whatever
 // the clock does: restarts reopen the same last versions, and last+1
 // covers a clock that stalls or steps back. Across state directories —
 // a partition moving to another node (rebalance), a node whose disk was
 // wiped, a replay into fresh state writing into the same ClickHouse table —
-// the last versions written elsewhere are unknown, so strictness rests on
-// the wall clock:
-//
-//   - clocks of the nodes are synchronised (NTP) to well within the time a
-//     partition takes to move: the old owner stops emitting before it
-//     releases the partition (revoke: stop intake, flush, commit), and the
-//     new owner restores or rebuilds state before emitting, which takes far
-//     longer than any sane clock skew;
-//   - a replay into existing tables with new state runs at a wall-clock
-//     time later than every version already written (versions are
-//     nanosecond timestamps, so a replay started after the old writes'
-//     wall-clock time is newer).
+// the last versions written elsewhere are unknown to the new state. The
+// partition's owner therefore commits, with its offsets (package actors,
+// commit metadata), a reservation: its highest emitted version plus a
+// minute, above every version it emits before its next commit, which
+// comes every second. The next owner starts its clock at the reservation,
+// so its versions exceed the last owner's whatever the two clocks say —
+// ten minutes apart, or one stepped back by an hour — even when the last
+// owner crashed after its last commit. Strictness still rests on the wall
+// clock for a replay into existing tables with new state and a new
+// consumer group: it must run at a wall-clock time later than every
+// version already written (versions are nanosecond timestamps, a minute
+// ahead of the writer's clock at most after each takeover).
 //
 // If a clock jumps far ahead and back, versions follow the jump (last+1)
 // until the clock catches up: still strictly increasing, only less

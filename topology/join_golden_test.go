@@ -276,13 +276,21 @@ func (s *script) exec(line string) error {
 		}
 		if applied {
 			for p := range s.partitions {
-				if err := topology.Refresh(s.mem.Partition(p), table, ch.ID(), now, &s.out); err != nil {
+				if err := topology.Refresh(s.mem.Partition(p), table, ch.ID(), &s.out); err != nil {
+					return err
+				}
+				if err := topology.EmitPending(s.mem.Partition(p), now, &s.out); err != nil {
 					return err
 				}
 			}
 		}
-	} else if err := topology.Apply(s.mem.Partition(int32(part)), &ch, now, &s.out); err != nil {
-		return err
+	} else {
+		if err := topology.Apply(s.mem.Partition(int32(part)), &ch, now, &s.out); err != nil {
+			return err
+		}
+		if err := topology.EmitPending(s.mem.Partition(int32(part)), now, &s.out); err != nil {
+			return err
+		}
 	}
 	if len(s.out.Mirrors) == 0 && len(s.out.Facts) == 0 {
 		s.b.WriteString("  (nothing emitted)\n")

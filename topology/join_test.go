@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -115,7 +116,7 @@ func TestApplyScopes(t *testing.T) {
 	require.ErrorIs(t, topology.Apply(mem.Partition(0), &cust, 1, &out), topology.ErrWrongScope)
 	_, err := topology.ApplyGlobal(mem, &ord, &out)
 	require.ErrorIs(t, err, topology.ErrWrongScope)
-	require.ErrorIs(t, topology.Refresh(mem.Partition(0), topology.TableOrders, 1, 1, &out), topology.ErrWrongScope)
+	require.ErrorIs(t, topology.Refresh(mem.Partition(0), topology.TableOrders, 1, &out), topology.ErrWrongScope)
 	assert.Empty(t, out.Mirrors)
 	assert.Empty(t, out.Facts)
 }
@@ -139,10 +140,12 @@ func TestApplyStateOnly(t *testing.T) {
 	assert.False(t, ok)
 
 	var out topology.Output
-	require.NoError(t, topology.Refresh(p, topology.TableVehicles, 9, 2000, &out))
+	require.NoError(t, topology.Refresh(p, topology.TableVehicles, 9, &out))
+	require.NoError(t, topology.EmitPending(p, 2000, &out))
 	require.Len(t, out.Facts, 1)
 	assert.Equal(t, uint64(2000), out.Facts[0].Version)
-	require.NoError(t, topology.Refresh(p, topology.TableCustomers, 7, 2000, &out))
+	require.NoError(t, topology.Refresh(p, topology.TableCustomers, 7, &out))
+	require.NoError(t, topology.EmitPending(p, 2000, &out))
 	require.Len(t, out.Facts, 2)
 	assert.Equal(t, uint64(2001), out.Facts[1].Version)
 }
@@ -166,5 +169,23 @@ func TestColumnNumbering(t *testing.T) {
 			want = append(want, c.Name)
 		}
 		assert.Equal(t, want, topologytest.ColumnNames(table), table.String())
+	}
+}
+
+// TestMonth checks Timestamp.Month against the sink's DateTime range: an
+// instant outside it falls in the month of the nearest end.
+func TestMonth(t *testing.T) {
+	for _, tt := range []struct {
+		ts   time.Time
+		want int
+	}{
+		{time.Date(2024, 3, 31, 23, 59, 59, 999999000, time.UTC), 202403},
+		{time.Date(2024, 4, 1, 0, 0, 0, 0, time.UTC), 202404},
+		{time.Date(1965, 5, 1, 0, 0, 0, 0, time.UTC), 197001},
+		{time.Date(1969, 12, 31, 23, 59, 59, 999999000, time.UTC), 197001},
+		{time.Date(2106, 2, 7, 6, 28, 15, 0, time.UTC), 210602},
+		{time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC), 210602},
+	} {
+		assert.Equal(t, tt.want, topology.TimestampOf(tt.ts).Month(), tt.ts.String())
 	}
 }

@@ -10,7 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/drivetrain-cdc/drivetrain/topology"
+	"github.com/drivetrain-cdc/drivetrain/topology/step"
 	"github.com/drivetrain-cdc/drivetrain/topology/topologytest"
 )
 
@@ -194,20 +194,16 @@ func TestJoinEmitState(t *testing.T) {
 				continue
 			}
 			part := r.Change.Pos.Partition
-			s, err := p.Backend.Partition(part)
+			ids, err := p.Apply(r, step.Quiet)
 			if err != nil {
-				return err.Error()
-			}
-			if err := topology.Apply(s, &r.Change, 0, nil); err != nil {
-				return err.Error()
-			}
-			if err := p.Backend.SetOffset(part, r.Queue(), r.Change.Pos.Offset+1); err != nil {
 				return err.Error()
 			}
 			if touched[part] == nil {
 				touched[part] = map[int64]bool{}
 			}
-			touched[part][r.Change.Image().OrderID()] = true
+			for _, id := range ids {
+				touched[part][id] = true
+			}
 		}
 		if err := p.CommitAll(); err != nil {
 			return err.Error()
@@ -217,16 +213,14 @@ func TestJoinEmitState(t *testing.T) {
 			if err != nil {
 				return err.Error()
 			}
-			var out topology.Output
-			for _, id := range slices.Sorted(maps.Keys(ids)) {
-				if err := topology.EmitState(s, id, p.Clock(), &out); err != nil {
-					return err.Error()
-				}
+			res, err := p.Step(part).EmitState(s, slices.Sorted(maps.Keys(ids)), p.Clock())
+			if err != nil {
+				return err.Error()
 			}
 			if err := p.Backend.Commit(part); err != nil {
 				return err.Error()
 			}
-			p.Sink.Insert(&out)
+			p.Sink.InsertRows(res.Mirrors, res.Facts)
 		}
 		if err := p.Run(rng, recs[cut:], 4); err != nil {
 			return err.Error()

@@ -1,6 +1,7 @@
 package topology
 
 import (
+	"math"
 	"strconv"
 	"time"
 )
@@ -126,3 +127,18 @@ func Some[T any](v T) Opt[T] { return Opt[T]{V: v, Valid: true} }
 
 // itoa is strconv.FormatInt for the few places that format ids.
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }
+
+// Month returns the month of ts as ClickHouse's toYYYYMM gives it for
+// the DateTime the sink writes (202403 for March 2024): the partition of
+// sales_facts. DateTime holds the seconds from 1970-01-01 to 2106-02-07
+// 06:28:15 UTC, and the sink clamps an instant outside them to the
+// nearest end, so Month does too.
+func (ts Timestamp) Month() int {
+	s := int64(ts) / 1e6
+	if ts < 0 && int64(ts)%1e6 != 0 {
+		s--
+	}
+	s = min(max(s, 0), math.MaxUint32)
+	t := time.Unix(s, 0).UTC()
+	return t.Year()*100 + int(t.Month())
+}

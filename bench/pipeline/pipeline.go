@@ -11,6 +11,7 @@ import (
 	"github.com/drivetrain-cdc/drivetrain/state"
 	"github.com/drivetrain-cdc/drivetrain/topology"
 	"github.com/drivetrain-cdc/drivetrain/topology/debezium"
+	"github.com/drivetrain-cdc/drivetrain/topology/step"
 )
 
 // Options shape a Pipeline. The zero value is the benchmark of the issue:
@@ -49,17 +50,14 @@ type Options struct {
 	// CPU, and a single goroutine cannot overlap syncs the way several
 	// partition actors do.
 	Sync bool
-	// NoDetach skips debezium.Change.Detach. A partition actor detaches
-	// every change, because its mirror row leaves the actor; default on.
-	NoDetach bool
 	// Seed seeds the workload; default 1.
 	Seed uint64
 	// BlockCacheBytes, DimensionCacheBytes and OrderCacheBytes are
 	// state.Options'; zero keeps state's defaults (16 MiB, 512 MiB, 32 MiB
 	// per partition).
 	BlockCacheBytes, DimensionCacheBytes, OrderCacheBytes int64
-	// PhaseTiming times decoding and applying record by record (two clock
-	// reads each), for Stats.DecodeTime and Stats.ApplyTime.
+	// PhaseTiming times the processing step apart from the commits (two
+	// clock reads per batch), for Stats.StepTime.
 	PhaseTiming bool
 	// TraceStore counts and times every call of the join rules into state
 	// (Pipeline.Trace); each call then costs two clock reads more.
@@ -136,7 +134,7 @@ func (o Options) Validate() error {
 
 // Sink receives the rows of a committed batch.
 type Sink interface {
-	Consume(out *topology.Output)
+	Consume(mirrors []topology.Mirror, facts []topology.Fact)
 }
 
 // CountingSink counts rows and discards them. Not safe for concurrent use.
@@ -145,11 +143,11 @@ type CountingSink struct {
 }
 
 // Consume implements Sink.
-func (s *CountingSink) Consume(out *topology.Output) {
-	s.Mirrors += int64(len(out.Mirrors))
-	s.Facts += int64(len(out.Facts))
-	for i := range out.Facts {
-		if out.Facts[i].Deleted {
+func (s *CountingSink) Consume(mirrors []topology.Mirror, facts []topology.Fact) {
+	s.Mirrors += int64(len(mirrors))
+	s.Facts += int64(len(facts))
+	for i := range facts {
+		if facts[i].Deleted {
 			s.FactDeletes++
 		}
 	}
@@ -167,10 +165,10 @@ type Stats struct {
 	// global tables.
 	Batches, GlobalBatches int64
 	// GenerateTime is spent rendering the records (not part of the
-	// pipeline); CommitTime in state commits; DecodeTime (decoding,
-	// detaching, converting) and ApplyTime (join rules and state batch
-	// writes) only with Options.PhaseTiming.
-	GenerateTime, CommitTime, DecodeTime, ApplyTime time.Duration
+	// pipeline); CommitTime in state commits; StepTime in the processing
+	// step (decoding, join rules, state batch writes, building facts),
+	// only with Options.PhaseTiming.
+	GenerateTime, CommitTime, StepTime time.Duration
 }
 
 // Sub returns s - t.
@@ -179,7 +177,7 @@ func (s Stats) Sub(t Stats) Stats {
 		Events: s.Events - t.Events, Bytes: s.Bytes - t.Bytes, Facts: s.Facts - t.Facts, Mirrors: s.Mirrors - t.Mirrors,
 		Batches: s.Batches - t.Batches, GlobalBatches: s.GlobalBatches - t.GlobalBatches,
 		GenerateTime: s.GenerateTime - t.GenerateTime, CommitTime: s.CommitTime - t.CommitTime,
-		DecodeTime: s.DecodeTime - t.DecodeTime, ApplyTime: s.ApplyTime - t.ApplyTime,
+		StepTime: s.StepTime - t.StepTime,
 	}
 }
 
@@ -205,9 +203,10 @@ type fetch struct {
 
 const globalScope = -1
 
-type refreshKey struct {
+// refreshIDs are the rows of a global table a global batch changed.
+type refreshIDs struct {
 	table topology.Table
-	id    int64
+	ids   []int64
 }
 
 // Pipeline drives generated Debezium records through decoding, the join
@@ -222,13 +221,14 @@ type Pipeline struct {
 	store   *state.Store
 	parts   []*state.Partition
 	gen     *generator
-	dec     *debezium.Decoder
-	dch     debezium.Change
-	ch      topology.Change
-	out     topology.Output
+	dec     *step.Decoder
+	steps   []*step.Partition
+	global  step.Global
+	recs    []step.Record
+	decoded []step.Decoded
 	fetches []fetch // partitions 0…n-1, then the global fetch
 	ready   []int   // fetches to process, in the order they filled
-	refresh []refreshKey
+	refresh []refreshIDs
 	gnext   [numTables][]int64 // per global topic partition: next offset, 0 if untouched
 	group   int
 	setup   bool
@@ -269,14 +269,17 @@ func Open(opts Options) (*Pipeline, error) {
 		return nil, errors.Join(err, p.Close())
 	}
 	p.gen = newGenerator(r, opts.Seed, int64(opts.Customers), int64(opts.Vehicles), int64(max(opts.Orders, 0)), int32(opts.Partitions), opts.Window)
-	p.dec = debezium.NewDecoder(debezium.Options{TopicPrefix: topicPrefix, SkipUpdateBefore: true}) // as the actors decode
+	p.dec = step.NewDecoder(debezium.Options{TopicPrefix: topicPrefix, SkipUpdateBefore: true}) // as the actors decode
 	p.fetches = make([]fetch, opts.Partitions+1)
 	for i := range p.fetches {
 		p.fetches[i].scope = int32(i)
 	}
 	p.fetches[opts.Partitions].scope = globalScope
+	topics := [3]string{r.topic(topology.TableOrders), r.topic(topology.TableOrderItems), r.topic(topology.TablePayments)}
 	for i := 0; i < opts.Partitions; i++ {
 		p.parts = append(p.parts, st.Partition(int32(i)))
+		dec := step.NewDecoder(debezium.Options{TopicPrefix: topicPrefix, SkipUpdateBefore: true})
+		p.steps = append(p.steps, step.NewPartition(int32(i), int32(opts.Partitions), topics, dec))
 	}
 	for _, t := range []topology.Table{topology.TableCustomers, topology.TableVehicles} {
 		p.gnext[t] = make([]int64, opts.Partitions)
@@ -386,9 +389,9 @@ func (p *Pipeline) Stats() Stats { return p.stats }
 // snapshot load included.
 func (p *Pipeline) Trace() StoreTrace { return p.trace }
 
-func (p *Pipeline) partitionStore(b *state.Batch) topology.PartitionStore {
+func (p *Pipeline) partitionStore(b *state.Batch) step.Store {
 	if p.opts.TraceStore {
-		return tracedPartition{b, &p.trace}
+		return tracedStore{tracedPartition{b, &p.trace}, b}
 	}
 	return b
 }
@@ -470,85 +473,99 @@ func (p *Pipeline) processReady() error {
 	return nil
 }
 
-// output returns the Output to emit into: nil while loading the snapshot.
-func (p *Pipeline) output() *topology.Output {
+// mode returns how the step runs: without emitting while loading the
+// snapshot.
+func (p *Pipeline) mode() step.Mode {
 	if p.setup {
-		return nil
+		return step.Replay
 	}
-	return &p.out
+	return step.Emit
 }
 
-// processPartition applies a fetch of one order-stream partition in one
-// state batch, with the offsets it reaches, and hands the rows to the sink
-// after the commit.
-func (p *Pipeline) processPartition(f *fetch) error {
-	b := p.parts[f.scope].NewBatch()
-	s := p.partitionStore(b)
-	now := uint64(time.Now().UnixNano())
-	out := p.output()
-	var next [numTables]int64
+// records returns the records of f as the step reads them.
+func (p *Pipeline) records(f *fetch) []step.Record {
+	p.recs = p.recs[:0]
 	for i := range f.recs {
 		r := &f.recs[i]
-		if err := p.decode(f, r); err != nil {
-			return errors.Join(err, b.Close())
-		}
-		var t0 time.Time
-		if p.opts.PhaseTiming {
-			t0 = time.Now()
-		}
-		if err := topology.Apply(s, &p.ch, now, out); err != nil {
-			return errors.Join(fmt.Errorf("applying %s offset %d: %w", p.gen.r.topic(r.table), r.offset, err), b.Close())
-		}
-		if p.opts.PhaseTiming {
-			p.stats.ApplyTime += time.Since(t0)
-		}
-		next[r.table] = r.offset + 1
+		p.recs = append(p.recs, step.Record{
+			Topic: p.gen.r.topic(r.table), Partition: r.partition, Offset: r.offset,
+			Key: f.buf[r.keyStart:r.valueStart], Value: f.buf[r.valueStart:r.end],
+		})
 	}
-	for t, n := range next {
-		if n > 0 {
-			if err := b.SetOffset(p.gen.r.topic(topology.Table(t)), f.scope, n); err != nil {
-				return errors.Join(err, b.Close())
-			}
-		}
+	return p.recs
+}
+
+// processPartition runs the production processing step on a fetch of one
+// order-stream partition in one state batch, with the offsets it reaches,
+// and hands the rows to the sink after the commit.
+func (p *Pipeline) processPartition(f *fetch) error {
+	b := p.parts[f.scope].NewBatch()
+	var t0 time.Time
+	if p.opts.PhaseTiming {
+		t0 = time.Now()
+	}
+	res, err := p.steps[f.scope].Records(p.partitionStore(b), p.records(f), p.mode(), uint64(time.Now().UnixNano()))
+	if err == nil && len(res.Bad) > 0 {
+		err = fmt.Errorf("%s offset %d: %w", p.recs[res.Bad[0].Index].Topic, p.recs[res.Bad[0].Index].Offset, &res.Bad[0].BadRecord)
+	}
+	if err != nil {
+		return errors.Join(err, b.Close())
+	}
+	if p.opts.PhaseTiming {
+		p.stats.StepTime += time.Since(t0)
 	}
 	if err := p.commit(b.Commit); err != nil {
 		return err
 	}
-	p.account(f, false)
+	p.account(f, false, res.Mirrors, res.Facts)
 	return nil
 }
 
-// processGlobal applies a fetch of the global tables in one batch, then
-// refreshes the facts of every partition that join the changed rows, one
-// batch per partition recording the global offsets it has caught up with.
+// processGlobal runs the global step on a fetch of the global tables in
+// one batch, then refreshes the facts of every partition that join the
+// changed rows, one batch per partition recording the global offsets it
+// has caught up with.
 func (p *Pipeline) processGlobal(f *fetch) error {
 	g := p.store.NewGlobalBatch()
 	var s topology.GlobalStore = g
 	if p.opts.TraceStore {
 		s = tracedGlobal{g, &p.trace}
 	}
-	out := p.output()
+	var t0 time.Time
+	if p.opts.PhaseTiming {
+		t0 = time.Now()
+	}
+	recs := p.records(f)
+	p.decoded = p.decoded[:0]
 	p.refresh = p.refresh[:0]
-	for i := range f.recs {
-		r := &f.recs[i]
-		if err := p.decode(f, r); err != nil {
+	var mirrors []topology.Mirror
+	// The global actors apply one table each; so does the step here.
+	for _, t := range []topology.Table{topology.TableCustomers, topology.TableVehicles} {
+		p.decoded = p.decoded[:0]
+		for i := range f.recs {
+			if f.recs[i].table != t {
+				continue
+			}
+			p.decoded = append(p.decoded, step.Decoded{})
+			p.dec.DecodeInto(&recs[i], &p.decoded[len(p.decoded)-1])
+			p.gnext[t][f.recs[i].partition] = f.recs[i].offset + 1
+		}
+		if len(p.decoded) == 0 {
+			continue
+		}
+		res, err := p.global.Apply(s, p.decoded, !p.setup)
+		if err == nil && len(res.Bad) > 0 {
+			err = fmt.Errorf("%s: %w", t, &res.Bad[0].BadRecord)
+		}
+		if err != nil {
 			return errors.Join(err, g.Close())
 		}
-		var t0 time.Time
-		if p.opts.PhaseTiming {
-			t0 = time.Now()
-		}
-		applied, err := topology.ApplyGlobal(s, &p.ch, out)
-		if err != nil {
-			return errors.Join(fmt.Errorf("applying %s offset %d: %w", p.gen.r.topic(r.table), r.offset, err), g.Close())
-		}
-		if p.opts.PhaseTiming {
-			p.stats.ApplyTime += time.Since(t0)
-		}
-		if applied {
-			p.refresh = append(p.refresh, refreshKey{p.ch.Table, p.ch.ID()})
-		}
-		p.gnext[r.table][r.partition] = r.offset + 1
+		mirrors = append(mirrors, res.Mirrors...)
+		p.refresh = append(p.refresh, refreshIDs{t, res.Changed})
+	}
+	clear(p.decoded)
+	if p.opts.PhaseTiming {
+		p.stats.StepTime += time.Since(t0)
 	}
 	if err := p.setGlobalOffsets(g.SetOffset); err != nil {
 		return errors.Join(err, g.Close())
@@ -556,10 +573,10 @@ func (p *Pipeline) processGlobal(f *fetch) error {
 	if err := p.commit(g.Commit); err != nil {
 		return err
 	}
-	p.account(f, true)
+	p.account(f, true, mirrors, nil)
 	if !p.setup {
-		for _, part := range p.parts {
-			if err := p.refreshPartition(part); err != nil {
+		for i, part := range p.parts {
+			if err := p.refreshPartition(part, p.steps[i]); err != nil {
 				return err
 			}
 		}
@@ -570,7 +587,7 @@ func (p *Pipeline) processGlobal(f *fetch) error {
 	return nil
 }
 
-func (p *Pipeline) refreshPartition(part *state.Partition) error {
+func (p *Pipeline) refreshPartition(part *state.Partition, st *step.Partition) error {
 	b := part.NewBatch()
 	s := p.partitionStore(b)
 	now := uint64(time.Now().UnixNano())
@@ -578,13 +595,17 @@ func (p *Pipeline) refreshPartition(part *state.Partition) error {
 	if p.opts.PhaseTiming {
 		t0 = time.Now()
 	}
-	for _, k := range p.refresh {
-		if err := topology.Refresh(s, k.table, k.id, now, &p.out); err != nil {
-			return errors.Join(fmt.Errorf("refreshing partition %d for %s %d: %w", part.ID(), k.table, k.id, err), b.Close())
+	var mirrors []topology.Mirror
+	var facts []topology.Fact
+	for _, r := range p.refresh {
+		res, err := st.Refresh(s, r.table, r.ids, now)
+		if err != nil {
+			return errors.Join(fmt.Errorf("refreshing partition %d for %s: %w", part.ID(), r.table, err), b.Close())
 		}
+		mirrors, facts = append(mirrors, res.Mirrors...), append(facts, res.Facts...)
 	}
 	if p.opts.PhaseTiming {
-		p.stats.ApplyTime += time.Since(t0)
+		p.stats.StepTime += time.Since(t0)
 	}
 	if err := p.setGlobalOffsets(b.SetOffset); err != nil {
 		return errors.Join(err, b.Close())
@@ -592,7 +613,7 @@ func (p *Pipeline) refreshPartition(part *state.Partition) error {
 	if err := p.commit(b.Commit); err != nil {
 		return err
 	}
-	p.account(nil, false)
+	p.account(nil, false, mirrors, facts)
 	return nil
 }
 
@@ -618,7 +639,7 @@ func (p *Pipeline) commit(commit func() error) error {
 
 // account counts a committed batch (of fetch f, nil for a refresh) and
 // hands its rows to the sink.
-func (p *Pipeline) account(f *fetch, global bool) {
+func (p *Pipeline) account(f *fetch, global bool, mirrors []topology.Mirror, facts []topology.Fact) {
 	if p.setup {
 		return
 	}
@@ -631,32 +652,17 @@ func (p *Pipeline) account(f *fetch, global bool) {
 		p.stats.Events += int64(len(f.recs))
 		p.stats.Bytes += int64(len(f.buf))
 	}
-	p.stats.Facts += int64(len(p.out.Facts))
-	p.stats.Mirrors += int64(len(p.out.Mirrors))
-	p.opts.Sink.Consume(&p.out)
-	p.out.Reset()
+	p.stats.Facts += int64(len(facts))
+	p.stats.Mirrors += int64(len(mirrors))
+	p.opts.Sink.Consume(mirrors, facts)
 }
 
-// decode decodes record r of fetch f into p.ch.
-func (p *Pipeline) decode(f *fetch, r *record) error {
-	var t0 time.Time
-	if p.opts.PhaseTiming {
-		t0 = time.Now()
-	}
-	topic := p.gen.r.topic(r.table)
-	key, value := f.buf[r.keyStart:r.valueStart], f.buf[r.valueStart:r.end]
-	if err := p.dec.Decode(topic, key, value, &p.dch); err != nil {
-		return fmt.Errorf("decoding %s offset %d: %w", topic, r.offset, err)
-	}
-	if p.dch.Kind != debezium.KindChange {
-		return fmt.Errorf("decoding %s offset %d: a %s record, want a change", topic, r.offset, p.dch.Kind)
-	}
-	if !p.opts.NoDetach {
-		p.dch.Detach()
-	}
-	p.dch.ToTopology(topology.Position{Partition: r.partition, Offset: r.offset}, &p.ch)
-	if p.opts.PhaseTiming {
-		p.stats.DecodeTime += time.Since(t0)
-	}
-	return nil
+// tracedStore is a traced partition store with the batch's offsets.
+type tracedStore struct {
+	tracedPartition
+	b *state.Batch
+}
+
+func (t tracedStore) SetOffset(topic string, partition int32, next int64) error {
+	return t.b.SetOffset(topic, partition, next)
 }

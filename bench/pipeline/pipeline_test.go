@@ -14,7 +14,9 @@ import (
 // testSink keeps what sales_facts and the mirror tables would hold.
 type testSink struct{ *topologytest.Sink }
 
-func (s testSink) Consume(out *topology.Output) { s.Insert(out) }
+func (s testSink) Consume(mirrors []topology.Mirror, facts []topology.Fact) {
+	s.InsertRows(mirrors, facts)
+}
 
 func openTest(t *testing.T, opts Options) *Pipeline {
 	t.Helper()

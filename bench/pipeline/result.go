@@ -86,9 +86,9 @@ func (r Result) Write(w io.Writer) {
 		r.PerEvent(float64(st.Bytes)), r.PerEvent(float64(st.Facts)))
 	fmt.Fprintf(w, "batches          %d partition commits, %d global commits; commit time %.1f%% of net\n",
 		st.Batches, st.GlobalBatches, 100*st.CommitTime.Seconds()/r.Net().Seconds())
-	if st.DecodeTime > 0 {
-		fmt.Fprintf(w, "phases           decode %.0f ns/event, apply %.0f ns/event, commit %.0f ns/event\n",
-			r.PerEvent(float64(st.DecodeTime)), r.PerEvent(float64(st.ApplyTime)), r.PerEvent(float64(st.CommitTime)))
+	if st.StepTime > 0 {
+		fmt.Fprintf(w, "phases           step %.0f ns/event, commit %.0f ns/event\n",
+			r.PerEvent(float64(st.StepTime)), r.PerEvent(float64(st.CommitTime)))
 	}
 	m := r.Memory
 	fmt.Fprintf(w, "memory           RSS %.0f MB (peak %.0f MB), Go heap live %.0f MB, in use %.0f MB, runtime total %.0f MB\n",

@@ -183,8 +183,8 @@ func (s *orderSlot) liveItems() int {
 	return n
 }
 
-// step is one event to emit.
-type step struct {
+// genStep is one event to emit.
+type genStep struct {
 	kind stepKind
 	slot int32
 	idx  int8
@@ -211,7 +211,7 @@ type generator struct {
 	nextOrder      int64
 	nextItem       int64
 	nextPayment    int64
-	queue          [maxItems + 1]step
+	queue          [maxItems + 1]genStep
 	queued, popped int
 
 	lsn, commitLSN, txID int64
@@ -532,14 +532,14 @@ func (g *generator) newOrderSteps(snapshot bool) {
 		}
 		it.live = true
 	}
-	g.queue[0] = step{kind: stepOrderCreate, slot: int32(si)}
+	g.queue[0] = genStep{kind: stepOrderCreate, slot: int32(si)}
 	g.queued, g.popped = 1, 0
 	for i := range s.items[:s.nItems] {
-		g.queue[g.queued] = step{kind: stepItemCreate, slot: int32(si), idx: int8(i)}
+		g.queue[g.queued] = genStep{kind: stepItemCreate, slot: int32(si), idx: int8(i)}
 		g.queued++
 	}
 	if snapshot {
-		g.queue[g.queued] = step{kind: stepPaymentCreate, slot: int32(si)}
+		g.queue[g.queued] = genStep{kind: stepPaymentCreate, slot: int32(si)}
 		g.queued++
 		s.nPayments = 1
 		s.payments[0] = paymentState{
@@ -588,7 +588,7 @@ func (g *generator) plan() {
 	}
 	si := int32(g.rng.IntN(g.filled))
 	s := &g.window[si]
-	st := step{kind: kind, slot: si}
+	st := genStep{kind: kind, slot: si}
 	switch kind {
 	case stepPaymentCreate:
 		if s.nPayments == maxPayments {

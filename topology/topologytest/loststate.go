@@ -3,7 +3,7 @@ package topologytest
 import (
 	"math/rand/v2"
 
-	"github.com/drivetrain-cdc/drivetrain/topology"
+	"github.com/drivetrain-cdc/drivetrain/topology/step"
 )
 
 // RunLostState plays a node that emits part of h and loses its state
@@ -37,15 +37,15 @@ func RunLostState(rng *rand.Rand, h *History, a, b Backend) (*Sink, error) {
 			committed[q] = rng.Int64N(n + 1)
 		}
 	}
+	// The versions the first node wrote may run ahead of its clock by one
+	// per fact; the second starts well after them.
+	second := &Processor{Backend: b, Sink: sink, Partitions: h.Config.Partitions, Clock: NewClock(rng, clock()+1_000_000)}
 	for _, r := range h.Interleave(rng, nil) {
 		part := r.Change.Pos.Partition
 		if r.Change.Table.Global() || r.Change.Pos.Offset >= committed[r.Queue()] {
 			continue
 		}
-		s, err := b.Partition(part)
-		if err == nil {
-			err = topology.Apply(s, &r.Change, 0, nil)
-		}
+		_, err := second.Apply(&r, step.Replay)
 		if err == nil && rng.IntN(4) == 0 {
 			err = b.Commit(part)
 		}
@@ -58,9 +58,6 @@ func RunLostState(rng *rand.Rand, h *History, a, b Backend) (*Sink, error) {
 			return nil, err
 		}
 	}
-	// The versions the first node wrote may run ahead of its clock by one
-	// per fact; the second starts well after them.
-	second := &Processor{Backend: b, Sink: sink, Partitions: h.Config.Partitions, Clock: NewClock(rng, clock()+1_000_000)}
 	if err := second.Run(rng, h.Interleave(rng, committed), 4); err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/drivetrain-cdc/drivetrain/topology"
+	"github.com/drivetrain-cdc/drivetrain/topology/step"
 )
 
 // GlobalScope names the global tables' scope in a Backend; partition
@@ -64,107 +65,218 @@ func (b *MemBackend) Offset(scope int32, q Queue) (int64, bool, error) {
 // Commit implements Backend.
 func (b *MemBackend) Commit(int32) error { return nil }
 
-// Processor drives the join rules the way the actors do, minus actors and
-// Kafka: a global-table record is applied to the global tables and
-// committed, then every partition refreshes the facts that join the row;
-// an order-stream record is applied to its partition. Each scope's
-// outputs reach the Sink only when the scope commits, and the offsets of
-// the records go in the same commit. Not safe for concurrent use.
+// Processor runs the production processing step (package
+// topology/step) the way the actors do, minus actors and Kafka. Process
+// reads one record: it joins its scope's open batch. Commit ends a
+// scope's batch the way an actor ends a fetch: the step applies the
+// records, the scope's writes and offsets commit together, and only then
+// do its rows reach the Sink. Committing the global scope applies its
+// records to the global tables and queues, for every partition, the
+// refresh of the facts that join the changed rows; a partition runs its
+// queued refreshes at its next commit, with the global offsets they
+// reach, so a crash in between loses them with the partition's batch, as
+// it would on a node. Not safe for concurrent use.
 type Processor struct {
 	Backend    Backend
 	Sink       *Sink
 	Partitions int32         // order-stream partitions; all are owned
 	Clock      func() uint64 // the emission clock, Unix nanoseconds
 
-	pending map[int32]*topology.Output
+	steps   map[int32]*step.Partition
+	global  step.Global
+	batch   map[int32][]Record
+	refresh map[int32][]refresh
 }
 
-func (p *Processor) out(scope int32) *topology.Output {
-	if p.pending == nil {
-		p.pending = map[int32]*topology.Output{}
-	}
-	o := p.pending[scope]
-	if o == nil {
-		o = &topology.Output{}
-		p.pending[scope] = o
-	}
-	return o
+// refresh is a global batch's changes, queued for one partition.
+type refresh struct {
+	table   topology.Table
+	ids     []int64
+	offsets map[Queue]int64 // the global offsets the refresh reaches
 }
 
-// Process applies one record.
+// scopeStore adds the offsets of a Backend scope to its store.
+type scopeStore struct {
+	topology.PartitionStore
+	b     Backend
+	scope int32
+}
+
+func (s scopeStore) SetOffset(topic string, partition int32, next int64) error {
+	return s.b.SetOffset(s.scope, Queue{topic, partition}, next)
+}
+
+// orderTopics are the order-stream topics, in the step's order.
+var orderTopics = [3]string{"ecommerce.public.orders", "ecommerce.public.order_items", "ecommerce.public.payments"}
+
+// Step returns the processing step of partition part.
+func (p *Processor) Step(part int32) *step.Partition {
+	if p.steps == nil {
+		p.steps = map[int32]*step.Partition{}
+	}
+	s := p.steps[part]
+	if s == nil {
+		s = step.NewPartition(part, p.Partitions, orderTopics, nil)
+		p.steps[part] = s
+	}
+	return s
+}
+
+// scope returns the scope of r: GlobalScope or its partition.
+func scope(r *Record) int32 {
+	if r.Change.Table.Global() {
+		return GlobalScope
+	}
+	return r.Change.Pos.Partition
+}
+
+// Process reads one record into its scope's open batch.
 func (p *Processor) Process(r *Record) error {
-	ch := &r.Change
-	q := r.Queue()
-	next := ch.Pos.Offset + 1
-	if !ch.Table.Global() {
-		part := ch.Pos.Partition
-		s, err := p.Backend.Partition(part)
-		if err != nil {
-			return err
-		}
-		if err := topology.Apply(s, ch, p.Clock(), p.out(part)); err != nil {
-			return fmt.Errorf("applying %s offset %d: %w", q.Topic, ch.Pos.Offset, err)
-		}
-		return p.Backend.SetOffset(part, q, next)
+	if p.batch == nil {
+		p.batch = map[int32][]Record{}
 	}
+	sc := scope(r)
+	p.batch[sc] = append(p.batch[sc], *r)
+	return nil
+}
+
+// Commit ends a scope's batch: it runs the step, commits the scope and
+// hands its rows to the sink.
+func (p *Processor) Commit(sc int32) error {
+	if sc == GlobalScope {
+		return p.commitGlobal()
+	}
+	recs := p.batch[sc]
+	delete(p.batch, sc)
+	s, err := p.Backend.Partition(sc)
+	if err != nil {
+		return err
+	}
+	st := scopeStore{s, p.Backend, sc}
+	changes := make([]topology.Change, len(recs))
+	topics := make([]string, len(recs))
+	for i := range recs {
+		changes[i], topics[i] = recs[i].Change, recs[i].Topic
+	}
+	res, err := p.Step(sc).Changes(st, changes, topics, step.Emit, p.Clock())
+	if err != nil {
+		return err
+	}
+	if len(res.Bad) > 0 {
+		return fmt.Errorf("partition %d: bad record: %v", sc, res.Bad[0].BadRecord.Error())
+	}
+	mirrors, facts := res.Mirrors, res.Facts
+	for _, r := range p.refresh[sc] {
+		res, err := p.Step(sc).Refresh(s, r.table, r.ids, p.Clock())
+		if err != nil {
+			return fmt.Errorf("refreshing partition %d: %w", sc, err)
+		}
+		mirrors, facts = append(mirrors, res.Mirrors...), append(facts, res.Facts...)
+		for q, next := range r.offsets {
+			if err := p.Backend.SetOffset(sc, q, next); err != nil {
+				return err
+			}
+		}
+	}
+	delete(p.refresh, sc)
+	if err := p.Backend.Commit(sc); err != nil {
+		return fmt.Errorf("committing scope %d: %w", sc, err)
+	}
+	p.Sink.InsertRows(mirrors, facts)
+	return nil
+}
+
+// commitGlobal is Commit of the global scope.
+func (p *Processor) commitGlobal() error {
+	recs := p.batch[GlobalScope]
+	delete(p.batch, GlobalScope)
 	g, err := p.Backend.Global()
 	if err != nil {
 		return err
 	}
-	applied, err := topology.ApplyGlobal(g, ch, p.out(GlobalScope))
-	if err != nil {
-		return fmt.Errorf("applying %s offset %d: %w", q.Topic, ch.Pos.Offset, err)
-	}
-	if err := p.Backend.SetOffset(GlobalScope, q, next); err != nil {
-		return err
-	}
-	// The partitions must see the row before they refresh.
-	if err := p.Commit(GlobalScope); err != nil {
-		return err
-	}
-	for part := range p.Partitions {
-		s, err := p.Backend.Partition(part)
+	offsets := map[Queue]int64{}
+	var mirrors []topology.Mirror
+	var queued []refresh
+	for _, t := range []topology.Table{topology.TableCustomers, topology.TableVehicles} {
+		var dec []step.Decoded
+		for i := range recs {
+			if recs[i].Change.Table == t {
+				dec = append(dec, step.Decoded{Change: recs[i].Change, OK: true})
+				offsets[recs[i].Queue()] = recs[i].Change.Pos.Offset + 1
+			}
+		}
+		if len(dec) == 0 {
+			continue
+		}
+		res, err := p.global.Apply(g, dec, true)
 		if err != nil {
 			return err
 		}
-		if applied {
-			if err := topology.Refresh(s, ch.Table, ch.ID(), p.Clock(), p.out(part)); err != nil {
-				return fmt.Errorf("refreshing partition %d for %s offset %d: %w", part, q.Topic, ch.Pos.Offset, err)
-			}
+		if len(res.Bad) > 0 {
+			return fmt.Errorf("%s: bad record: %v", t, res.Bad[0].BadRecord.Error())
 		}
-		// The partition has caught up with this record of a global topic.
-		if err := p.Backend.SetOffset(part, q, next); err != nil {
+		mirrors = append(mirrors, res.Mirrors...)
+		queued = append(queued, refresh{table: t, ids: res.Changed})
+	}
+	for q, next := range offsets {
+		if err := p.Backend.SetOffset(GlobalScope, q, next); err != nil {
 			return err
 		}
 	}
+	if err := p.Backend.Commit(GlobalScope); err != nil {
+		return fmt.Errorf("committing the global scope: %w", err)
+	}
+	p.Sink.InsertRows(mirrors, nil)
+	if len(offsets) == 0 {
+		return nil
+	}
+	// The partitions record the global offsets with their refreshes.
+	if len(queued) > 0 {
+		queued[len(queued)-1].offsets = offsets
+	} else {
+		queued = []refresh{{offsets: offsets}}
+	}
+	if p.refresh == nil {
+		p.refresh = map[int32][]refresh{}
+	}
+	for part := range p.Partitions {
+		p.refresh[part] = append(p.refresh[part], queued...)
+	}
 	return nil
 }
 
-// Commit commits a scope and hands its outputs to the sink.
-func (p *Processor) Commit(scope int32) error {
-	if err := p.Backend.Commit(scope); err != nil {
-		return fmt.Errorf("committing scope %d: %w", scope, err)
+// Apply runs the step on one order-stream record at once in mode
+// (step.Replay or step.Quiet: it emits nothing), within its partition's
+// open batch, and returns the orders a Quiet record touched. Records
+// of that partition read with Process must be committed first.
+func (p *Processor) Apply(r *Record, mode step.Mode) ([]int64, error) {
+	part := r.Change.Pos.Partition
+	s, err := p.Backend.Partition(part)
+	if err != nil {
+		return nil, err
 	}
-	if o := p.pending[scope]; o != nil {
-		p.Sink.Insert(o)
-		o.Reset()
-	}
-	return nil
+	res, err := p.Step(part).Changes(scopeStore{s, p.Backend, part}, []topology.Change{r.Change}, []string{r.Topic}, mode, 0)
+	return res.Touched, err
 }
 
-// CommitAll commits every partition and the global scope.
+// CommitAll commits the global scope, then every partition.
 func (p *Processor) CommitAll() error {
+	if err := p.Commit(GlobalScope); err != nil {
+		return err
+	}
 	for part := range p.Partitions {
 		if err := p.Commit(part); err != nil {
 			return err
 		}
 	}
-	return p.Commit(GlobalScope)
+	return nil
 }
 
-// Crash forgets the outputs not yet committed; the caller discards the
-// Backend's uncommitted writes.
-func (p *Processor) Crash() { p.pending = nil }
+// Crash forgets the batches and refreshes not yet committed; the caller
+// discards the Backend's uncommitted writes.
+func (p *Processor) Crash() {
+	p.batch, p.refresh = nil, nil
+}
 
 // Resume returns where to resume reading each queue of h from the
 // committed offsets: an order-stream partition from its own offsets; a

@@ -21,7 +21,7 @@ type Sink struct {
 	// Rows counts the rows inserted.
 	Rows int
 
-	lastVersion map[topology.ItemRef]uint64
+	lastVersion map[factKey]uint64
 	regressions []string
 }
 
@@ -40,16 +40,19 @@ func NewSink() *Sink {
 	return &Sink{
 		mirrors:     map[mirrorKey]topology.Mirror{},
 		facts:       map[factKey]topology.Fact{},
-		lastVersion: map[topology.ItemRef]uint64{},
+		lastVersion: map[factKey]uint64{},
 	}
 }
 
 // Insert inserts the mirror rows and facts of out.
-func (s *Sink) Insert(out *topology.Output) {
-	for _, m := range out.Mirrors {
+func (s *Sink) Insert(out *topology.Output) { s.InsertRows(out.Mirrors, out.Facts) }
+
+// InsertRows inserts mirror rows and facts.
+func (s *Sink) InsertRows(mirrors []topology.Mirror, facts []topology.Fact) {
+	for _, m := range mirrors {
 		s.InsertMirror(m)
 	}
-	for _, f := range out.Facts {
+	for _, f := range facts {
 		s.InsertFact(f)
 	}
 }
@@ -68,13 +71,11 @@ func (s *Sink) InsertMirror(m topology.Mirror) {
 // strictly per fact key in insertion order (see Regressions).
 func (s *Sink) InsertFact(f topology.Fact) {
 	s.Rows++
-	ref := topology.ItemRef{OrderID: f.OrderID, ItemID: f.OrderItemID}
-	if last, ok := s.lastVersion[ref]; ok && f.Version <= last && len(s.regressions) < 10 {
-		s.regressions = append(s.regressions, fmt.Sprintf("item %d of order %d: version %d inserted after %d", f.OrderItemID, f.OrderID, f.Version, last))
+	k := factKey{f.OrderDate.Month(), f.OrderID, f.OrderItemID}
+	if last, ok := s.lastVersion[k]; ok && f.Version <= last && len(s.regressions) < 10 {
+		s.regressions = append(s.regressions, fmt.Sprintf("item %d of order %d in %d: version %d inserted after %d", f.OrderItemID, f.OrderID, k.month, f.Version, last))
 	}
-	s.lastVersion[ref] = max(s.lastVersion[ref], f.Version)
-	t := f.OrderDate.Time()
-	k := factKey{t.Year()*100 + int(t.Month()), f.OrderID, f.OrderItemID}
+	s.lastVersion[k] = max(s.lastVersion[k], f.Version)
 	if cur, ok := s.facts[k]; ok && cur.Version > f.Version {
 		return
 	}

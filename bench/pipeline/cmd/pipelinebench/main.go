@@ -53,7 +53,7 @@ func run(args []string, stdout io.Writer) error {
 	fs.IntVar(&opts.Window, "window", pipeline.DefaultWindow, "recent orders the updates pick from")
 	fs.BoolVar(&opts.SchemasOff, "schemas-off", false, "records without the schema envelope")
 	fs.BoolVar(&opts.Sync, "sync", false, "sync every state commit")
-	fs.BoolVar(&opts.PhaseTiming, "phase-timing", false, "time decoding and applying per record")
+	fs.BoolVar(&opts.PhaseTiming, "phase-timing", false, "time the processing step apart from the commits")
 	fs.BoolVar(&opts.TraceStore, "trace-store", false, "count and time the join rules' calls into state")
 	fs.Uint64Var(&opts.Seed, "seed", 1, "workload seed")
 	fs.StringVar(&opts.Dir, "dir", "", "state directory (default a temporary one, removed at exit)")

@@ -1,0 +1,152 @@
+// Package step is drivetrain's processing step: the one place where
+// Kafka records become state changes and output rows. A partition actor,
+// the global-table actors, the property and crash tests and the
+// in-process benchmark all call it; what they keep for themselves is
+// what is theirs: mailboxes, credit, acknowledgements and Kafka for the
+// actors, interleavings and crashes for the tests, timing for the
+// benchmark.
+//
+// A step call takes a batch of records (or, for tests that generate
+// changes rather than Debezium JSON, of decoded changes) and, against a
+// state batch the caller opened:
+//
+//  1. decodes each record (package topology/debezium); a record that
+//     cannot be decoded, or whose change the join rules reject, becomes a
+//     dead letter with its kind and detail, and the batch goes on;
+//  2. checks that an order-stream record belongs to the partition it was
+//     read from (MisroutedError otherwise);
+//  3. applies the change to state (topology.Apply, ApplyGlobal), emitting
+//     its mirror row unless the mode says not to;
+//  4. records, per order-stream topic, the next offset after the batch in
+//     the state batch (Store.SetOffset), so that the state and the offsets
+//     it reflects commit together;
+//  5. builds the facts the batch made due, each once (topology.EmitPending),
+//     with versions from the partition's fact-version clock.
+//
+// The caller commits the state batch and only then lets the Result's rows
+// leave: rows must not reach the sinks from state a crash could lose.
+//
+// The step does no I/O; the clock is passed in (Unix nanoseconds), so
+// tests drive it with skewed and backward-stepping clocks.
+package step
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/drivetrain-cdc/drivetrain/topology"
+	"github.com/drivetrain-cdc/drivetrain/topology/debezium"
+)
+
+// Record is a Kafka record as the step reads it.
+type Record struct {
+	Topic     string
+	Partition int32
+	Offset    int64
+	Key       []byte
+	Value     []byte
+	// Timestamp is the record's Kafka timestamp (when it was written).
+	Timestamp time.Time
+}
+
+// KindInvalidChange is the dead-letter kind of a decoded change that the
+// join rules reject (topology.ErrInvalidChange). The other kinds are the
+// names of debezium.ErrorKind.
+const KindInvalidChange = "invalid_change"
+
+// BadRecord is why a record goes to the dead-letter topic.
+type BadRecord struct {
+	Kind   string // stable: a debezium.ErrorKind name, or KindInvalidChange
+	Detail string
+}
+
+func (b *BadRecord) Error() string { return b.Kind + ": " + b.Detail }
+
+// Bad is a record of a batch that goes to the dead-letter topic.
+type Bad struct {
+	Index int // the record's position in the batch
+	BadRecord
+}
+
+// Decoder turns records into changes. It wraps the Debezium decoder, so
+// it is not safe for concurrent use: one per goroutine.
+type Decoder struct {
+	d  *debezium.Decoder
+	ch debezium.Change
+}
+
+// NewDecoder returns a Decoder with the given options.
+func NewDecoder(opts debezium.Options) *Decoder {
+	return &Decoder{d: debezium.NewDecoder(opts)}
+}
+
+// Debezium returns the wrapped decoder, for callers that read keys only.
+func (d *Decoder) Debezium() *debezium.Decoder { return d.d }
+
+// Decode decodes r into ch. It returns false, nil for records that carry
+// no change (tombstones, heartbeats, transaction and message topics), and
+// a *BadRecord for records that cannot be decoded. With detach, the
+// strings of ch own their memory (rows that leave the step need that);
+// otherwise they are valid until the next call.
+func (d *Decoder) Decode(r *Record, detach bool, ch *topology.Change) (bool, error) {
+	return d.decodeWith(d.d.Decode, r, detach, ch)
+}
+
+// Check reports why r would go to the dead-letter topic, as Decode and
+// the join rules would (nil for a good record or one without a change),
+// without keeping its change.
+func (d *Decoder) Check(r *Record) error {
+	var ch topology.Change
+	ok, err := d.decodeWith(d.d.Check, r, false, &ch)
+	if err != nil || !ok {
+		return err
+	}
+	if err := ch.Validate(); err != nil {
+		return &BadRecord{Kind: KindInvalidChange, Detail: err.Error()}
+	}
+	return nil
+}
+
+func (d *Decoder) decodeWith(decode func(string, []byte, []byte, *debezium.Change) error, r *Record, detach bool, ch *topology.Change) (bool, error) {
+	if err := decode(r.Topic, r.Key, r.Value, &d.ch); err != nil {
+		var e *debezium.Error
+		if errors.As(err, &e) {
+			detail := e.Detail
+			if e.Path != "" {
+				detail = e.Path + ": " + detail
+			}
+			return false, &BadRecord{Kind: e.Kind.String(), Detail: detail}
+		}
+		return false, &BadRecord{Kind: "decode_error", Detail: err.Error()}
+	}
+	if d.ch.Kind != debezium.KindChange {
+		return false, nil
+	}
+	if detach {
+		d.ch.Detach()
+	}
+	d.ch.ToTopology(topology.Position{Partition: r.Partition, Offset: r.Offset}, ch)
+	return true, nil
+}
+
+// MisroutedError is returned for an order-stream record whose order id
+// belongs to another partition than the one it was read from: the
+// topics are not co-partitioned, and joining would be wrong.
+type MisroutedError struct {
+	Topic     string
+	Partition int32
+	Offset    int64
+	OrderID   int64
+	Want      int32 // the partition the order belongs to
+}
+
+func (e *MisroutedError) Error() string {
+	return fmt.Sprintf("%s partition %d offset %d carries order %d, which belongs to partition %d",
+		e.Topic, e.Partition, e.Offset, e.OrderID, e.Want)
+}
+
+// applyError wraps a store error with the record it happened at.
+func applyError(topic string, partition int32, offset int64, err error) error {
+	return fmt.Errorf("applying %s partition %d offset %d: %w", topic, partition, offset, err)
+}
