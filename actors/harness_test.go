@@ -54,6 +54,8 @@ type harness struct {
 	// tweak adjusts every node's Config, tweakDeps its Deps.
 	tweak     func(*Config)
 	tweakDeps func(*Deps)
+	// clocks, when set, gives node id its emission clock.
+	clocks func(id string) func() uint64
 }
 
 var harnessSeq atomic.Int64
@@ -169,7 +171,11 @@ func (h *harness) start(id string, fs vfs.FS) *node {
 	if fs == nil {
 		fs = vfs.NewMem()
 	}
-	n, err := NewNode(h.config(id), h.deps(fs))
+	d := h.deps(fs)
+	if h.clocks != nil {
+		d.Clock = h.clocks(id)
+	}
+	n, err := NewNode(h.config(id), d)
 	require.NoError(h.t, err)
 	c, cancel := context.WithCancel(context.Background())
 	r := &node{Node: n, id: id, fs: fs, done: make(chan error, 1), stop: cancel}
