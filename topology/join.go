@@ -471,25 +471,25 @@ func emitPending(s PartitionStore, orderID int64, p *pendingOrder, now uint64, o
 }
 
 // emitItem joins one item to its vehicle, versions the fact and appends
-// it, with a tombstone under each of the order's past months.
+// it, after a tombstone under each of the order's past months.
 func emitItem(s PartitionStore, v *orderView, it *Stored[OrderItem], now uint64, out *Output) error {
 	veh, found, err := s.Vehicle(it.Row.VehicleID)
 	if err != nil {
 		return err
 	}
 	f := v.fact(it, &veh, found)
-	if err := appendFact(s, f, now, out); err != nil {
-		return err
-	}
 	// The rows the item may have under the order's past months are
-	// superseded, whoever wrote them (see "Rows that move" in doc.go).
+	// superseded, whoever wrote them (see "Rows that move" in doc.go),
+	// with versions below the fact's own: a FINAL that merges across
+	// partitions keeps the fact.
 	for _, m := range v.order.PastMonths {
-		f.OrderDate, f.Deleted = monthStart(m), true
-		if err := appendFact(s, f, now, out); err != nil {
+		past := f
+		past.OrderDate, past.Deleted = monthStart(m), true
+		if err := appendFact(s, past, now, out); err != nil {
 			return err
 		}
 	}
-	return nil
+	return appendFact(s, f, now, out)
 }
 
 // appendFact versions f and appends it.

@@ -9,7 +9,8 @@ import (
 
 // Diff compares what the sink holds with what the tables say it should:
 // the live mirror rows (content and _version) and sales_facts_current
-// (content; _version aside). It returns "" when they agree, else a report
+// (content; _version aside), as FINAL sees it within partitions and
+// across them. It returns "" when they agree, else a report
 // of the first differences.
 func Diff(want *Tables, got *Sink) string {
 	var b strings.Builder
@@ -20,11 +21,13 @@ func Diff(want *Tables, got *Sink) string {
 	diffRows(&b, "mirror", want.Mirrors(), got.LiveMirrors(),
 		func(m topology.Mirror) mk { return mk{m.Row.Table, m.Row.ID()} },
 		func(m topology.Mirror) string { return FormatMirror(&m) })
-	diffRows(&b, "fact", want.Facts(), got.CurrentFacts(),
-		func(f topology.Fact) topology.ItemRef {
-			return topology.ItemRef{OrderID: f.OrderID, ItemID: f.OrderItemID}
-		},
-		func(f topology.Fact) string { return strings.TrimSuffix(FormatFact(&f), "\n") })
+	factKey := func(f topology.Fact) topology.ItemRef {
+		return topology.ItemRef{OrderID: f.OrderID, ItemID: f.OrderItemID}
+	}
+	formatFact := func(f topology.Fact) string { return strings.TrimSuffix(FormatFact(&f), "\n") }
+	wantFacts := want.Facts()
+	diffRows(&b, "fact", wantFacts, got.CurrentFacts(), factKey, formatFact)
+	diffRows(&b, "fact (FINAL across partitions)", wantFacts, got.CurrentFactsAcross(), factKey, formatFact)
 	return b.String()
 }
 

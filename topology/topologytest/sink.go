@@ -113,6 +113,30 @@ func (s *Sink) LiveMirrors() []topology.Mirror {
 	return slices.DeleteFunc(s.Mirrors(), func(m topology.Mirror) bool { return m.Deleted })
 }
 
+// CurrentFactsAcross is CurrentFacts as a server whose FINAL merges rows
+// across partitions sees it (ClickHouse 18.16; current servers unless
+// do_not_merge_across_partitions_select_final): of the rows of one
+// (order_id, order_item_id) under every month, the one with the highest
+// _version, if it is live.
+func (s *Sink) CurrentFactsAcross() []topology.Fact {
+	top := map[topology.ItemRef]topology.Fact{}
+	for _, f := range s.facts {
+		k := topology.ItemRef{OrderID: f.OrderID, ItemID: f.OrderItemID}
+		if cur, ok := top[k]; !ok || f.Version > cur.Version {
+			top[k] = f
+		}
+	}
+	out := make([]topology.Fact, 0, len(top))
+	for _, f := range top {
+		if !f.Deleted {
+			f.Version = 0
+			out = append(out, f)
+		}
+	}
+	SortFacts(out)
+	return out
+}
+
 // CurrentFacts returns sales_facts_current (FINAL rows with _deleted = 0)
 // with _version zeroed, for comparing content with Tables.Facts.
 func (s *Sink) CurrentFacts() []topology.Fact {
