@@ -10,13 +10,15 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 
 	"github.com/drivetrain-cdc/drivetrain/topology"
+	"github.com/drivetrain-cdc/drivetrain/topology/step"
 	"github.com/drivetrain-cdc/drivetrain/topology/topologytest"
 )
 
-// TestCoPartitioningChecks covers the checks of DESIGN §3: the node
+// TestCoPartitioningChecks covers the co-partitioning checks: the node
 // refuses to start without the topics or with unequal partition counts,
-// and stops on a record whose order belongs to another partition, each
-// time with an error that names the fix.
+// and stops on a run of records whose orders belong to other partitions
+// (a single one is a dead letter: TestDeadLetters), each time with an
+// error that names the fix.
 func TestCoPartitioningChecks(t *testing.T) {
 	cluster := newCluster(t)
 	tests := []struct {
@@ -53,15 +55,21 @@ func TestCoPartitioningChecks(t *testing.T) {
 			wantMsg: "partition.topic.num",
 		},
 		{
-			name: "order in the wrong partition",
+			name: "orders in the wrong partition, many in a row",
 			setup: func(t *testing.T, h *harness) {
-				ch := topology.Change{
-					Table: topology.TableOrders, Op: topology.OpCreate, LSN: 10, SourceTsMs: 1_700_000_000_000,
-					After: topology.Some(topology.OrderRow(topology.Order{ID: 5, CustomerID: 1, Status: "pending", Channel: "web", Currency: "EUR"})),
+				var recs []topologytest.Record
+				for id := int64(1); len(recs) < step.DefaultMaxMisrouted; id++ {
+					if topology.OrderPartition(id, 3) == 0 {
+						continue
+					}
+					ch := topology.Change{
+						Table: topology.TableOrders, Op: topology.OpCreate, LSN: uint64(10 + id), SourceTsMs: 1_700_000_000_000,
+						After: topology.Some(topology.OrderRow(topology.Order{ID: id, CustomerID: 1, Status: "pending", Channel: "web", Currency: "EUR"})),
+					}
+					ch.Pos.Partition = 0
+					recs = append(recs, topologytest.Record{Change: ch})
 				}
-				// Order 5 belongs to partition 2 of 3.
-				ch.Pos.Partition = 0
-				h.produce([]topologytest.Record{{Change: ch}})
+				h.produce(recs)
 			},
 			wantErr: ErrCoPartitioning,
 			wantMsg: "PartitionRouting",

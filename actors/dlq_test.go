@@ -34,6 +34,11 @@ func TestDeadLetters(t *testing.T) {
 			Headers: []kgo.RecordHeader{{Key: "origin", Value: []byte("test")}}},
 		{Topic: orders, Partition: 0, Key: h.enc.Key(topology.TableOrders, 2), Value: unknownOp(h, 2)},
 		{Topic: customers, Partition: 0, Key: []byte(`{"id":3}`), Value: []byte(`[1,2,3]`)},
+		// A valid order on a partition that is not its order's, and one
+		// whose source.table says payments: neither is applied.
+		{Topic: orders, Partition: 1 - topology.OrderPartition(900_001, 2), Key: h.enc.Key(topology.TableOrders, 900_001), Value: order(h, 900_001)},
+		{Topic: orders, Partition: topology.OrderPartition(900_002, 2), Key: h.enc.Key(topology.TableOrders, 900_002),
+			Value: []byte(strings.Replace(string(order(h, 900_002)), `"table":"orders"`, `"table":"payments"`, 1))},
 	}
 	require.NoError(t, h.prod.ProduceRaw(ctx(t), bad...))
 	h.produce(recs[half:])
@@ -57,7 +62,7 @@ func TestDeadLetters(t *testing.T) {
 		hs := headers(r)
 		byOrigin[hs[HeaderSourceTopic]+"/"+hs[HeaderSourcePartition]+"/"+hs[HeaderSourceOffset]] = r
 	}
-	wantKinds := []string{"malformed_json", "unknown_op", "not_envelope"}
+	wantKinds := []string{"malformed_json", "unknown_op", "not_envelope", "misrouted", "wrong_table"}
 	for i, b := range bad {
 		r := byOrigin[b.Topic+"/"+strconv.Itoa(int(b.Partition))+"/"+strconv.FormatInt(b.Offset, 10)]
 		require.NotNil(t, r, "dead letter of %s/%d/%d", b.Topic, b.Partition, b.Offset)
@@ -70,7 +75,7 @@ func TestDeadLetters(t *testing.T) {
 			assert.Equal(t, string(oh.Value), hs[oh.Key], "original header %s", oh.Key)
 		}
 	}
-	assert.Equal(t, map[string]int64{"malformed_json": 1, "unknown_op": 1, "not_envelope": 1}, n.Stats().DeadLetters)
+	assert.Equal(t, map[string]int64{"malformed_json": 1, "unknown_op": 1, "not_envelope": 1, "misrouted": 1, "wrong_table": 1}, n.Stats().DeadLetters)
 	assert.NoError(t, n.shutdown(t))
 }
 
@@ -82,12 +87,16 @@ func headers(r *kgo.Record) map[string]string {
 	return m
 }
 
-// unknownOp returns a well-formed order event with op "x".
-func unknownOp(h *harness, id int64) []byte {
+// order returns a well-formed order event.
+func order(h *harness, id int64) []byte {
 	ch := topology.Change{Table: topology.TableOrders, Op: topology.OpCreate, LSN: 1, SourceTsMs: 1,
 		After: topology.Some(topology.OrderRow(topology.Order{ID: id, Status: "pending", Channel: "web", Currency: "EUR"}))}
-	v := string(h.enc.Value(&ch))
-	return []byte(strings.Replace(v, `"op":"c"`, `"op":"x"`, 1))
+	return h.enc.Value(&ch)
+}
+
+// unknownOp returns a well-formed order event with op "x".
+func unknownOp(h *harness, id int64) []byte {
+	return []byte(strings.Replace(string(order(h, id)), `"op":"c"`, `"op":"x"`, 1))
 }
 
 // TestDeadLetterTooLarge: an oversized record that does not fit the

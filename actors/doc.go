@@ -45,9 +45,10 @@
 // them and waits for the rest.
 //
 // The start-up check refuses to run when a source topic is missing or
-// the order-stream topics' partition counts differ; at run time a record
-// whose order id hashes to another partition (topology.OrderPartition)
-// stops the node. Both errors wrap ErrCoPartitioning and name the fix.
+// the order-stream topics' partition counts differ. At run time a record
+// whose order id hashes to another partition (topology.OrderPartition) is
+// a dead letter (misrouted), and step.DefaultMaxMisrouted of them in a
+// row stop the node. Both errors wrap ErrCoPartitioning and name the fix.
 //
 // # Life of a partition actor
 //
@@ -241,7 +242,8 @@
 //
 // Records that cannot be decoded (the debezium.ErrorKind names:
 // malformed_json, unknown_op, missing_field, type_mismatch, out_of_range,
-// oversized, …) or that the join rules reject (invalid_change) go to the
+// oversized, wrong_table, …), that the join rules reject (invalid_change)
+// or that sit on another partition than their order's (misrouted) go to the
 // dead-letter topic (DLQTopic, <prefix>.drivetrain.dlq by default,
 // created when missing) with their original key, value and headers plus
 // error.kind, error.detail, source.topic, source.partition and

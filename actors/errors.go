@@ -37,13 +37,13 @@ func copartitionCountError(counts map[string]int32) error {
 		"rows to the same partition number in each", ErrCoPartitioning, counts)
 }
 
-// copartitionRecordError is the run-time check's error: a record whose
-// order id belongs to another partition.
-func copartitionRecordError(topic string, partition int32, offset, orderID int64, want int32) error {
-	return fmt.Errorf("%w: %s partition %d offset %d carries order %d, which belongs to partition %d; "+
+// copartitionRecordError is the run-time check's error: run records in a
+// row whose order ids belong to other partitions, the last at offset.
+func copartitionRecordError(run int, topic string, partition int32, offset, orderID int64, want int32) error {
+	return fmt.Errorf("%w: %d records in a row belong to other partitions; %s partition %d offset %d carries order %d, which belongs to partition %d; "+
 		"route the order-stream topics by order id with Debezium's PartitionRouting SMT "+
 		"(partition.payload.fields=change.id for orders and change.order_id for order_items and payments, "+
 		"partition.topic.num equal to the topics' partition count, partition.hash.function=java; "+
 		"see deploy/debezium/connector.json), then rebuild the topics",
-		ErrCoPartitioning, topic, partition, offset, orderID, want)
+		ErrCoPartitioning, run, topic, partition, offset, orderID, want)
 }

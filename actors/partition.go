@@ -529,7 +529,7 @@ func (p *partitionActor) apply(b *state.Batch, records []*kgo.Record, mode step.
 	var mis *step.MisroutedError
 	switch {
 	case errors.As(err, &mis):
-		p.env.fail(copartitionRecordError(mis.Topic, mis.Partition, mis.Offset, mis.OrderID, mis.Want))
+		p.env.fail(copartitionRecordError(mis.Run, mis.Topic, mis.Partition, mis.Offset, mis.OrderID, mis.Want))
 		return res, false
 	case err != nil:
 		p.env.fail(fmt.Errorf("partition %d: %w", p.plan.n, err))

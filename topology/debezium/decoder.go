@@ -464,6 +464,7 @@ const (
 
 	srcTsMs     = 3
 	srcSnapshot = 4
+	srcTable    = 10
 	srcTxID     = 11
 	srcLSN      = 12
 )
@@ -624,6 +625,25 @@ func (d *Decoder) decodeOp(s *scanner, ch *Change, base string) error {
 }
 
 // decodeSource reads ts_ms, snapshot, txId and lsn from the source block.
+// checkTable checks source.table, when present, against the topic's
+// table.
+func (d *Decoder) checkTable(s *scanner, ch *Change) error {
+	if s.isNull() {
+		return nil
+	}
+	if s.peek() != '"' {
+		return s.mismatch("a string")
+	}
+	name, err := s.str(&d.arena)
+	if err != nil {
+		return err
+	}
+	if string(name) != ch.Table.String() {
+		return newError(WrongTable, "", "source.table "+strconv.Quote(string(name))+" on the topic of "+ch.Table.String())
+	}
+	return nil
+}
+
 func (d *Decoder) decodeSource(s *scanner, ch *Change, base string) error {
 	if s.isNull() {
 		return newError(MissingField, base+".source", "source is null")
@@ -672,6 +692,10 @@ func (d *Decoder) decodeSource(s *scanner, ch *Change, base string) error {
 			case srcSnapshot:
 				if err := d.decodeSnapshot(s, ch); err != nil {
 					return at(err, base+".source.snapshot")
+				}
+			case srcTable:
+				if err := d.checkTable(s, ch); err != nil {
+					return at(err, base+".source.table")
 				}
 			default:
 				if err := s.skip(); err != nil {

@@ -304,6 +304,8 @@ func TestDecodeErrors(t *testing.T) {
 		{name: "not envelope: extra member beside schema", topic: m.topic(tItems), key: `{"id":7}`, value: `{"schema":null,"payload":null,"x":1}`, kind: NotEnvelope, path: "value"},
 		{name: "not envelope: schema without payload", topic: m.topic(tItems), key: `{"id":7}`, value: `{"schema":null}`, kind: NotEnvelope, path: "value"},
 		{name: "not envelope: schema not a struct", topic: m.topic(tItems), key: `{"id":7}`, value: `{"schema":{"type":"string"},"payload":{"op":"c"}}`, kind: NotEnvelope, path: "value.schema"},
+		{name: "wrong table: an order labelled payments", topic: m.topic(tOrders), key: `{"id":3}`, value: strings.Replace(m.payload(tOrders, "c", "null", orderRow), `"table":"orders"`, `"table":"payments"`, 1), kind: WrongTable, path: "value.source.table"},
+		{name: "wrong table: not a string", topic: m.topic(tOrders), key: `{"id":3}`, value: strings.Replace(m.payload(tOrders, "c", "null", orderRow), `"table":"orders"`, `"table":7`, 1), kind: TypeMismatch, path: "value.source.table"},
 		{name: "unknown op", topic: m.topic(tItems), key: `{"id":7}`, value: strings.Replace(item(orderItemRow), `"op":"c"`, `"op":"x"`, 1), kind: UnknownOp, path: "value.op"},
 		{name: "truncate op", topic: m.topic(tItems), value: `{"before":null,"after":null,"source":{"ts_ms":1},"op":"t"}`, kind: UnknownOp, path: "value.op"},
 		{name: "missing op", topic: m.topic(tItems), key: `{"id":7}`, value: `{"before":null,"after":` + orderItemRow + `,"source":{"ts_ms":1}}`, kind: MissingField, path: "value.op"},

@@ -43,11 +43,15 @@ const (
 	// beyond int32 days or int64 microseconds. Infinite dates and
 	// timestamps are clamped instead (see parseISOTimestamp).
 	OutOfRange
+	// WrongTable: source.table names another table than the topic's
+	// (a record written to the wrong topic); applying it as a row of the
+	// topic's table would corrupt that table.
+	WrongTable
 )
 
 var errorKindNames = [...]string{
 	"", "oversized", "unknown_table", "malformed_json", "not_envelope",
-	"unknown_op", "missing_field", "type_mismatch", "out_of_range",
+	"unknown_op", "missing_field", "type_mismatch", "out_of_range", "wrong_table",
 }
 
 // String returns the stable snake_case name of k ("type_mismatch").
@@ -62,7 +66,7 @@ func (k ErrorKind) String() string {
 func (k ErrorKind) Error() string { return k.String() }
 
 // ErrorKinds lists every kind, for metrics that want to pre-register them.
-var ErrorKinds = []ErrorKind{Oversized, UnknownTable, MalformedJSON, NotEnvelope, UnknownOp, MissingField, TypeMismatch, OutOfRange}
+var ErrorKinds = []ErrorKind{Oversized, UnknownTable, MalformedJSON, NotEnvelope, UnknownOp, MissingField, TypeMismatch, OutOfRange, WrongTable}
 
 // Error is a record that could not be decoded. Use errors.As to get it, or
 // errors.Is(err, kind) to test its kind.

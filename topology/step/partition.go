@@ -2,6 +2,7 @@ package step
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/drivetrain-cdc/drivetrain/topology"
@@ -64,9 +65,19 @@ type Partition struct {
 	Topics   [3]string
 	Decoder  *Decoder
 
-	ch  topology.Change
-	out topology.Output
+	// MaxMisrouted is how many records in a row may belong to other
+	// partitions before the step fails with a MisroutedError (default
+	// DefaultMaxMisrouted): one such record is a dead letter, a run of
+	// them a connector that does not route by order id.
+	MaxMisrouted int
+
+	ch        topology.Change
+	out       topology.Output
+	misrouted int // records in a row that belonged to other partitions
 }
+
+// DefaultMaxMisrouted is Partition.MaxMisrouted's default.
+const DefaultMaxMisrouted = 100
 
 // NewPartition returns the step of partition n of count, reading topics
 // (orders, order_items, payments) with dec.
@@ -153,8 +164,17 @@ func (p *Partition) apply(s Store, ch *topology.Change, topic string, mode Mode,
 	}
 	id := ch.Image().OrderID()
 	if want := topology.OrderPartition(id, p.Count); want != p.N {
-		return &MisroutedError{Topic: topic, Partition: ch.Pos.Partition, Offset: ch.Pos.Offset, OrderID: id, Want: want}
+		p.misrouted++
+		limit := p.MaxMisrouted
+		if limit <= 0 {
+			limit = DefaultMaxMisrouted
+		}
+		if p.misrouted >= limit {
+			return &MisroutedError{Topic: topic, Partition: ch.Pos.Partition, Offset: ch.Pos.Offset, OrderID: id, Want: want, Run: p.misrouted}
+		}
+		return &BadRecord{Kind: KindMisrouted, Detail: fmt.Sprintf("order %d belongs to partition %d, not %d", id, want, p.N)}
 	}
+	p.misrouted = 0
 	var out *topology.Output
 	if mode == Emit {
 		out = &p.out

@@ -14,7 +14,8 @@
 //     cannot be decoded, or whose change the join rules reject, becomes a
 //     dead letter with its kind and detail, and the batch goes on;
 //  2. checks that an order-stream record belongs to the partition it was
-//     read from (MisroutedError otherwise);
+//     read from: one that does not is a dead letter (KindMisrouted), and
+//     a run of them fails the batch (MisroutedError);
 //  3. applies the change to state (topology.Apply, ApplyGlobal), emitting
 //     its mirror row unless the mode says not to;
 //  4. records, per order-stream topic, the next offset after the batch in
@@ -50,10 +51,17 @@ type Record struct {
 	Timestamp time.Time
 }
 
-// KindInvalidChange is the dead-letter kind of a decoded change that the
-// join rules reject (topology.ErrInvalidChange). The other kinds are the
-// names of debezium.ErrorKind.
-const KindInvalidChange = "invalid_change"
+// Dead-letter kinds of the step; the other kinds are the names of
+// debezium.ErrorKind.
+const (
+	// KindInvalidChange: a decoded change that the join rules reject
+	// (topology.ErrInvalidChange).
+	KindInvalidChange = "invalid_change"
+	// KindMisrouted: an order-stream record whose order belongs to
+	// another partition than the one it was read from. Joining it there
+	// would be wrong; the partition goes on without it.
+	KindMisrouted = "misrouted"
+)
 
 // BadRecord is why a record goes to the dead-letter topic.
 type BadRecord struct {
@@ -130,20 +138,22 @@ func (d *Decoder) decodeWith(decode func(string, []byte, []byte, *debezium.Chang
 	return true, nil
 }
 
-// MisroutedError is returned for an order-stream record whose order id
-// belongs to another partition than the one it was read from: the
-// topics are not co-partitioned, and joining would be wrong.
+// MisroutedError is returned when Partition.MaxMisrouted order-stream
+// records in a row belong to other partitions than the one they were
+// read from: the topics are not co-partitioned by order id, and every
+// join would be wrong.
 type MisroutedError struct {
 	Topic     string
 	Partition int32
-	Offset    int64
+	Offset    int64 // the last of the run
 	OrderID   int64
 	Want      int32 // the partition the order belongs to
+	Run       int   // records in a row
 }
 
 func (e *MisroutedError) Error() string {
-	return fmt.Sprintf("%s partition %d offset %d carries order %d, which belongs to partition %d",
-		e.Topic, e.Partition, e.Offset, e.OrderID, e.Want)
+	return fmt.Sprintf("%d records in a row belong to other partitions; the last, %s partition %d offset %d, carries order %d, which belongs to partition %d",
+		e.Run, e.Topic, e.Partition, e.Offset, e.OrderID, e.Want)
 }
 
 // applyError wraps a store error with the record it happened at.

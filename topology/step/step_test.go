@@ -249,17 +249,31 @@ func TestRecordsDeadLetters(t *testing.T) {
 	assert.Empty(t, res.Mirrors)
 }
 
-// TestMisrouted: a change whose order belongs to another partition fails
-// the batch.
+// TestMisrouted: a change whose order belongs to another partition is a
+// dead letter and is not applied; a run of them fails the batch.
 func TestMisrouted(t *testing.T) {
-	var id int64 = 1
-	for topology.OrderPartition(id, 4) == 2 {
-		id++
+	var ids []int64
+	for id := int64(1); len(ids) < 4; id++ {
+		if topology.OrderPartition(id, 4) != 2 {
+			ids = append(ids, id)
+		}
 	}
-	ch := topology.Change{Table: topology.TableOrders, Op: topology.OpCreate, LSN: 1, After: topology.Some(order(id, march)), Pos: topology.Position{Partition: 2}}
-	_, err := newStep(2, 4).Changes(newStore(2), []topology.Change{ch}, []string{topics[0]}, step.Emit, 1)
+	change := func(id int64, off int64) topology.Change {
+		return topology.Change{Table: topology.TableOrders, Op: topology.OpCreate, LSN: uint64(off + 1), After: topology.Some(order(id, march)), Pos: topology.Position{Partition: 2, Offset: off}}
+	}
+	s, p := newStore(2), newStep(2, 4)
+	p.MaxMisrouted = 3
+	res, err := p.Changes(s, []topology.Change{change(ids[0], 0)}, []string{topics[0]}, step.Emit, 1)
+	require.NoError(t, err)
+	require.Len(t, res.Bad, 1)
+	assert.Equal(t, step.KindMisrouted, res.Bad[0].Kind)
+	assert.Empty(t, res.Mirrors, "not applied")
+	assert.Equal(t, [3]int64{1, 0, 0}, res.Next, "the offset passes it")
+
+	_, err = p.Changes(s, []topology.Change{change(ids[1], 1), change(ids[2], 2)}, []string{topics[0], topics[0]}, step.Emit, 2)
 	var mis *step.MisroutedError
 	require.True(t, errors.As(err, &mis), "%v", err)
-	assert.Equal(t, id, mis.OrderID)
-	assert.Equal(t, topology.OrderPartition(id, 4), mis.Want)
+	assert.Equal(t, ids[2], mis.OrderID)
+	assert.Equal(t, 3, mis.Run)
+	assert.Equal(t, topology.OrderPartition(ids[2], 4), mis.Want)
 }
