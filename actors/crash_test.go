@@ -31,6 +31,8 @@ type commitChecker struct {
 	records    map[tp][]actorstest.Written // by topic partition, in offset order
 	violations []string
 	commits    int
+	// advancing counts the commits of an offset above zero.
+	advancing int
 }
 
 func newCommitChecker(h *harness) *commitChecker {
@@ -66,8 +68,15 @@ func (c *commitChecker) check(req *kmsg.OffsetCommitRequest) {
 	defer c.mu.Unlock()
 	versions := c.h.sink.MirrorVersions()
 	c.commits++
+	advancing := false
+	defer func() {
+		if advancing {
+			c.advancing++
+		}
+	}()
 	for _, t := range req.Topics {
 		for _, p := range t.Partitions {
+			advancing = advancing || p.Offset > 0
 			recs := c.records[tp{t.Topic, p.Partition}]
 			last := map[rowKey]actorstest.Written{}
 			later := map[rowKey]bool{}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/drivetrain-cdc/drivetrain/topology"
@@ -100,18 +101,19 @@ func unknownOp(h *harness, id int64) []byte {
 }
 
 // TestDeadLetterTooLarge: an oversized record that does not fit the
-// dead-letter topic either is written without its value, with a header
-// saying how large it was.
+// dead-letter topic either (an operator's topic with a small
+// max.message.bytes) is written with as much of its value as fits and a
+// header saying how large it was.
 func TestDeadLetterTooLarge(t *testing.T) {
 	h := newHarness(t, nil, 1, 1)
 	h.tweak = func(c *Config) { c.MaxRecordBytes = 1000 }
+	_, err := h.adm.CreateTopic(ctx(t), 1, 1, map[string]*string{"max.message.bytes": kadm.StringPtr("4000")}, DLQTopicFor(h.prefix))
+	require.NoError(t, err)
 	orders := h.enc.Topic(topology.TableOrders)
 	big := &kgo.Record{Topic: orders, Partition: 0, Key: []byte(`{"id":7}`), Value: []byte(strings.Repeat("x", 6000))}
 	require.NoError(t, h.prod.ProduceRaw(ctx(t), big))
 
-	deps := h.deps(nil)
-	deps.KafkaOpts = append(deps.KafkaOpts, kgo.ProducerBatchMaxBytes(4000))
-	n, err := NewNode(h.config("a"), deps)
+	n, err := NewNode(h.config("a"), h.deps(nil))
 	require.NoError(t, err)
 	c, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -130,7 +132,52 @@ func TestDeadLetterTooLarge(t *testing.T) {
 	require.Len(t, recs, 1)
 	hs := headers(recs[0])
 	assert.Equal(t, "oversized", hs[HeaderErrorKind])
-	assert.Equal(t, "6000", hs[HeaderValueOmitted])
-	assert.Empty(t, recs[0].Value)
+	assert.Equal(t, "6000", hs[HeaderValueTruncated])
+	assert.NotEmpty(t, recs[0].Value)
+	assert.Less(t, len(recs[0].Value), 4000)
+	assert.Equal(t, big.Value[:len(recs[0].Value)], recs[0].Value)
 	assert.Equal(t, big.Key, recs[0].Key)
+}
+
+// TestDeadLettersOnce: a bad record goes to the dead-letter topic once,
+// whichever node reads it again — one with an empty state in the same
+// group (it reads the global tables from the start) or one in a new group
+// (as a replay does, reading everything again).
+func TestDeadLettersOnce(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	hist := topologytest.Generate(rng, topologytest.Config{Transactions: 40, Partitions: 2, GlobalPartitions: 1})
+	h := newHarness(t, nil, 2, 1)
+	recs := hist.Interleave(rng, nil)
+	h.produce(recs[:len(recs)/2])
+	orders, customers := h.enc.Topic(topology.TableOrders), h.enc.Topic(topology.TableCustomers)
+	require.NoError(t, h.prod.ProduceRaw(ctx(t),
+		&kgo.Record{Topic: orders, Partition: 1, Key: []byte(`{"id":1}`), Value: []byte(`{"payload":{"op":`)},
+		&kgo.Record{Topic: customers, Partition: 0, Key: []byte(`{"id":3}`), Value: []byte(`[1,2,3]`)},
+	))
+	h.produce(recs[len(recs)/2:])
+
+	count := func() int {
+		c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		ends, err := h.adm.ListEndOffsets(c, DLQTopicFor(h.prefix))
+		require.NoError(t, err)
+		n := 0
+		ends.Each(func(o kadm.ListedOffset) { n += int(o.Offset) })
+		return n
+	}
+	a := h.start("a", nil)
+	h.waitIdle(hist.Final, 20*time.Second)
+	waitFor(t, 10*time.Second, "two dead letters", func() bool { return count() == 2 })
+	require.NoError(t, a.shutdown(t))
+
+	b := h.start("b", nil) // same group, empty state
+	h.waitIdle(hist.Final, 20*time.Second)
+	waitFor(t, 10*time.Second, "b's global tables read", func() bool { return b.Stats().RowsWritten > 0 })
+	require.NoError(t, b.shutdown(t))
+
+	h.group += "-replay"
+	c := h.start("c", nil) // a new group: every record again
+	h.waitIdle(hist.Final, 20*time.Second)
+	require.NoError(t, c.shutdown(t))
+	assert.Equal(t, 2, count(), "the dead-letter topic still holds each bad record once")
 }

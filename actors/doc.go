@@ -197,12 +197,19 @@
 // default offset.metadata.max.bytes (4096) up to about 150 partitions
 // per global topic.
 //
-// The metadata also carries the partition's fact-version reservation: the
-// highest fact version the owner emitted plus a minute (reservationLease),
-// above anything it emits before its next commit a second later. The next
-// owner sets the partition's clock to at least the reservation before it
-// emits, so its facts supersede the last owner's whatever their clocks
-// say, crash included (topology/doc.go, "Fact versions").
+// The metadata also carries the partition's fact-version reservation: a
+// minute (reservationLease) above the higher of the highest fact version
+// the owner emitted and its clock. A partition emits only while the
+// committed reservation exceeds that by half a minute; otherwise it
+// publishes a new one and holds its input (fetching paused) until the
+// commit succeeded, which a new owner does once before its first
+// emission. Every version an owner wrote therefore lies below its last
+// committed reservation, crash or not; the next owner sets the
+// partition's clock to at least that before it emits, so its facts
+// supersede the last owner's whatever their clocks say (topology/doc.go,
+// "Fact versions"). A partition that read nothing yet commits its zero
+// offsets with the reservation; a commit at offset 0 counts as none for
+// the quiet start and the dimension catch-up.
 //
 // # Backpressure
 //
@@ -247,8 +254,15 @@
 // dead-letter topic (DLQTopic, <prefix>.drivetrain.dlq by default,
 // created when missing) with their original key, value and headers plus
 // error.kind, error.detail, source.topic, source.partition and
-// source.offset headers (a record too large for the dead-letter topic is
-// written without its value and an error.value_omitted_bytes header).
+// source.offset headers. A node creates the topic with max.message.bytes
+// of 8 MiB; a record too large for the topic it finds is written with the
+// first bytes of its value that fit and an error.value_truncated_bytes
+// header giving its size. A record is dead-lettered once per offset: at
+// start a node reads the topic's source.* headers and does not write
+// those records again, whether it reads them again after a restart, on a
+// new state directory (the global tables are read from the start) or in
+// another group (a replay); only two nodes that find the same new bad
+// record at once may both write it.
 // They are counted per kind (Node.Stats), logged once per kind, and
 // processing goes on. Tombstones, heartbeats and
 // transaction records are skipped. If the dead-letter topic cannot take

@@ -237,6 +237,12 @@ func (g *groupConsumer) commit(ctx context.Context, entries map[int32]boardEntry
 			return
 		}
 		g.log.Debug().Interface("offsets", offsets).Msg("committed")
+		// The partitions may emit up to the reservations now committed.
+		for _, e := range entries {
+			if e.pid != nil && e.version > 0 {
+				g.e.root.Send(e.pid, &reservationCommitted{version: e.version})
+			}
+		}
 	}
 	if sync {
 		g.client().CommitOffsetsSync(cctx, offsets, onDone)
@@ -427,7 +433,10 @@ func (g *groupConsumer) plan(num int32, listEnds func() (kadm.ListedOffsets, err
 		var c int64
 		if cm, ok := g.commits[tp{topic, num}]; ok && cm.offset >= 0 {
 			c = cm.offset
-			p.hasCommit = true
+			// A commit at offset 0 acknowledged nothing: a partition
+			// commits its fact-version reservation before it emits
+			// (see reservationLease), offsets unchanged.
+			p.hasCommit = p.hasCommit || c > 0
 			if !p.progressOK {
 				p.progress, p.progressOK = parseProgress(cm.meta)
 			}

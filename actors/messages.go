@@ -161,3 +161,10 @@ type catchUpFailed struct {
 type drain struct {
 	done chan struct{}
 }
+
+// reservationCommitted tells a partition actor that a commit carrying its
+// fact-version reservation version succeeded: it may emit versions up to
+// it.
+type reservationCommitted struct {
+	version uint64
+}

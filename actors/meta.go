@@ -71,25 +71,20 @@ const (
 	metaVersion1 = "drivetrain/1"
 )
 
-// reservationLease is how far above the highest fact version it emitted
-// a partition's owner reserves versions in the commit metadata: it
-// covers the versions the owner emits between its last successful
-// commit (every CommitInterval, one second by default) and a crash, so
-// that the next owner's versions exceed every version the last one may
-// have written, whatever the two nodes' clocks say. Each takeover
-// moves the partition's versions up to a minute ahead of the wall
-// clock; they stay strictly increasing (NextVersion), only less
+// reservationLease is how far above the partition's clock (the higher of
+// its highest emitted fact version and the wall clock) its owner reserves
+// versions in the commit metadata. A partition emits only while the
+// committed reservation exceeds its clock by half a lease (30 s of
+// versions): so every version an owner may have written lies below the
+// last reservation it committed, crash or not, and the next owner, which
+// starts its clock there, supersedes them whatever the two nodes' clocks
+// say. Commits come every CommitInterval (a second by default), so the
+// wait is felt only when a partition starts (one commit before its first
+// emission) or when commits fail for 30 s (emission then stops). Each
+// takeover moves the partition's versions up to a minute ahead of the
+// wall clock; they stay strictly increasing (NextVersion), only less
 // informative.
 const reservationLease = uint64(time.Minute)
-
-// reservation returns the reservation to commit for a partition whose
-// highest emitted fact version is hwm.
-func reservation(hwm uint64) uint64 {
-	if hwm == 0 {
-		return 0
-	}
-	return hwm + reservationLease
-}
 
 // encodeProgress renders g as commit metadata:
 //

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -117,6 +118,7 @@ type env struct {
 	clock           func() uint64
 	fail            func(error)
 	orderPartitions int32
+	dlqLimit        int // the dead-letter topic's max.message.bytes
 	baseOpts        []kgo.Opt
 	nextSource      atomic.Int32
 	// queued counts the records the poll loop handed to partition actors
@@ -248,15 +250,24 @@ func (n *Node) Run(ctx context.Context) (err error) {
 		return startErr(err)
 	}
 	e.orderPartitions = layout.orderPartitions
-	if err := ensureDLQ(ctx, adm, n.cfg.DLQTopic); err != nil {
+	created, err := ensureDLQ(ctx, adm, n.cfg.DLQTopic)
+	if err != nil {
 		return startErr(err)
+	}
+	e.dlqLimit = dlqMessageLimit(ctx, adm, n.cfg.DLQTopic)
+	sent := map[dlKey]struct{}{}
+	if !created {
+		if sent, err = deadLettered(ctx, e, adm); err != nil {
+			return startErr(err)
+		}
 	}
 	resume, starts, ends, err := n.globalStart(ctx, adm, e, layout)
 	if err != nil {
 		return startErr(err)
 	}
 
-	prod, err := kgo.NewClient(append(e.kafkaOpts(n.cfg.NodeID+"-dlq"), kgo.ProducerLinger(0))...)
+	prod, err := kgo.NewClient(append(e.kafkaOpts(n.cfg.NodeID+"-dlq"), kgo.ProducerLinger(0),
+		kgo.ProducerBatchMaxBytes(int32(e.dlqLimit)))...)
 	if err != nil {
 		return fmt.Errorf("running a processor node: creating the dead-letter producer: %w", err)
 	}
@@ -290,7 +301,7 @@ func (n *Node) Run(ctx context.Context) (err error) {
 	for _, t := range topology.Tables {
 		e.sinks[mirrorOutput(t)] = spawn(newMirrorSink(e, t, n.deps.Mirrors[t]))
 	}
-	e.dlq = spawn(&dlqActor{env: e, p: prod})
+	e.dlq = spawn(&dlqActor{env: e, p: prod, sent: sent})
 
 	booted := make(chan topology.Table, 2)
 	for _, t := range []topology.Table{topology.TableCustomers, topology.TableVehicles} {
@@ -479,22 +490,48 @@ func checkTopics(ctx context.Context, adm *kadm.Client, t *topics) (layout, erro
 }
 
 // ensureDLQ creates the dead-letter topic when it is missing.
-func ensureDLQ(ctx context.Context, adm *kadm.Client, topic string) error {
+func ensureDLQ(ctx context.Context, adm *kadm.Client, topic string) (created bool, err error) {
 	td, err := adm.ListTopics(ctx, topic)
 	if err != nil {
-		return fmt.Errorf("looking up the dead-letter topic %s: %w", topic, err)
+		return false, fmt.Errorf("looking up the dead-letter topic %s: %w", topic, err)
 	}
 	if d, ok := td[topic]; ok && d.Err == nil && len(d.Partitions) > 0 {
-		return nil
+		return false, nil
 	}
-	resp, err := adm.CreateTopic(ctx, 1, -1, nil, topic)
+	// Room for the largest record a source topic may hold (Kafka's
+	// default message.max.bytes is 1 MiB; a record with a large JSONB
+	// document can exceed it on a broker configured for it).
+	resp, err := adm.CreateTopic(ctx, 1, -1, map[string]*string{"max.message.bytes": kadm.StringPtr(strconv.Itoa(dlqMaxMessageBytes))}, topic)
 	if err == nil {
 		err = resp.Err
 	}
 	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
-		return fmt.Errorf("creating the dead-letter topic %s (create it, or set DLQTopic to an existing one): %w", topic, err)
+		return false, fmt.Errorf("creating the dead-letter topic %s (create it, or set DLQTopic to an existing one): %w", topic, err)
 	}
-	return nil
+	// Created now, here or by another node: it holds nothing yet.
+	return true, nil
+}
+
+// dlqMessageLimit returns the dead-letter topic's max.message.bytes, or
+// Kafka's default when it cannot be read.
+func dlqMessageLimit(ctx context.Context, adm *kadm.Client, topic string) int {
+	const kafkaDefault = 1048588
+	rcs, err := adm.DescribeTopicConfigs(ctx, topic)
+	if err != nil {
+		return kafkaDefault
+	}
+	rc, err := rcs.On(topic, nil)
+	if err != nil || rc.Err != nil {
+		return kafkaDefault
+	}
+	for _, c := range rc.Configs {
+		if c.Key == "max.message.bytes" && c.Value != nil {
+			if n, err := strconv.Atoi(*c.Value); err == nil && n > 0 {
+				return n
+			}
+		}
+	}
+	return kafkaDefault
 }
 
 // globalStart returns, per global table, where its actor resumes (the
@@ -694,11 +731,15 @@ type boardEntry struct {
 	offsets [3]int64
 	meta    string
 	dirty   bool
+	// version is the fact-version reservation meta carries, pid the
+	// partition actor told once a commit of it succeeded.
+	version uint64
+	pid     *actor.PID
 }
 
 func newCommitBoard() *commitBoard { return &commitBoard{m: map[int32]*boardEntry{}} }
 
-func (b *commitBoard) set(n int32, offsets [3]int64, meta string) {
+func (b *commitBoard) set(n int32, offsets [3]int64, meta string, version uint64, pid *actor.PID) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	e := b.m[n]
@@ -709,6 +750,7 @@ func (b *commitBoard) set(n int32, offsets [3]int64, meta string) {
 	if e.offsets != offsets || e.meta != meta {
 		e.offsets, e.meta, e.dirty = offsets, meta, true
 	}
+	e.version, e.pid = version, pid
 }
 
 // takeDirty returns the entries changed since the last take, of the

@@ -98,13 +98,16 @@ type partitionActor struct {
 
 	committable [3]int64
 	// hwm is the highest fact version the partition emitted, or the
-	// version reserved by the commit metadata it started from: the
-	// metadata reserves versions up to reservation(hwm).
-	hwm        uint64
-	subscribed map[topology.Table]positions
-	startG     globalProgress // progress the sinks are known to reflect at start
-	notified   globalProgress // position of the last acknowledged notification
-	catchingUp map[topology.Table]bool
+	// version reserved by the commit metadata it started from. published
+	// is the highest reservation it published, reserved the highest one
+	// committed (see reservationLease); awaiting says input waits for a
+	// reservation to be committed.
+	hwm, published, reserved uint64
+	awaiting                 bool
+	subscribed               map[topology.Table]positions
+	startG                   globalProgress // progress the sinks are known to reflect at start
+	notified                 globalProgress // position of the last acknowledged notification
+	catchingUp               map[topology.Table]bool
 
 	queued        []any // dimensionsChanged, catchUpRead and stateChunk waiting to run
 	cancelCatchUp context.CancelFunc
@@ -227,6 +230,16 @@ func (p *partitionActor) Receive(c actor.Context) {
 	case *rowsWritten:
 		p.track.ack(m.out, m.seq)
 		p.reachedUnits()
+	case *reservationCommitted:
+		p.reserved = max(p.reserved, m.version)
+		if p.awaiting && p.mayEmit(p.env.clock()) {
+			p.awaiting = false
+			p.applyPause()
+			if p.phase == phaseRunning && !p.emittingState {
+				p.takeHeld()
+			}
+			p.runQueued()
+		}
 	case *deadLetterWritten:
 		p.track.deadLetterDone(m.seq)
 		p.reachedUnits()
@@ -256,7 +269,8 @@ func (p *partitionActor) start(c actor.Context) {
 		p.touched = map[int64]struct{}{}
 	}
 	p.log.Info().Ints64("start", p.plan.start[:]).Ints64("committed", p.plan.committed[:]).
-		Bool("replay", !p.allReached()).Bool("quiet", p.plan.quiet).Ints64("quiet_to", p.plan.quietTo[:]).Msg("partition assigned")
+		Bool("replay", !p.allReached()).Bool("quiet", p.plan.quiet).Ints64("quiet_to", p.plan.quietTo[:]).
+		Uint64("version_clock", p.hwm).Msg("partition assigned")
 	p.phase = phaseRecovering
 	if p.allReached() {
 		p.subscribe()
@@ -277,7 +291,7 @@ func (p *partitionActor) startClock() bool {
 	if !p.plan.progressOK || p.plan.progress.version <= clock {
 		return true
 	}
-	p.hwm = p.plan.progress.version
+	p.hwm, p.reserved = p.plan.progress.version, p.plan.progress.version
 	b := p.part.NewBatch()
 	defer b.Close()
 	if err := b.SetFactVersion(0, p.hwm); err != nil {
@@ -332,10 +346,10 @@ func (p *partitionActor) recover(records []*kgo.Record) {
 	// Bad records below the committed offset went to the dead-letter
 	// topic when they were first processed; a quiet start's go there
 	// with the state it emits.
-	if _, ok := p.apply(b, replay, step.Replay); !ok {
+	if _, ok := p.apply(b, replay, step.Replay, 0); !ok {
 		return
 	}
-	res, ok := p.apply(b, quiet, step.Quiet)
+	res, ok := p.apply(b, quiet, step.Quiet, 0)
 	if !ok {
 		return
 	}
@@ -515,15 +529,11 @@ func (p *partitionActor) endQuietEarly() {
 // returns false, having failed the node, on an error: a store error, or
 // a record whose order belongs to another partition (the topics are not
 // co-partitioned and joining would be wrong).
-func (p *partitionActor) apply(b *state.Batch, records []*kgo.Record, mode step.Mode) (step.Result, bool) {
+func (p *partitionActor) apply(b *state.Batch, records []*kgo.Record, mode step.Mode, now uint64) (step.Result, bool) {
 	if len(records) == 0 {
 		return step.Result{}, true
 	}
 	p.recs = stepRecords(p.recs, records)
-	var now uint64
-	if mode == step.Emit {
-		now = p.env.clock()
-	}
 	res, err := p.step.Records(b, p.recs, mode, now)
 	clear(p.recs) // the records' memory goes with them
 	var mis *step.MisroutedError
@@ -538,12 +548,34 @@ func (p *partitionActor) apply(b *state.Batch, records []*kgo.Record, mode step.
 	return res, true
 }
 
+// mayEmit reports whether the committed reservation covers the
+// partition's clock at now with half a lease to spare (see
+// reservationLease). If not, it publishes a higher reservation, pauses
+// fetching and returns false: input waits until the commit succeeded.
+func (p *partitionActor) mayEmit(now uint64) bool {
+	if max(p.hwm, now)+reservationLease/2 <= p.reserved {
+		return true
+	}
+	if !p.awaiting {
+		p.awaiting = true
+		p.publish()
+		p.applyPause()
+	}
+	return false
+}
+
 // process applies records to state in one batch, commits it, and hands
-// what they emitted to the sinks.
+// what they emitted to the sinks; or holds them until a reservation
+// covers the versions they would emit.
 func (p *partitionActor) process(records []*kgo.Record) {
+	now := p.env.clock()
+	if !p.mayEmit(now) {
+		p.held = append(p.held, records...)
+		return
+	}
 	b := p.part.NewBatch()
 	defer b.Close()
-	res, ok := p.apply(b, records, step.Emit)
+	res, ok := p.apply(b, records, step.Emit, now)
 	if !ok {
 		return
 	}
@@ -658,10 +690,9 @@ func (p *partitionActor) progress() globalProgress {
 		if p.plan.progressOK {
 			g = p.plan.progress
 		}
-		g.version = max(g.version, reservation(p.hwm))
 		return g
 	}
-	g := globalProgress{version: reservation(p.hwm)}
+	var g globalProgress
 	for _, t := range []topology.Table{topology.TableCustomers, topology.TableVehicles} {
 		if p.catchingUp[t] {
 			*g.of(t) = *p.startG.of(t)
@@ -672,9 +703,13 @@ func (p *partitionActor) progress() globalProgress {
 	return g
 }
 
-// publish offers the committable offsets and progress to the committer.
+// publish offers the committable offsets, progress and a fact-version
+// reservation a lease above the partition's clock to the committer.
 func (p *partitionActor) publish() {
-	p.env.board.set(p.plan.n, p.committable, encodeProgress(p.progress()))
+	g := p.progress()
+	p.published = max(p.published, g.version, max(p.hwm, p.env.clock())+reservationLease)
+	g.version = p.published
+	p.env.board.set(p.plan.n, p.committable, encodeProgress(g), g.version, p.self)
 }
 
 // checkCredit pauses fetching when the unacknowledged rows exceed
@@ -700,7 +735,7 @@ func (p *partitionActor) checkCredit() {
 func (p *partitionActor) applyPause() {
 	var pause, resume []int
 	for i := range p.tps {
-		want := p.phase != phaseDraining && (p.creditPaused || p.recoveryPaused[i])
+		want := p.phase != phaseDraining && (p.creditPaused || p.recoveryPaused[i] || p.awaiting)
 		if want != p.paused[i] {
 			p.paused[i] = want
 			if want {
@@ -732,7 +767,7 @@ func (p *partitionActor) topicPartitions(idx []int) map[string][]int32 {
 // runQueued re-emits the facts of queued dimension changes while credit
 // allows.
 func (p *partitionActor) runQueued() {
-	for len(p.queued) > 0 && p.phase == phaseRunning && p.track.inflight <= p.env.cfg.MaxInflightRows {
+	for len(p.queued) > 0 && p.phase == phaseRunning && p.track.inflight <= p.env.cfg.MaxInflightRows && p.mayEmit(p.env.clock()) {
 		q := p.queued[0]
 		p.queued[0] = nil
 		p.queued = p.queued[1:]

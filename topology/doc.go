@@ -183,16 +183,18 @@
 // wiped, a replay into fresh state writing into the same ClickHouse table —
 // the last versions written elsewhere are unknown to the new state. The
 // partition's owner therefore commits, with its offsets (package actors,
-// commit metadata), a reservation: its highest emitted version plus a
-// minute, above every version it emits before its next commit, which
-// comes every second. The next owner starts its clock at the reservation,
-// so its versions exceed the last owner's whatever the two clocks say —
-// ten minutes apart, or one stepped back by an hour — even when the last
-// owner crashed after its last commit. Strictness still rests on the wall
-// clock for a replay into existing tables with new state and a new
-// consumer group: it must run at a wall-clock time later than every
-// version already written (versions are nanosecond timestamps, a minute
-// ahead of the writer's clock at most after each takeover).
+// commit metadata), a reservation: a minute above the higher of its
+// highest emitted version and its clock, and it emits only while the
+// committed reservation is still half a minute above that (a new owner
+// commits one before its first emission). Every version an owner wrote
+// thus lies below the last reservation it committed, crash or not, and
+// the next owner starts its clock there: its versions exceed the last
+// owner's whatever the two clocks say — ten minutes apart, or one stepped
+// back by an hour. Strictness still rests on the wall clock for a replay
+// into existing tables with new state and a new consumer group: it must
+// run at a wall-clock time later than every version already written
+// (versions are nanosecond timestamps, a minute ahead of the writer's
+// clock at most after each takeover).
 //
 // If a clock jumps far ahead and back, versions follow the jump (last+1)
 // until the clock catches up: still strictly increasing, only less
