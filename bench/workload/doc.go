@@ -53,6 +53,34 @@
 // such row; Options.Rate and Options.Changes count changes, not
 // transactions. Seeding counts too (inserts).
 //
+// # Failures
+//
+// The database may hold rows other applications wrote, and they may write
+// while the generator runs. The planner keeps every money value it writes
+// within NUMERIC(12,2) (unit prices, discounts, payments, list prices),
+// and every line (quantity × unit price) and order total too, whatever the
+// list prices it finds: a vehicle listed near 9,999,999,999.99 has its
+// unit price capped there (in dollars it would be more), is sold one unit
+// at a time, and only to orders whose total stays within the bound. Its
+// jsonb_set leaves features that are not JSON objects unchanged. What
+// still fails is handled per transaction:
+//
+//   - serialization failures (40001) and deadlocks (40P01) are retried,
+//     up to 5 times, and counted in Report.Retried;
+//   - data errors (SQLSTATE class 22, check, foreign key and unique
+//     violations 23514, 23503, 23505) roll the transaction back; it is
+//     skipped, counted in Report.Skipped by SQLSTATE, and the first of each
+//     SQLSTATE is logged. Operations planned after it on the same order,
+//     customer or vehicle are left out too (Report.SkippedDependents): they
+//     assumed its changes. The planner's model assumed them as well, so
+//     the run then waits for the transactions in flight and reads the model
+//     from the tables again before planning on. The run makes up for the
+//     changes it skipped, so Options.Changes still holds exactly.
+//
+// With Options.Strict, the first data error stops the run instead, and Run
+// returns it. Any other error (connection lost, schema changed, ...) stops
+// the run too.
+//
 // # Determinism
 //
 // One goroutine plans every operation from a PCG generator seeded with
@@ -67,7 +95,9 @@
 // reproducible: timestamps (seeded rows are dated relative to the wall
 // clock at start, the mix stamps rows with now()), transaction ids, and the
 // interleaving of unrelated transactions in the WAL. With Duration, how
-// many operations run depends on speed; with Changes it does not.
+// many operations run depends on speed; with Changes it does not. After a
+// skipped transaction (see Failures), the rest of the run depends on
+// timing too.
 //
 // # Performance
 //

@@ -201,8 +201,11 @@ func (a *seqAllocator) nextID(ctx context.Context, t table) (int64, error) {
 // Run seeds the catalogue if it is smaller than opts.Scale asks, loads the
 // rows the mix may touch, and runs the steady mix until a limit of opts is
 // reached or ctx is cancelled (then it finishes the transactions in flight,
-// reports Interrupted, and returns a nil error). On a database error it
-// stops and returns the error together with the report of what committed.
+// reports Interrupted, and returns a nil error). A transaction that
+// PostgreSQL rejects for its data (rows written by others) is skipped and
+// counted in Report.Skipped, unless opts.Strict; serialization failures
+// and deadlocks are retried. On any other database error it stops and
+// returns the error together with the report of what committed.
 func (g *Generator) Run(ctx context.Context, opts Options) (*Report, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
@@ -268,8 +271,8 @@ func (g *Generator) Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	g.log.Debug().Int("customers", len(m.customers)).Int("vehicles", len(m.vehicles)).Int("orders", m.liveOrders()).Msg("loaded the catalogue")
 	p := &planner{r: newRand(opts.Seed, 2), m: m, ids: ids, scale: opts.Scale, now: now}
-	x := newExecutor(g.log, workers)
-	err = x.run(ctx, p, &opts)
+	x := newExecutor(g.log, workers, opts.Strict)
+	err = x.run(ctx, p, &opts, g.load)
 	x.fill(rep, &counts)
 	return rep, err
 }

@@ -7,12 +7,16 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -250,4 +254,150 @@ func TestIntegrationGenerateMissingSchema(t *testing.T) {
 	assert.True(t, errors.Is(err, workload.ErrSchema))
 	assert.Contains(t, err.Error(), `table "customers" does not exist`)
 	assert.Contains(t, err.Error(), workload.SchemaFile)
+}
+
+// plantedVehicles are rows the generator did not write: one listed near
+// the NUMERIC(12,2) bound (a one-off), whose price in dollars or times ten
+// overflows the column, and nine whose features are not JSON objects (an
+// array, a string or JSON null), on which jsonb_set fails.
+const plantedVehicles = `
+INSERT INTO vehicles (vin, make, model, model_year, body_type, fuel_type, transmission, color,
+	mileage_km, condition, list_price, cost_price, stock_status, features, created_at, updated_at) VALUES
+	('ZHWUT4ZF0PLA00001', 'Lamborghini', 'Veneno Roadster (one-off)', 2024, 'convertible', 'petrol', 'automatic', 'green',
+	 10, 'new', 9999999000.00, NULL, 'available', '{"trim": "one-off"}', now(), now());
+INSERT INTO vehicles (vin, make, model, model_year, body_type, fuel_type, transmission, color,
+	mileage_km, condition, list_price, cost_price, stock_status, features, created_at, updated_at)
+	SELECT 'WP0ZZZ99ZTS39' || lpad(i::text, 4, '0'), 'Porsche', '911', 2019, 'coupe', 'petrol', 'manual', 'silver',
+	 42000, 'used', 89000.00, 70000.00, 'available',
+	 (ARRAY['["sunroof", "tow bar"]', '"see the dealer"', 'null'])[i % 3 + 1]::jsonb, now(), now()
+	FROM generate_series(1, 9) AS i;`
+
+// guardedVehicle is another vehicle listed near the bound, under another
+// application's audit trigger that computes the VAT-inclusive price of a
+// vehicle being changed or deleted into a NUMERIC(12,2): it overflows
+// (22003) for this one, so every transaction that updates or deletes it
+// fails, which the generator cannot foresee.
+const guardedVehicle = `
+CREATE FUNCTION audit_gross_price() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    gross NUMERIC(12,2);
+BEGIN
+    gross := OLD.list_price * 1.21;
+    IF TG_OP = 'DELETE' THEN
+        RETURN OLD;
+    END IF;
+    RETURN NEW;
+END;
+$$;
+CREATE TRIGGER audit_gross_price BEFORE UPDATE OR DELETE ON vehicles
+    FOR EACH ROW EXECUTE FUNCTION audit_gross_price();
+INSERT INTO vehicles (vin, make, model, model_year, body_type, fuel_type, transmission, color,
+	mileage_km, condition, list_price, cost_price, stock_status, features, created_at, updated_at) VALUES
+	('ZHWUT4ZF0PLA00002', 'Lamborghini', 'Veneno Coupé (one-off)', 2024, 'coupe', 'petrol', 'automatic', 'black',
+	 5, 'new', 9999999500.00, NULL, 'available', '{"trim": "one-off"}', now(), now());`
+
+// TestIntegrationGenerateSkipsDataErrors runs the mix over rows that other
+// applications wrote. With plantedVehicles, the generator keeps its own
+// lines and order totals within NUMERIC(12,2) and leaves features that are
+// not objects alone: nothing fails. With guardedVehicle, what fails (the
+// trigger's overflow) is skipped, counted and reported, and the run still
+// makes exactly the changes asked for with no mismatch (the model stayed
+// in line with the tables). With Strict, the first failure stops the run
+// with its error.
+func TestIntegrationGenerateSkipsDataErrors(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	dsn := freshDatabase(t, ctx, stackDSN(t), true)
+	conn, err := pgx.Connect(ctx, dsn)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	g, err := workload.Open(ctx, dsn, zerolog.Nop())
+	require.NoError(t, err)
+	defer g.Close()
+
+	run := func(t *testing.T, opts workload.Options) *workload.Report {
+		t.Helper()
+		before := countRows(t, ctx, conn)
+		rep, err := g.Run(ctx, opts)
+		require.NoError(t, err, "the run goes on past data errors")
+		after := countRows(t, ctx, conn)
+		assert.Equal(t, opts.Changes, rep.Changes, "exactly the changes asked for, skipped ones made up for")
+		assert.False(t, rep.Interrupted)
+		assert.Zero(t, rep.Mismatches, "every committed transaction changed the rows planned")
+		for _, tb := range workload.Tables {
+			c := rep.Counts[tb]
+			assert.Equal(t, after[tb]-before[tb], c.Insert-c.Delete, "row delta of %s", tb)
+		}
+		var linesInRange, totalsInRange bool
+		require.NoError(t, conn.QueryRow(ctx, `SELECT coalesce(bool_and(quantity * unit_price <= 9999999999.99), true) FROM order_items`).Scan(&linesInRange))
+		require.NoError(t, conn.QueryRow(ctx, `SELECT coalesce(bool_and(total <= 9999999999.99), true)
+			FROM (SELECT sum(quantity * unit_price - discount) AS total FROM order_items GROUP BY order_id) t`).Scan(&totalsInRange))
+		assert.True(t, linesInRange, "quantity × unit_price within NUMERIC(12,2)")
+		assert.True(t, totalsInRange, "order totals within NUMERIC(12,2)")
+		t.Logf("skipped %v, %d dependents; operations %v", rep.Skipped, rep.SkippedDependents, rep.Operations)
+		return rep
+	}
+
+	t.Run("planted rows cause no error", func(t *testing.T) {
+		_, err := conn.Exec(ctx, plantedVehicles)
+		require.NoError(t, err)
+		rep := run(t, workload.Options{Changes: 3000, Seed: 5, Scale: 60, Workers: 4})
+		assert.Zero(t, rep.SkippedTotal(), "no overflow of the generator's own values, no jsonb_set on a non-object: %v", rep.Skipped)
+		var lines int64
+		require.NoError(t, conn.QueryRow(ctx, `SELECT count(*) FROM order_items WHERE unit_price > 1000000000`).Scan(&lines))
+		t.Logf("%d lines of a vehicle listed near the bound remain", lines)
+	})
+
+	t.Run("data errors are skipped", func(t *testing.T) {
+		_, err := conn.Exec(ctx, guardedVehicle)
+		require.NoError(t, err)
+		rep := run(t, workload.Options{Changes: 4000, Seed: 6, Scale: 60, Workers: 4})
+		assert.Equal(t, []string{"22003"}, slices.Sorted(maps.Keys(rep.Skipped)))
+		assert.Positive(t, rep.Skipped["22003"])
+		var text strings.Builder
+		require.NoError(t, rep.WriteText(&text))
+		assert.Regexp(t, `(?m)^skipped \d+ operations: \d+ numeric_value_out_of_range \(22003\)`, text.String())
+		var price string
+		require.NoError(t, conn.QueryRow(ctx, "SELECT list_price::text FROM vehicles WHERE vin = 'ZHWUT4ZF0PLA00002'").Scan(&price))
+		assert.Equal(t, "9999999500.00", price, "the skipped transactions rolled back")
+	})
+
+	t.Run("strict stops at the first", func(t *testing.T) {
+		rep, err := g.Run(ctx, workload.Options{Changes: 4000, Seed: 7, Scale: 60, Workers: 4, Strict: true})
+		require.Error(t, err)
+		var pgErr *pgconn.PgError
+		require.True(t, errors.As(err, &pgErr), "%v", err)
+		assert.Equal(t, "22003", pgErr.Code)
+		require.NotNil(t, rep, "the report of what committed before")
+		assert.Less(t, rep.Changes, int64(4000))
+		assert.Zero(t, rep.SkippedTotal())
+	})
+}
+
+// TestIntegrationGenerateRetriesSerializationFailures runs the mix in a
+// database whose transactions are serializable by default: concurrent
+// workers then fail with serialization failures (40001), which are
+// retried until they commit, so the run makes exactly the changes asked
+// for, skipping nothing.
+func TestIntegrationGenerateRetriesSerializationFailures(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	dsn := freshDatabase(t, ctx, stackDSN(t), true)
+	u, err := url.Parse(dsn)
+	require.NoError(t, err)
+	conn, err := pgx.Connect(ctx, dsn)
+	require.NoError(t, err)
+	_, err = conn.Exec(ctx, "ALTER DATABASE "+strings.TrimPrefix(u.Path, "/")+" SET default_transaction_isolation TO 'serializable'")
+	require.NoError(t, err)
+	require.NoError(t, conn.Close(ctx))
+
+	g, err := workload.Open(ctx, dsn, zerolog.Nop())
+	require.NoError(t, err)
+	defer g.Close()
+	rep, err := g.Run(ctx, workload.Options{Changes: 8000, Seed: 3, Scale: 100, Workers: 16})
+	require.NoError(t, err)
+	assert.Equal(t, int64(8000), rep.Changes)
+	assert.Zero(t, rep.Mismatches)
+	assert.Zero(t, rep.SkippedTotal())
+	assert.Positive(t, rep.Retried["40001"], "serialization failures retried: %v", rep.Retried)
 }

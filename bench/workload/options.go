@@ -38,6 +38,13 @@ type Options struct {
 	// Workers is the number of connections executing transactions
 	// concurrently. 0 means DefaultWorkers.
 	Workers int
+	// Strict stops the run at the first transaction that PostgreSQL
+	// rejects, returning its error. By default a transaction that fails
+	// with a data error (SQLSTATE class 22, or a check, foreign key or
+	// unique violation: rows someone else wrote) is rolled back, skipped,
+	// counted in Report.Skipped, and the run goes on. Serialization
+	// failures and deadlocks are retried either way.
+	Strict bool
 	// Progress, if set, is called about every ProgressInterval (0: one
 	// second) from a goroutine Run owns, never concurrently, and once more
 	// at the end of each phase.

@@ -82,7 +82,7 @@ func TestReportJSON(t *testing.T) {
 	require.NoError(t, err)
 	var got map[string]any
 	require.NoError(t, json.Unmarshal(b, &got))
-	for _, k := range []string{"seed", "scale", "start_xid", "elapsed_seconds", "seed_seconds", "changes", "transactions", "rate", "seeded", "counts", "operations", "mismatches", "interrupted"} {
+	for _, k := range []string{"seed", "scale", "start_xid", "elapsed_seconds", "seed_seconds", "changes", "transactions", "rate", "seeded", "counts", "operations", "mismatches", "skipped", "skipped_dependents", "retried", "interrupted"} {
 		assert.Contains(t, got, k)
 	}
 	counts := got["counts"].(map[string]any)
@@ -98,4 +98,31 @@ func TestReportJSON(t *testing.T) {
 	assert.Contains(t, text.String(), "start xid 770")
 	assert.Regexp(t, `(?m)^order_items\s+0\s+0\s+2\s+2$`, text.String())
 	assert.Regexp(t, `(?m)^all\s+3\s+0\s+2\s+5$`, text.String())
+	assert.NotContains(t, text.String(), "skipped")
+	assert.NotContains(t, text.String(), "retried")
+}
+
+func TestReportSkips(t *testing.T) {
+	rep := newReport(5, 100)
+	rep.Skipped["22003"], rep.Skipped["23505"] = 2, 1
+	rep.SkippedDependents = 4
+	rep.Retried["40P01"] = 3
+	assert.Equal(t, int64(7), rep.SkippedTotal())
+
+	var text strings.Builder
+	require.NoError(t, rep.WriteText(&text))
+	assert.Contains(t, text.String(), "\nskipped 7 operations: 2 numeric_value_out_of_range (22003), 1 unique_violation (23505), 4 not run after a skipped operation on the same rows\n")
+	assert.Contains(t, text.String(), "\nretried transactions 3 times after transient failures: 3 deadlock_detected (40P01)\n")
+
+	b, err := json.Marshal(rep)
+	require.NoError(t, err)
+	var got struct {
+		Skipped           map[string]int64 `json:"skipped"`
+		SkippedDependents int64            `json:"skipped_dependents"`
+		Retried           map[string]int64 `json:"retried"`
+	}
+	require.NoError(t, json.Unmarshal(b, &got))
+	assert.Equal(t, map[string]int64{"22003": 2, "23505": 1}, got.Skipped)
+	assert.Equal(t, int64(4), got.SkippedDependents)
+	assert.Equal(t, map[string]int64{"40P01": 3}, got.Retried)
 }

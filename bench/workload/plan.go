@@ -104,8 +104,18 @@ type op struct {
 	stmts []stmt
 	want  tally
 	keys  []entity
-	deps  []chan struct{}
-	done  chan struct{}
+	// deps are the earlier operations that share a key with this one
+	// (set by the dispatcher); it runs after they finished.
+	deps []*op
+	// done is closed when the operation committed, was skipped, or the
+	// run stopped without running it.
+	done chan struct{}
+	// skipped is set before done is closed when the operation was left
+	// out (rolled back, or not run): the operations that depend on it are
+	// left out too, since they were planned assuming its changes.
+	skipped bool
+	// retries counts its runs after transient failures (worker-owned).
+	retries int
 }
 
 func (o *op) exec(t table, c change, sql string, args ...any) {
@@ -150,6 +160,14 @@ func formatArg(a any) string {
 	return fmt.Sprint(a)
 }
 
+// maxMoney is the largest NUMERIC(12,2), in cents: the bound of every
+// money column (list and cost prices, unit prices, discounts, payment
+// amounts). The planner also keeps each line (quantity × unit price) and
+// each order's total within it, as consumers store line totals as
+// Decimal(12,2) and pay an order in full with one payment. Rows written by
+// others may hold list prices near the bound: their lines are clamped too.
+const maxMoney = 999_999_999_999
+
 // money converts cents to NUMERIC(12,2).
 func money(cents int64) pgtype.Numeric {
 	return pgtype.Numeric{Int: big.NewInt(cents), Exp: -2, Valid: true}
@@ -189,7 +207,9 @@ const (
 	sqlVehicleStock   = `UPDATE vehicles SET stock_status = $2, updated_at = now() WHERE id = $1`
 	sqlVehiclePrice   = `UPDATE vehicles SET list_price = $2, updated_at = now() WHERE id = $1`
 	sqlFeatures       = `UPDATE vehicles SET features = $2, updated_at = now() WHERE id = $1`
-	sqlFeatureKey     = `UPDATE vehicles SET features = jsonb_set(features, $2, $3), updated_at = now() WHERE id = $1`
+	// jsonb_set fails on an array or a scalar (22023, 22P02), which other
+	// clients may have written: such documents are left as they are.
+	sqlFeatureKey     = `UPDATE vehicles SET features = CASE WHEN jsonb_typeof(features) = 'object' THEN jsonb_set(features, $2, $3) ELSE features END, updated_at = now() WHERE id = $1`
 	sqlInsertOrder    = `INSERT INTO orders (id, customer_id, status, channel, currency, order_date, updated_at) VALUES ($1, $2, 'pending', $3, $4, now(), now())`
 	sqlInsertOrderAt  = `INSERT INTO orders (id, customer_id, status, channel, currency, order_date, updated_at) VALUES ($1, $2, 'pending', $3, $4, $5, now())`
 	sqlOrderDate      = `UPDATE orders SET order_date = $2, updated_at = now() WHERE id = $1`
@@ -395,15 +415,15 @@ func (p *planner) build(ctx context.Context, k opKind) (*op, error) {
 	panic(fmt.Sprintf("workload: unknown operation kind %d", k))
 }
 
-// pickAvailable returns an available vehicle that o does not hold yet, or
-// nil.
+// pickAvailable returns an available vehicle that o does not hold yet and
+// whose price still fits in o's total (see maxMoney), or nil.
 func (p *planner) pickAvailable(o *order) *vehicle {
 	for range 4 {
 		if p.m.available.len() == 0 {
 			return nil
 		}
 		v := p.m.available.pick(p.r)
-		if o == nil || !o.hasVehicle(v) {
+		if !o.hasVehicle(v) && price(v.price, o.country) <= room(o, nil) {
 			return v
 		}
 	}
@@ -428,9 +448,33 @@ func (p *planner) pickOrder(s orderStatus, ok func(*order) bool) *order {
 
 func hasItems(o *order) bool { return len(o.items) > 0 }
 
-// price converts a list price (EUR cents) into the order's currency.
+// price converts a list price (EUR cents) into the order's currency,
+// within maxMoney (a list price near the bound is worth more than it in
+// dollars).
 func price(listPrice int64, countryIdx int) int64 {
-	return listPrice * countries[countryIdx].fxFromEUR / 10000
+	return min(listPrice*countries[countryIdx].fxFromEUR/10000, maxMoney)
+}
+
+// room is how much a line may be worth without taking ord's total past
+// maxMoney, not counting the line except (nil: none), which is being
+// replaced. It is 0 for an order over the bound (written by others).
+func room(ord *order, except *item) int64 {
+	t := ord.total()
+	if except != nil {
+		t -= except.qty*except.unitPrice - except.discount
+	}
+	return max(maxMoney-t, 0)
+}
+
+// fitQty lowers qty so that a line at unit is worth at most room, keeping
+// at least one unit: callers pick vehicles whose unit price fits (the line
+// then stays within maxMoney even for an order already over the bound,
+// since unit prices are).
+func fitQty(room, unit, qty int64) int64 {
+	if unit <= 0 {
+		return qty
+	}
+	return max(1, min(qty, room/unit))
 }
 
 // quantity decides how many units of v an order line takes: used and
@@ -513,6 +557,7 @@ func (p *planner) newItem(ctx context.Context, o *op, ord *order, v *vehicle) er
 // insertItem adds a line for v with the given id to ord.
 func (p *planner) insertItem(o *op, ord *order, v *vehicle, id int64) {
 	it := &item{id: id, v: v, qty: p.quantity(ord.cust, v), unitPrice: price(v.price, ord.country)}
+	it.qty = fitQty(room(ord, nil), it.unitPrice, it.qty)
 	it.discount = p.discount(ord.cust, it.qty*it.unitPrice)
 	ord.items = append(ord.items, it)
 	v.items++
@@ -601,10 +646,11 @@ func (p *planner) changeItem() *op {
 		return nil
 	}
 	it := ord.items[p.r.IntN(len(ord.items))]
+	free := room(ord, it)
 	switch p.r.IntN(3) {
 	case 0:
 		if it.v.cond == condNew {
-			it.qty = p.quantity(ord.cust, it.v)
+			it.qty = fitQty(free, it.unitPrice, p.quantity(ord.cust, it.v))
 			it.discount = min(it.discount, it.qty*it.unitPrice)
 			break
 		}
@@ -613,6 +659,7 @@ func (p *planner) changeItem() *op {
 		it.discount = p.discount(ord.cust, it.qty*it.unitPrice)
 	default:
 		it.unitPrice = price(it.v.price, ord.country)
+		it.qty = fitQty(free, it.unitPrice, it.qty)
 		it.discount = min(it.discount, it.qty*it.unitPrice)
 	}
 	o := &op{}
@@ -635,10 +682,12 @@ func (p *planner) switchItemVehicle() *op {
 	}
 	it := ord.items[p.r.IntN(len(ord.items))]
 	old := it.v
+	free := room(ord, it)
 	it.v, it.unitPrice, it.discount = v, price(v.price, ord.country), 0
 	if v.cond != condNew {
 		it.qty = 1
 	}
+	it.qty = fitQty(free, it.unitPrice, it.qty)
 	o := &op{}
 	o.touch(tOrders, ord.id)
 	o.touch(tVehicles, v.id)
@@ -655,10 +704,12 @@ func (p *planner) switchItemVehicle() *op {
 func (p *planner) addPayment(ctx context.Context) (*op, error) {
 	ord := p.m.awaiting.pick(p.r)
 	outstanding := ord.total() - ord.sum(payApproved, payPending)
-	amount := outstanding
+	// An order over maxMoney (written by others) is paid in several
+	// payments of at most maxMoney.
+	amount := min(outstanding, maxMoney)
 	if len(ord.payments) == 0 && p.r.IntN(100) < 30 {
 		amount = max(outstanding*int64(10+p.r.IntN(11))/100/10000*10000, 100)
-		amount = min(amount, outstanding)
+		amount = min(amount, outstanding, maxMoney)
 	}
 	id, err := p.ids.nextID(ctx, tPayments)
 	if err != nil {
@@ -814,7 +865,7 @@ func (p *planner) pickVehicle(largePct int) *vehicle {
 func (p *planner) changePrice() *op {
 	v := p.pickVehicle(25)
 	pct := int64(92 + p.r.IntN(14))
-	v.price = max(v.price*pct/100/1000*1000, 50000)
+	v.price = min(max(v.price*pct/100/1000*1000, 50000), maxMoney)
 	o := &op{}
 	o.touch(tVehicles, v.id)
 	o.exec(tVehicles, cUpdate, sqlVehiclePrice, v.id, money(v.price))

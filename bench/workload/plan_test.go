@@ -3,10 +3,12 @@ package workload
 import (
 	"context"
 	"math"
+	"math/big"
 	"regexp"
 	"slices"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -235,17 +237,65 @@ func TestReady(t *testing.T) {
 	batch := []*op{inBatch}
 	tests := []struct {
 		name string
-		deps []chan struct{}
+		deps []*op
 		want bool
 	}{
 		{name: "no dependencies", want: true},
-		{name: "finished dependency", deps: []chan struct{}{finished.done}, want: true},
-		{name: "dependency earlier in the pipeline", deps: []chan struct{}{finished.done, inBatch.done}, want: true},
-		{name: "dependency running elsewhere", deps: []chan struct{}{inBatch.done, elsewhere.done}, want: false},
+		{name: "finished dependency", deps: []*op{finished}, want: true},
+		{name: "dependency earlier in the pipeline", deps: []*op{finished, inBatch}, want: true},
+		{name: "dependency running elsewhere", deps: []*op{inBatch, elsewhere}, want: false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			assert.Equal(t, tt.want, ready(&op{deps: tt.deps}, batch))
 		})
 	}
+}
+
+// TestPlanMoneyInRange plans over a catalogue with vehicles listed near the
+// NUMERIC(12,2) bound, as other applications may write them: every money
+// value, every line (quantity × unit price) and every order's total stays
+// within it, including in dollars (1.08 per euro) and for fleet customers
+// buying ten at a time.
+func TestPlanMoneyInRange(t *testing.T) {
+	p := newTestPlanner(t, 12, 200)
+	huge := map[int64]bool{}
+	for i, v := range p.m.vehicles[:6] {
+		v.price = maxMoney - int64(i)*1_000_000 // about 9,999,999,999 EUR
+		v.cond = condition(i % 3)
+		p.m.setStock(v, available)
+		huge[v.id] = true
+	}
+	bound := big.NewInt(maxMoney)
+	var hugeLines int
+	for i := range 40_000 {
+		o, err := p.next(context.Background(), math.MaxInt64)
+		require.NoError(t, err)
+		for _, s := range o.stmts {
+			for _, a := range s.args {
+				if n, ok := a.(pgtype.Numeric); ok && n.Valid {
+					require.Equal(t, int32(-2), n.Exp)
+					require.True(t, n.Int.Sign() >= 0 && n.Int.Cmp(bound) <= 0, "%s: %s out of NUMERIC(12,2)", o, formatArg(n))
+				}
+			}
+			switch s.sql {
+			case sqlInsertItem, sqlUpdateItem, sqlSwitchItem:
+				unit, qty := s.args[len(s.args)-2].(pgtype.Numeric).Int, s.args[len(s.args)-3].(int64)
+				line := new(big.Int).Mul(unit, big.NewInt(qty))
+				require.True(t, line.Cmp(bound) <= 0, "%s: line of %d × %s", o, qty, formatArg(s.args[len(s.args)-2]))
+				if unit.Cmp(big.NewInt(maxMoney/100)) > 0 {
+					hugeLines++
+				}
+			}
+		}
+		if i%100 == 99 {
+			for st := range p.m.orders {
+				for _, ord := range p.m.orders[st].items {
+					require.LessOrEqual(t, ord.total(), int64(maxMoney), "order %d's total", ord.id)
+				}
+			}
+		}
+	}
+	checkModel(t, p.m)
+	assert.Greater(t, hugeLines, 20, "lines of the vehicles listed near the bound")
 }

@@ -104,9 +104,33 @@ type Report struct {
 	// exact (they come from PostgreSQL), but the sequence is then no longer
 	// reproducible.
 	Mismatches int64 `json:"mismatches"`
+	// Skipped counts the mix transactions that PostgreSQL rejected with a
+	// data error (Options.Strict unset) and that the run rolled back and
+	// left out, by SQLSTATE: "22003" (numeric_value_out_of_range), ... They
+	// changed nothing and are in no other count; the run made up for their
+	// changes with other operations.
+	Skipped map[string]int64 `json:"skipped"`
+	// SkippedDependents counts the operations left out, unrun, because
+	// they touch an order, customer or vehicle of a skipped operation
+	// planned before them (they assumed its changes had happened).
+	SkippedDependents int64 `json:"skipped_dependents"`
+	// Retried counts the transactions run again after a transient
+	// failure, by SQLSTATE: "40001" (serialization_failure) and "40P01"
+	// (deadlock_detected). A transaction retried twice counts twice.
+	Retried map[string]int64 `json:"retried"`
 	// Interrupted is true when the context was cancelled before the run's
 	// limits were reached.
 	Interrupted bool `json:"interrupted"`
+}
+
+// SkippedTotal is the number of operations the run left out: the sum of
+// Skipped and SkippedDependents.
+func (r *Report) SkippedTotal() int64 {
+	n := r.SkippedDependents
+	for _, c := range r.Skipped {
+		n += c
+	}
+	return n
 }
 
 func newReport(seed uint64, scale int) *Report {
@@ -116,6 +140,8 @@ func newReport(seed uint64, scale int) *Report {
 		Seeded:     make(map[string]int64, len(Tables)),
 		Counts:     make(map[string]TableCounts, len(Tables)),
 		Operations: make(map[string]int64, int(numOpKinds)),
+		Skipped:    make(map[string]int64),
+		Retried:    make(map[string]int64),
 	}
 	for _, t := range Tables {
 		r.Counts[t] = TableCounts{}
@@ -151,6 +177,23 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	if r.Mismatches > 0 {
 		fmt.Fprintf(&b, "warning: %d transactions affected other rows than planned (concurrent writers?)\n", r.Mismatches)
+	}
+	if n := r.SkippedTotal(); n > 0 {
+		parts := describeCounts(r.Skipped)
+		if r.SkippedDependents > 0 {
+			if parts != "" {
+				parts += ", "
+			}
+			parts += fmt.Sprintf("%d not run after a skipped operation on the same rows", r.SkippedDependents)
+		}
+		fmt.Fprintf(&b, "skipped %d operations: %s\n", n, parts)
+	}
+	if len(r.Retried) > 0 {
+		var n int64
+		for _, c := range r.Retried {
+			n += c
+		}
+		fmt.Fprintf(&b, "retried transactions %d times after transient failures: %s\n", n, describeCounts(r.Retried))
 	}
 	b.WriteString("\n")
 	fmt.Fprintf(&b, "%-12s %10s %10s %10s %10s\n", "table", "insert", "update", "delete", "total")

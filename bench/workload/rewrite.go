@@ -79,7 +79,7 @@ func (p *planner) moveItem() *op {
 	it := src.items[i]
 	var dst *order
 	if p.r.IntN(2) == 0 {
-		if dst = p.itemTarget(src, it.v); dst == nil {
+		if dst = p.itemTarget(src, it); dst == nil {
 			return nil
 		}
 	}
@@ -107,7 +107,7 @@ func (p *planner) moveItem() *op {
 func (p *planner) finishItemMove() *op {
 	i := p.r.IntN(len(p.m.movingItems))
 	mv := p.m.movingItems[i]
-	dst := p.itemTarget(mv.from, mv.it.v)
+	dst := p.itemTarget(mv.from, mv.it)
 	if dst == nil {
 		return nil
 	}
@@ -119,20 +119,34 @@ func (p *planner) finishItemMove() *op {
 	return o
 }
 
-// itemTarget picks a pending order other than from that can take a line
-// for v, or nil.
-func (p *planner) itemTarget(from *order, v *vehicle) *order {
+// itemTarget picks a pending order other than from that can take it (a
+// line of from), or nil.
+func (p *planner) itemTarget(from *order, it *item) *order {
 	return p.pickOrder(pending, func(o *order) bool {
-		return o != from && len(o.items) < 3 && !o.hasVehicle(v)
+		return o != from && len(o.items) < 3 && !o.hasVehicle(it.v) && movedUnitPrice(it, from, o) <= room(o, nil)
 	})
+}
+
+// movedUnitPrice is it's unit price once moved from from to dst: converted
+// at the list price when the orders' currencies differ.
+func movedUnitPrice(it *item, from, dst *order) int64 {
+	if countries[dst.country].currency != countries[from.country].currency {
+		return price(it.v.price, dst.country)
+	}
+	return it.unitPrice
 }
 
 // reinsertItem inserts it, deleted from from, into dst with its id. The
 // line keeps its quantity and prices, converted at the list price when the
-// orders' currencies differ.
+// orders' currencies differ; the quantity drops only if the line would
+// take dst's total past maxMoney.
 func (p *planner) reinsertItem(o *op, it *item, from, dst *order) {
-	if countries[dst.country].currency != countries[from.country].currency {
-		it.unitPrice = price(it.v.price, dst.country)
+	if unit := movedUnitPrice(it, from, dst); unit != it.unitPrice {
+		it.unitPrice = unit
+		it.discount = min(it.discount, it.qty*it.unitPrice)
+	}
+	if q := fitQty(room(dst, nil), it.unitPrice, it.qty); q != it.qty {
+		it.qty = q
 		it.discount = min(it.discount, it.qty*it.unitPrice)
 	}
 	if it.v.reservedBy == from || it.v.reservedBy == inTransit {

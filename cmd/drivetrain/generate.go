@@ -29,8 +29,12 @@ The catalogue (about --scale customers and --scale/5 vehicles, some with
 features documents large enough to be TOASTed) is topped up only when the
 tables hold fewer rows. Each operation of the mix is one transaction. The
 end summary counts, per table, the rows inserted, updated and deleted by
-committed transactions: one Debezium event each. Progress goes to stderr,
-the summary to stdout. Needs the schema of deploy/postgres/schema.sql.`
+committed transactions: one Debezium event each. A transaction that
+PostgreSQL rejects for the data it meets (rows written by others: a numeric
+overflow, a check, foreign key or unique violation) is rolled back, skipped
+and counted in the summary, unless --strict; serialization failures and
+deadlocks are retried. Progress goes to stderr, the summary to stdout.
+Needs the schema of deploy/postgres/schema.sql.`
 	fs := newFlagSet(a, c)
 	var ep endpoints
 	fs.postgresFlag(&ep)
@@ -46,6 +50,7 @@ the summary to stdout. Needs the schema of deploy/postgres/schema.sql.`
 	fs.Uint64Var(&opts.Seed, "seed", 1, "random seed: the same seed against the same starting database produces the same sequence of operations")
 	fs.IntVar(&scale, "scale", workload.DefaultScale, "catalogue size: about this many customers and a fifth as many vehicles")
 	fs.IntVar(&workers, "workers", workload.DefaultWorkers, "connections running transactions concurrently (operations on the same rows still commit in order)")
+	fs.BoolVar(&opts.Strict, "strict", false, "stop at the first transaction PostgreSQL rejects instead of skipping data errors (numeric overflow, check, foreign key or unique violations); serialization failures and deadlocks are still retried")
 	fs.BoolVar(&asJSON, "json", false, "print the final report as JSON instead of a table")
 	if err := fs.parse(args); err != nil {
 		return err

@@ -39,6 +39,7 @@ func TestGenerateFlags(t *testing.T) {
 		{name: "positional argument", args: []string{"now"}, wantErr: `unexpected argument "now"`},
 		{name: "unknown flag", args: []string{"--speed", "3"}, wantErr: "-speed"},
 		{name: "valid flags reach the database", args: []string{"--rate", "0", "--changes", "10", "--seed", "3", "--scale", "10", "--json"}, wantErr: "PostgreSQL at 127.0.0.1:1 is unreachable"},
+		{name: "strict reaches the database", args: []string{"--strict", "--changes", "10"}, wantErr: "PostgreSQL at 127.0.0.1:1 is unreachable"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -56,7 +57,7 @@ func TestGenerateFlags(t *testing.T) {
 func TestGenerateHelp(t *testing.T) {
 	stdout, _, code := runGenerateCLI(t, "--help")
 	assert.Equal(t, 0, code)
-	for _, f := range []string{"-postgres", "-rate", "-duration", "-changes", "-seed", "-scale", "-workers", "-json"} {
+	for _, f := range []string{"-postgres", "-rate", "-duration", "-changes", "-seed", "-scale", "-workers", "-strict", "-json"} {
 		assert.Contains(t, stdout, f)
 	}
 	assert.NotContains(t, stdout, "drivetrain:drivetrain@", "the default DSN's password is masked")
