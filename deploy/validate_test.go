@@ -10,7 +10,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -143,6 +145,7 @@ func TestComposeInfrastructure(t *testing.T) {
 		}},
 		{"connector", func(t *testing.T, s composeService) {
 			cmd := strings.Join(s.Command, " ")
+			assert.NotContains(t, cmd, "database.password", "the worker resolves the password; it is not sent")
 			assert.Contains(t, cmd, "connector register --connect http://connect:8083")
 			assert.Contains(t, cmd, "--set database.hostname=postgres")
 			assert.Contains(t, cmd, "--set database.port=5432")
@@ -180,6 +183,40 @@ func TestComposeInfrastructure(t *testing.T) {
 			tt.check(t, s)
 		})
 	}
+}
+
+// TestConnectorPasswordFromProvider: connector.json refers to the database
+// password through a config provider, and every Connect worker of these
+// files (the local stack's, the compose one) enables that provider and
+// holds the variable it reads.
+func TestConnectorPasswordFromProvider(t *testing.T) {
+	data, err := os.ReadFile("debezium/connector.json")
+	require.NoError(t, err)
+	var cf struct {
+		Config map[string]string `json:"config"`
+	}
+	require.NoError(t, json.Unmarshal(data, &cf))
+	m := regexp.MustCompile(`^\$\{env:([A-Z_][A-Z0-9_]*)\}$`).FindStringSubmatch(cf.Config["database.password"])
+	require.NotNil(t, m, "database.password is an ${env:VAR} reference, not a password: %q", cf.Config["database.password"])
+	variable := m[1]
+
+	c := loadCompose(t)
+	env := c.Services["connect"].Environment
+	assert.Equal(t, "env", env["CONNECT_CONFIG_PROVIDERS"])
+	assert.Equal(t, "org.apache.kafka.common.config.provider.EnvVarConfigProvider", env["CONNECT_CONFIG_PROVIDERS_ENV_CLASS"])
+	assert.Equal(t, "^"+variable+"$$", env["CONNECT_CONFIG_PROVIDERS_ENV_PARAM_ALLOWLIST_PATTERN"], "only that variable ($$ is compose's $)")
+	assert.Equal(t, c.Services["postgres"].Environment["POSTGRES_PASSWORD"], env[variable], "the worker has the database's password")
+
+	script, err := os.ReadFile("local/stack.sh")
+	require.NoError(t, err)
+	for _, line := range []string{
+		"config.providers=env",
+		"config.providers.env.class=org.apache.kafka.common.config.provider.EnvVarConfigProvider",
+		"config.providers.env.param.allowlist.pattern=^" + variable + "\\$",
+	} {
+		assert.Contains(t, string(script), "\n"+line+"\n", "stack.sh writes %s into the worker's properties", line)
+	}
+	assert.Contains(t, string(script), "\t"+variable+"=$PG_PASSWORD launch connect ", "stack.sh starts the worker with the variable")
 }
 
 func TestComposeNodes(t *testing.T) {
@@ -333,7 +370,28 @@ type k8sObject struct {
 			Port       int    `yaml:"port"`
 			TargetPort string `yaml:"targetPort"`
 		} `yaml:"ports"`
+		// NetworkPolicy
+		PodSelector *labelSelector `yaml:"podSelector"`
+		PolicyTypes []string       `yaml:"policyTypes"`
+		Ingress     []struct {
+			From []struct {
+				NamespaceSelector *labelSelector `yaml:"namespaceSelector"`
+				PodSelector       *labelSelector `yaml:"podSelector"`
+				IPBlock           *struct {
+					CIDR string `yaml:"cidr"`
+				} `yaml:"ipBlock"`
+			} `yaml:"from"`
+			Ports []struct {
+				Protocol string `yaml:"protocol"`
+				Port     any    `yaml:"port"`
+			} `yaml:"ports"`
+		} `yaml:"ingress"`
 	} `yaml:"spec"`
+}
+
+type labelSelector struct {
+	MatchLabels      map[string]string `yaml:"matchLabels"`
+	MatchExpressions []any             `yaml:"matchExpressions"`
 }
 
 type podSpec struct {
@@ -425,6 +483,7 @@ func loadK8s(t *testing.T) map[string]k8sObject {
 // read (cmd/drivetrain checks the whole file against the binary's config).
 type k8sConfig struct {
 	HTTPAddr        string `yaml:"http_addr"`
+	PprofAddr       string `yaml:"pprof_addr"`
 	ShutdownTimeout string `yaml:"shutdown_timeout"`
 	Processor       struct {
 		StateDir string `yaml:"state_dir"`
@@ -438,6 +497,13 @@ func TestKubernetes(t *testing.T) {
 	var cfg k8sConfig
 	require.NoError(t, yaml.Unmarshal([]byte(cm.Data["drivetrain.yaml"]), &cfg))
 	assert.Equal(t, "0.0.0.0:18090", cfg.HTTPAddr, "listens on the pod IP, not loopback")
+	if cfg.PprofAddr != "" {
+		host, _, err := net.SplitHostPort(cfg.PprofAddr)
+		require.NoError(t, err, "pprof_addr")
+		ip := net.ParseIP(host)
+		assert.True(t, host == "" || host == "localhost" || (ip != nil && ip.IsLoopback()),
+			"pprof_addr %s: profiles stay on the pod's loopback (kubectl port-forward), never on the pod IP", cfg.PprofAddr)
+	}
 
 	sts, ok := objs["StatefulSet/drivetrain"]
 	require.True(t, ok, "StatefulSet drivetrain")
@@ -531,6 +597,45 @@ func TestKubernetes(t *testing.T) {
 	assert.Equal(t, "policy/v1", pdb.APIVersion)
 	assert.Equal(t, 1, pdb.Spec.MaxUnavailable)
 	assert.Equal(t, sts.Spec.Selector.MatchLabels, pdb.Spec.Selector.MatchLabels)
+}
+
+// TestKubernetesNetworkPolicy: the nodes' HTTP port is reachable from the
+// monitoring namespace only.
+func TestKubernetesNetworkPolicy(t *testing.T) {
+	objs := loadK8s(t)
+	np, ok := objs["NetworkPolicy/drivetrain"]
+	require.True(t, ok, "NetworkPolicy drivetrain")
+	assert.Equal(t, "networking.k8s.io/v1", np.APIVersion)
+
+	sts := objs["StatefulSet/drivetrain"]
+	podLabels := sts.Spec.Template.Metadata.Labels
+	require.NotNil(t, np.Spec.PodSelector, "podSelector")
+	require.NotEmpty(t, np.Spec.PodSelector.MatchLabels, "an empty podSelector would select every pod of the namespace")
+	assert.Empty(t, np.Spec.PodSelector.MatchExpressions)
+	for k, v := range np.Spec.PodSelector.MatchLabels {
+		assert.Equal(t, v, podLabels[k], "the policy selects the drivetrain pods (label %s)", k)
+	}
+	assert.Equal(t, sts.Spec.Selector.MatchLabels, np.Spec.PodSelector.MatchLabels, "the same pods as the StatefulSet")
+	assert.Contains(t, np.Spec.PolicyTypes, "Ingress")
+
+	require.Len(t, np.Spec.Ingress, 1, "one ingress rule")
+	rule := np.Spec.Ingress[0]
+	require.Len(t, rule.From, 1, "one peer")
+	peer := rule.From[0]
+	require.NotNil(t, peer.NamespaceSelector, "a namespace selector")
+	assert.Nil(t, peer.PodSelector, "any pod of the monitoring namespace; no pod selector that would widen to this namespace's pods")
+	assert.Nil(t, peer.IPBlock)
+	assert.Equal(t, map[string]string{"kubernetes.io/metadata.name": "monitoring"}, peer.NamespaceSelector.MatchLabels)
+	assert.Empty(t, peer.NamespaceSelector.MatchExpressions)
+
+	require.Len(t, sts.Spec.Template.Spec.Containers, 1)
+	ctr := sts.Spec.Template.Spec.Containers[0]
+	require.Len(t, ctr.Ports, 1)
+	require.Len(t, rule.Ports, 1, "the metrics port only")
+	p := rule.Ports[0]
+	assert.Equal(t, "TCP", p.Protocol)
+	assert.True(t, fmt.Sprint(p.Port) == strconv.Itoa(ctr.Ports[0].ContainerPort) || p.Port == ctr.Ports[0].Name,
+		"port %v is the container's http port %d", p.Port, ctr.Ports[0].ContainerPort)
 }
 
 func TestKustomizationListsEveryFile(t *testing.T) {

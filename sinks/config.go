@@ -35,7 +35,9 @@ type Config struct {
 	// "drivetrain". Created if missing.
 	Database string `yaml:"database"`
 	// User and Password authenticate; default the URL's user info, else
-	// user "default" with no password. Never logged.
+	// user "default" with no password. A password without a user is the
+	// password of user "default" (ClickHouse's HTTP interface would
+	// otherwise answer "Unknown user"). Never logged.
 	User     string `yaml:"user"`
 	Password string `yaml:"password"`
 	// PasswordFile names a file holding the password (a trailing newline
@@ -44,7 +46,8 @@ type Config struct {
 	PasswordFile string `yaml:"password_file"`
 	// TableSuffix, when set, is appended to every output table name with
 	// an underscore (sales_facts_<suffix>, customers_<suffix>, …): replays
-	// into fresh tables use it. Letters, digits and underscores.
+	// into fresh tables use it. ASCII letters, digits and underscores (see
+	// CheckName).
 	TableSuffix string `yaml:"table_suffix"`
 	// TLS configures encryption: used with https:// and with
 	// clickhouse://…?secure=true (or when any TLS field is set).
@@ -99,10 +102,57 @@ const (
 // when the configuration is unusable; such errors are permanent.
 var ErrInvalidConfig = errors.New("invalid clickhouse config")
 
-var (
-	identRe  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	suffixRe = regexp.MustCompile(`^[A-Za-z0-9_]*$`)
+// NameKind is what a name checked by CheckName stands for in SQL.
+type NameKind int
+
+const (
+	// Identifier is a whole unquoted identifier, such as a database name:
+	// it must not be empty nor start with a digit.
+	Identifier NameKind = iota
+	// Suffix is appended to table names after an underscore
+	// (Config.TableSuffix): it may start with a digit, and empty means none.
+	Suffix
 )
+
+// MaxNameLen bounds the names CheckName accepts, in bytes: ClickHouse keeps
+// databases and tables as directories and files, whose names are limited
+// (255 bytes on most filesystems, with room left for the table name a
+// suffix is appended to).
+const MaxNameLen = 64
+
+var nameRe = regexp.MustCompile(`^[A-Za-z0-9_]*$`)
+
+// CheckName reports whether name can be written into SQL unquoted as kind:
+// ASCII letters, digits and underscores only, at most MaxNameLen bytes, and
+// for an Identifier not empty and not starting with a digit. drivetrain
+// writes database names and table suffixes into its statements unquoted,
+// so every such name goes through CheckName before any SQL is built from
+// it. The error is one line naming field (a flag or a config field) and
+// quoting name.
+func CheckName(field string, kind NameKind, name string) error {
+	var why string
+	switch {
+	case kind == Identifier && name == "":
+		why = "it is empty"
+	case len(name) > MaxNameLen:
+		why = fmt.Sprintf("it is longer than %d bytes", MaxNameLen)
+	case !nameRe.MatchString(name):
+		why = "it has characters other than ASCII letters, digits and underscores"
+	case kind == Identifier && name[0] >= '0' && name[0] <= '9':
+		why = "it starts with a digit"
+	default:
+		return nil
+	}
+	what := "a plain identifier"
+	if kind == Suffix {
+		what = "a plain table suffix"
+	}
+	shown := name
+	if len(shown) > MaxNameLen {
+		shown = shown[:MaxNameLen] + "…"
+	}
+	return fmt.Errorf("%s: %q is not %s: %s", field, shown, what, why)
+}
 
 func (c *Config) setDefaults() {
 	if c.Addr == "" {
@@ -298,17 +348,23 @@ func (c Config) endpoint() (*endpoint, error) {
 	if c.Password != "" {
 		e.password = c.Password
 	}
+	if e.user == "" && e.password != "" {
+		// The native protocol sends "default" for an empty user, the HTTP
+		// interface does not: without X-ClickHouse-User it rejects the key
+		// with "Unknown user".
+		e.user = "default"
+	}
 	if c.Database != "" {
 		e.database = c.Database
 	}
 	if e.database == "" {
 		e.database = DefaultDatabase
 	}
-	if !identRe.MatchString(e.database) {
-		return nil, invalid("Database", "%q is not a plain identifier (letters, digits, underscores)", e.database)
+	if err := CheckName("Database", Identifier, e.database); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
-	if !suffixRe.MatchString(c.TableSuffix) {
-		return nil, invalid("TableSuffix", "%q has characters other than letters, digits and underscores", c.TableSuffix)
+	if err := CheckName("TableSuffix", Suffix, c.TableSuffix); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
 	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
 		return nil, invalid("TLS", "CertFile and KeyFile go together")

@@ -1,10 +1,18 @@
 package sinks
 
 import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -43,6 +51,16 @@ func TestConfigEndpoint(t *testing.T) {
 				TableSuffix: "replay_2", Compression: "LZ4"},
 			want: endpoint{scheme: "https", host: "proxy.example.com:8443", path: "/clickhouse/", user: "alice", password: "pw",
 				database: "other", secure: true, suffix: "replay_2", lz4: true},
+		},
+		{
+			name: "a password without a user is user default's",
+			in:   Config{Addr: "http://h", Password: "pw"},
+			want: endpoint{scheme: "http", host: "h:8123", path: "/", user: "default", password: "pw", database: "drivetrain"},
+		},
+		{
+			name: "a URL password without a user is user default's",
+			in:   Config{Addr: "clickhouse://:pw@h"},
+			want: endpoint{native: true, scheme: "clickhouse", host: "h:9000", user: "default", password: "pw", database: "drivetrain"},
 		},
 	}
 	for _, tt := range tests {
@@ -199,4 +217,117 @@ func TestPasswordFile(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "PasswordFile")
 	assert.NotContains(t, Config{Addr: "http://h:8123", PasswordFile: path}.String(), "s3cret")
+}
+
+// TestDialPasswordWithoutUser dials a stand-in for ClickHouse's HTTP
+// interface that, as the real one does, rejects a key sent without a user
+// ("Unknown user"): a password alone is user default's.
+func TestDialPasswordWithoutUser(t *testing.T) {
+	var mu sync.Mutex
+	var users []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, key := r.Header.Get("X-ClickHouse-User"), r.Header.Get("X-ClickHouse-Key")
+		mu.Lock()
+		users = append(users, user)
+		mu.Unlock()
+		_, _ = io.Copy(io.Discard, r.Body)
+		switch {
+		case user == "" && key != "":
+			w.Header().Set("X-ClickHouse-Exception-Code", "192")
+			w.WriteHeader(http.StatusUnauthorized)
+			_, _ = io.WriteString(w, "Code: 192, e.displayText() = DB::Exception: Unknown user , e.what() = DB::Exception\n")
+		case user != "default" || key != "s3cret":
+			w.Header().Set("X-ClickHouse-Exception-Code", "193")
+			w.WriteHeader(http.StatusUnauthorized)
+			_, _ = io.WriteString(w, "Code: 193, e.displayText() = DB::Exception: Wrong password for user "+user+", e.what() = DB::Exception\n")
+		default:
+			_, _ = io.WriteString(w, "18.16.1\n")
+		}
+	}))
+	t.Cleanup(srv.Close)
+
+	for name, cfg := range map[string]Config{
+		"password field": {Addr: srv.URL, Password: "s3cret"},
+		"password file":  {Addr: srv.URL, PasswordFile: writePassword(t, "s3cret\n")},
+		"URL password":   {Addr: strings.Replace(srv.URL, "http://", "http://:s3cret@", 1)},
+	} {
+		t.Run(name, func(t *testing.T) {
+			c, err := Dial(context.Background(), cfg, zerolog.Nop())
+			require.NoError(t, err)
+			assert.NoError(t, c.Close())
+		})
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, u := range users {
+		assert.Equal(t, "default", u, "X-ClickHouse-User")
+	}
+}
+
+func writePassword(t *testing.T, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "password")
+	require.NoError(t, os.WriteFile(p, []byte(content), 0o600))
+	return p
+}
+
+func TestCheckName(t *testing.T) {
+	long := strings.Repeat("a", MaxNameLen+1)
+	tests := []struct {
+		name    string
+		kind    NameKind
+		in      string
+		wantErr string // "" when valid
+	}{
+		{"plain database", Identifier, "drivetrain", ""},
+		{"underscores and digits", Identifier, "_e2e_1796663602", ""},
+		{"longest", Identifier, long[:MaxNameLen], ""},
+		{"suffix of digits", Suffix, "2024", ""},
+		{"no suffix", Suffix, "", ""},
+		{"empty database", Identifier, "", "it is empty"},
+		{"leading digit", Identifier, "1db", "it starts with a digit"},
+		{"statement injection", Identifier, "x; DROP DATABASE drivetrain", "characters other than"},
+		{"comment", Identifier, "drivetrain--", "characters other than"},
+		{"qualified name", Identifier, "system.tables", "characters other than"},
+		{"backquote", Identifier, "a`b", "characters other than"},
+		{"double quote", Identifier, `a"b`, "characters other than"},
+		{"space", Suffix, "r1 r2", "characters other than"},
+		{"newline", Suffix, "r1\nDROP", "characters other than"},
+		{"NUL", Identifier, "db\x00", "characters other than"},
+		{"non-ASCII letter", Identifier, "drivetraín", "characters other than"},
+		{"look-alike digit", Suffix, "r\u0661", "characters other than"},
+		{"too long", Identifier, long, "longer than 64 bytes"},
+		{"suffix injection", Suffix, "x FORMAT Native", "characters other than"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := CheckName("--database", tt.kind, tt.in)
+			if tt.wantErr == "" {
+				assert.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			msg := err.Error()
+			assert.Contains(t, msg, tt.wantErr)
+			assert.True(t, strings.HasPrefix(msg, "--database: "), "names the field: %s", msg)
+			assert.NotContains(t, msg, "\n", "one line")
+			assert.NotContains(t, msg, "\x00")
+			assert.LessOrEqual(t, len(msg), 250, "a hostile name does not flood the message")
+		})
+	}
+}
+
+func TestConfigRejectsHostileNames(t *testing.T) {
+	for _, c := range []Config{
+		{Database: "drivetrain; DROP TABLE x"},
+		{Addr: "clickhouse://h/db%3BDROP"},
+		{Addr: "http://h/?database=a%20b"},
+		{TableSuffix: "r1; DROP DATABASE drivetrain"},
+		{TableSuffix: strings.Repeat("r", 100)},
+	} {
+		err := c.Validate()
+		require.Error(t, err, "%+v", c)
+		assert.ErrorIs(t, err, ErrInvalidConfig)
+		assert.Regexp(t, `^invalid clickhouse config: (Database|TableSuffix): `, err.Error())
+	}
 }

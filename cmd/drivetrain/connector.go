@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -48,6 +49,8 @@ func runConnector(ctx context.Context, a *app, c command, args []string) error {
 	name := fs.String("name", "", "connector name (default: the file's name, drivetrain-postgres)")
 	sets := setFlags{}
 	fs.Var(sets, "set", "override one config entry, key=value (repeatable), e.g. --set database.hostname=db.internal")
+	passwordFile := fs.String("password-file", "", "register: a file holding the database password, sent in place of the built-in "+
+		passwordRef+" for a Connect worker without a config provider (Connect then stores the password itself); a trailing newline is ignored")
 	timeout := fs.Duration("timeout", 3*time.Minute, "register: how long to wait for the connector and its task to be RUNNING")
 	asJSON := fs.Bool("json", false, "status: print Connect's status object as JSON")
 	if err := fs.parse(args); err != nil {
@@ -68,6 +71,20 @@ func runConnector(ctx context.Context, a *app, c command, args []string) error {
 	}
 	for k, v := range sets {
 		cf.Config[k] = v
+	}
+	if v, ok := sets[passwordKey]; ok && !isConfigRef(v) {
+		fmt.Fprintf(a.stderr, "warning: --set %s puts the password in your shell history and in Connect's config topic; "+
+			"use --password-file, or better a config provider on the worker (%s)\n", passwordKey, passwordRef)
+	}
+	if *passwordFile != "" {
+		if _, ok := sets[passwordKey]; ok {
+			return fmt.Errorf("--password-file and --set %s: give one", passwordKey)
+		}
+		pw, err := readPasswordFile(*passwordFile)
+		if err != nil {
+			return err
+		}
+		cf.Config[passwordKey] = pw
 	}
 	cc, err := newConnectClient(ep.connect)
 	if err != nil {
@@ -91,6 +108,36 @@ func runConnector(ctx context.Context, a *app, c command, args []string) error {
 	default:
 		return fmt.Errorf("unknown action %q: want register, status or delete", action)
 	}
+}
+
+// passwordKey is the config key of the connector's database password. The
+// built-in connector.json holds passwordRef, a reference the Connect worker resolves
+// with its config provider (config.providers=env and the variable in its
+// environment: deploy/local/stack.sh and deploy/compose set both), so the
+// password is in neither this repository, the binary, nor Connect's
+// config topic.
+const (
+	passwordKey = "database.password"
+	passwordRef = "${env:DRIVETRAIN_PG_PASSWORD}"
+)
+
+// configRefRe matches a Kafka Connect config provider reference,
+// ${provider:[path:]key}, as the whole value.
+var configRefRe = regexp.MustCompile(`^\$\{[A-Za-z0-9_.-]+:[^{}]*\}$`)
+
+func isConfigRef(v string) bool { return configRefRe.MatchString(v) }
+
+// readPasswordFile reads a password from path, without its trailing newline.
+func readPasswordFile(path string) (string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("--password-file: %w", err)
+	}
+	pw := strings.TrimRight(string(data), "\r\n")
+	if pw == "" {
+		return "", fmt.Errorf("--password-file: %s is empty", path)
+	}
+	return pw, nil
 }
 
 func loadConnectorFile(path string) (*connectorFile, error) {
@@ -139,6 +186,10 @@ func registerConnector(ctx context.Context, a *app, cc *connectClient, cf *conne
 			if f := st.failure(); f != "" {
 				if restarted {
 					fmt.Fprintln(a.stderr, f)
+					if ref := cf.Config[passwordKey]; isConfigRef(ref) && strings.Contains(f, "password authentication failed") {
+						fmt.Fprintf(a.stderr, "hint: %s is %s, which the Connect worker resolves: does its config enable that provider "+
+							"(config.providers), and does the provider find the password (for env, the variable in the worker's environment)?\n", passwordKey, ref)
+					}
 					return fmt.Errorf("connector %s failed (trace above)", cf.Name)
 				}
 				restarted = true

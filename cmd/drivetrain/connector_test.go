@@ -7,6 +7,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -129,4 +133,85 @@ func TestHealthPrintsFixForFailures(t *testing.T) {
 	})
 	assert.Equal(t, 1, failed)
 	assert.Equal(t, "✓ A: fine\n✗ B: broken — fix: repair it\n", b.String())
+}
+
+// connectorPasswordRe finds the database password of a connector config in
+// JSON, as in deploy/debezium/connector.json.
+var connectorPasswordRe = regexp.MustCompile(`"database\.password"\s*:\s*"([^"]*)"`)
+
+// TestConnectorPasswordNotStored: the connector's database password is a
+// config provider reference in the repository's connector.json, in the
+// config the binary embeds, and in the built binary: never the password.
+func TestConnectorPasswordNotStored(t *testing.T) {
+	repo, err := os.ReadFile("../../deploy/debezium/connector.json")
+	require.NoError(t, err)
+	var cf connectorFile
+	require.NoError(t, json.Unmarshal(repo, &cf))
+	assert.Equal(t, passwordRef, cf.Config[passwordKey], "the repository's connector.json")
+	builtIn, err := loadConnectorFile("")
+	require.NoError(t, err)
+	assert.Equal(t, passwordRef, builtIn.Config[passwordKey], "the built-in config")
+
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go tool on PATH to build the binary with")
+	}
+	bin := filepath.Join(t.TempDir(), "drivetrain")
+	build := exec.Command(goTool, "build", "-o", bin, ".")
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "go build:\n%s", out)
+	data, err := os.ReadFile(bin)
+	require.NoError(t, err)
+	found := connectorPasswordRe.FindAllSubmatch(data, -1)
+	require.NotEmpty(t, found, "the binary embeds connector.json")
+	for _, m := range found {
+		assert.True(t, isConfigRef(string(m[1])), "the binary holds database.password %q, not a config provider reference", m[1])
+	}
+}
+
+func TestConnectorRegisterPassword(t *testing.T) {
+	pwFile := filepath.Join(t.TempDir(), "pg-password")
+	require.NoError(t, os.WriteFile(pwFile, []byte("s3cret\n"), 0o600))
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		want     string // database.password sent
+		wantErr  string
+	}{
+		{name: "the built-in reference", want: passwordRef},
+		{name: "a password file", args: []string{"--password-file", pwFile}, want: "s3cret"},
+		{name: "another reference", args: []string{"--set", "database.password=${file:/etc/kafka/secrets/pg.properties:password}"},
+			want: "${file:/etc/kafka/secrets/pg.properties:password}"},
+		{name: "a literal warns", args: []string{"--set", "database.password=s3cret"}, want: "s3cret", wantErr: "warning: --set database.password puts the password in your shell history"},
+		{name: "both", args: []string{"--set", "database.password=x", "--password-file", pwFile}, wantCode: 1, wantErr: "--password-file and --set database.password: give one"},
+		{name: "missing file", args: []string{"--password-file", pwFile + ".missing"}, wantCode: 1, wantErr: "--password-file: "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fc := &fakeConnect{states: []string{"RUNNING"}}
+			srv := httptest.NewServer(fc)
+			defer srv.Close()
+			out, errOut, code := runCLI(t, append([]string{"connector", "register", "--connect", srv.URL, "--timeout", "20s"}, tt.args...)...)
+			require.Equal(t, tt.wantCode, code, "stdout: %s\nstderr: %s", out, errOut)
+			assert.Contains(t, errOut, tt.wantErr)
+			if tt.wantCode == 0 {
+				assert.Equal(t, tt.want, fc.config[passwordKey])
+			}
+			assert.NotContains(t, out, "s3cret", "the password is never printed")
+		})
+	}
+}
+
+func TestConnectorRegisterHintsAtTheProvider(t *testing.T) {
+	fc := &fakeConnect{states: []string{"FAILED"}}
+	srv := httptest.NewServer(fc)
+	defer srv.Close()
+	_, errOut, code := runCLI(t, "connector", "register", "--connect", srv.URL, "--timeout", "20s")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "password authentication failed")
+	assert.Contains(t, errOut, "hint: database.password is "+passwordRef+", which the Connect worker resolves")
 }

@@ -229,7 +229,10 @@ func tableNames(db, suffix string) string {
 // <name>_old_<suffix> and every replayed <name>_<suffix> to <name>; the
 // view sales_facts_current reads sales_facts by name, so it follows.
 func swapTables(ctx context.Context, c *sinks.Client, suffix string, dropOld bool) error {
-	db := c.Database()
+	db := c.Database() // checked by sinks.Dial
+	if err := sinks.CheckName("replay table suffix", sinks.Suffix, suffix); err != nil {
+		return err
+	}
 	var pairs []string
 	for _, t := range replayTables {
 		pairs = append(pairs,

@@ -41,6 +41,13 @@ func runReport(ctx context.Context, a *app, c command, args []string) error {
 	if err := fs.parse(args); err != nil {
 		return err
 	}
+	// Both names are written into the SQL unquoted, --sql included.
+	if err := sinks.CheckName("--database", sinks.Identifier, *database); err != nil {
+		return err
+	}
+	if err := sinks.CheckName("--table-suffix", sinks.Suffix, *suffix); err != nil {
+		return err
+	}
 	if *format != "table" && *format != "csv" && *format != "json" {
 		return fmt.Errorf("--format must be table, csv or json, got %q", *format)
 	}

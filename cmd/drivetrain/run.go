@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"sync"
@@ -27,9 +28,15 @@ var runCommand = command{
 // runConfig is the YAML config of `drivetrain run` (see config.go for the
 // file, environment and flag layers).
 type runConfig struct {
-	// HTTPAddr serves /healthz, /readyz, /status, /metrics and
-	// /debug/pprof. Default 127.0.0.1:18090 (loopback).
+	// HTTPAddr serves /healthz, /readyz, /status and /metrics. Default
+	// 127.0.0.1:18090 (loopback). Clients have 10 s to send a request and
+	// 30 s to read the answer; idle keep-alive connections are closed
+	// after 60 s.
 	HTTPAddr string `yaml:"http_addr"`
+	// PprofAddr, when set, serves Go's /debug/pprof profiles on an address
+	// of their own; default "" (off). A bare port (":6060") listens on
+	// 127.0.0.1 only. Profiles and traces are refused above 60 seconds.
+	PprofAddr string `yaml:"pprof_addr"`
 	// ReadyMaxLag is the consumer lag (records of the order-stream topics
 	// not yet committed) above which /readyz reports not ready. Default
 	// 100000.
@@ -76,6 +83,8 @@ type nodeFlags struct {
 	fs                                                             *flagSet
 	configPath                                                     *string
 	nodeID, stateDir, httpAddr, kafka, clickhouse, database, group *string
+	// pprofAddr is registered by run only: replay serves no HTTP.
+	pprofAddr *string
 }
 
 func registerNodeFlags(fs *flagSet) *nodeFlags {
@@ -84,7 +93,7 @@ func registerNodeFlags(fs *flagSet) *nodeFlags {
 		configPath: fs.String("config", "", "YAML config file (see the README for its keys); environment variables DRIVETRAIN_<PATH> override it, flags override both"),
 		nodeID:     fs.String("node-id", "", "node name (processor.node_id; default the host name)"),
 		stateDir:   fs.String("state-dir", "", "state directory (processor.state_dir; default ./drivetrain-state)"),
-		httpAddr:   fs.String("http-addr", "", "address of /metrics, /healthz, /readyz, /status (http_addr; default 127.0.0.1:18090)"),
+		httpAddr:   fs.String("http-addr", "", "address of /metrics, /healthz, /readyz, /status (http_addr; default 127.0.0.1:18090); a client has 10s to send a request and 30s to read the answer, idle connections close after 60s; no /debug/pprof here (pprof_addr)"),
 		kafka:      fs.String("kafka", "", "Kafka brokers, comma-separated (processor.brokers)"),
 		clickhouse: fs.String("clickhouse", "", "ClickHouse URL (clickhouse.addr)"),
 		database:   fs.String("database", "", "ClickHouse database (clickhouse.database; default drivetrain)"),
@@ -116,6 +125,9 @@ func (f *nodeFlags) load() (runConfig, string, error) {
 	apply("node-id", &cfg.Processor.NodeID, *f.nodeID)
 	apply("state-dir", &cfg.Processor.StateDir, *f.stateDir)
 	apply("http-addr", &cfg.HTTPAddr, *f.httpAddr)
+	if f.pprofAddr != nil {
+		apply("pprof-addr", &cfg.PprofAddr, *f.pprofAddr)
+	}
 	apply("clickhouse", &cfg.ClickHouse.Addr, *f.clickhouse)
 	apply("database", &cfg.ClickHouse.Database, *f.database)
 	apply("group", &cfg.Processor.Group, *f.group)
@@ -124,6 +136,14 @@ func (f *nodeFlags) load() (runConfig, string, error) {
 	}
 	if err := cfg.ClickHouse.Validate(); err != nil {
 		return cfg, where, fmt.Errorf("%s: clickhouse: %w", where, err)
+	}
+	if cfg.PprofAddr != "" {
+		if _, _, err := net.SplitHostPort(pprofListenAddr(cfg.PprofAddr)); err != nil {
+			return cfg, where, fmt.Errorf("%s: pprof_addr %q is not host:port or :port", where, cfg.PprofAddr)
+		}
+		if pprofListenAddr(cfg.PprofAddr) == cfg.HTTPAddr {
+			return cfg, where, fmt.Errorf("%s: pprof_addr must differ from http_addr (%s): profiles are not served with /metrics", where, cfg.HTTPAddr)
+		}
 	}
 	if cfg.ShutdownTimeout <= 0 {
 		return cfg, where, fmt.Errorf("%s: shutdown_timeout must be positive, got %s", where, cfg.ShutdownTimeout)
@@ -138,6 +158,8 @@ func runRun(ctx context.Context, a *app, c command, args []string) error {
 	fs := newFlagSet(a, c)
 	nf := registerNodeFlags(fs)
 	printConfig := fs.Bool("print-config", false, "print the effective config (secrets masked) and exit")
+	nf.pprofAddr = fs.String("pprof-addr", "", "serve Go's /debug/pprof profiles on this address, off by default (pprof_addr); "+
+		"a bare :port listens on 127.0.0.1 only; profiles and traces are refused above 60s; never the http-addr")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
@@ -168,6 +190,15 @@ func runRun(ctx context.Context, a *app, c command, args []string) error {
 	if err != nil {
 		return err
 	}
+	var pp *pprofServer
+	var pln net.Listener
+	if cfg.PprofAddr != "" {
+		pp = newPprofServer()
+		if pln, err = pp.listen(cfg.PprofAddr); err != nil {
+			_ = ln.Close()
+			return err
+		}
+	}
 
 	// Signals: the first stops the node gracefully within
 	// ShutdownTimeout; a second one aborts.
@@ -194,6 +225,14 @@ func runRun(ctx context.Context, a *app, c command, args []string) error {
 		}
 	}()
 	go func() { _ = srv.serve(ctx, ln) }()
+	if pp != nil {
+		ev := log.Info()
+		if !isLoopback(pln.Addr().String()) {
+			ev = log.Warn().Str("risk", "profiles and traces reveal the process's memory and code paths to whoever reaches this address")
+		}
+		ev.Str("addr", pln.Addr().String()).Msg("serving /debug/pprof (pprof_addr)")
+		go func() { _ = pp.serve(ctx, pln) }()
+	}
 
 	client, err := dialClickHouse(ctx, cfg.ClickHouse, srvStatus, log)
 	if err != nil {

@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/drivetrain-cdc/drivetrain/actors"
@@ -95,17 +97,31 @@ type freshnessSummary struct {
 	Max   float64 `json:"max_ms"`
 }
 
-// statusServer serves /healthz, /readyz, /status, /metrics and
-// /debug/pprof for one node.
+// statusServer serves /healthz, /readyz, /status and /metrics for one node,
+// on http_addr. Go's profiles are not served here: they are off unless
+// pprof_addr is set, and then served by a pprofServer of their own.
 type statusServer struct {
-	mux    *http.ServeMux
-	status func() nodeStatus
+	mux      *http.ServeMux
+	status   func() nodeStatus
+	timeouts serverTimeouts
 }
+
+// serverTimeouts bound what a client of the node's HTTP servers may hold:
+// a slow or stalled client gives up its connection after Read (request
+// headers and body) or Write (the response), an idle keep-alive
+// connection is closed after Idle.
+type serverTimeouts struct {
+	ReadHeader, Read, Write, Idle time.Duration
+}
+
+// statusTimeouts suit /metrics, /healthz, /readyz and /status: small
+// requests, responses built in milliseconds, scrapes every few seconds.
+var statusTimeouts = serverTimeouts{ReadHeader: 5 * time.Second, Read: 10 * time.Second, Write: 30 * time.Second, Idle: 60 * time.Second}
 
 // newStatusServer serves status on /status and /readyz and metrics (if not
 // nil) on /metrics.
 func newStatusServer(status func() nodeStatus, metrics http.Handler) *statusServer {
-	s := &statusServer{mux: http.NewServeMux(), status: status}
+	s := &statusServer{mux: http.NewServeMux(), status: status, timeouts: statusTimeouts}
 	if metrics != nil {
 		s.mux.Handle("/metrics", metrics)
 	}
@@ -126,11 +142,6 @@ func newStatusServer(status func() nodeStatus, metrics http.Handler) *statusServ
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(s.status())
 	})
-	s.mux.HandleFunc("/debug/pprof/", pprof.Index)
-	s.mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-	s.mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	s.mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	s.mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	return s
 }
 
@@ -145,7 +156,20 @@ func (s *statusServer) listen(addr string) (net.Listener, error) {
 
 // serve serves on ln until ctx ends.
 func (s *statusServer) serve(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{Handler: s.mux, ReadHeaderTimeout: 5 * time.Second}
+	return serveHTTP(ctx, ln, s.mux, s.timeouts)
+}
+
+// serveHTTP serves h on ln with timeouts t until ctx ends, then shuts down
+// within 2 s.
+func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, t serverTimeouts) error {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: t.ReadHeader,
+		ReadTimeout:       t.Read,
+		WriteTimeout:      t.Write,
+		IdleTimeout:       t.Idle,
+		MaxHeaderBytes:    64 << 10,
+	}
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -156,6 +180,91 @@ func (s *statusServer) serve(ctx context.Context, ln net.Listener) error {
 		return err
 	}
 	return nil
+}
+
+// maxProfileDuration bounds the seconds parameter of the pprof endpoints
+// (CPU profile, execution trace, delta heap/alloc/mutex/block profiles): a
+// longer one is refused, so one request cannot keep the profiler, and the
+// cost of profiling, on for long.
+const maxProfileDuration = 60 * time.Second
+
+// pprofServer serves Go's /debug/pprof on an address of its own (pprof_addr,
+// off by default). /debug/pprof/cmdline is left out: the command line may
+// hold a ClickHouse URL with its password.
+type pprofServer struct {
+	mux      *http.ServeMux
+	timeouts serverTimeouts
+}
+
+func newPprofServer() *pprofServer {
+	p := &pprofServer{mux: http.NewServeMux(), timeouts: serverTimeouts{
+		ReadHeader: 5 * time.Second,
+		Read:       10 * time.Second,
+		// A profile takes its seconds before the first byte is written.
+		Write: maxProfileDuration + 30*time.Second,
+		Idle:  60 * time.Second,
+	}}
+	p.mux.HandleFunc("/debug/pprof/", pprof.Index)
+	p.mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	p.mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	p.mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return p
+}
+
+// ServeHTTP refuses a seconds parameter that is not a number from 0 to
+// maxProfileDuration, then serves pprof. It reads seconds as the pprof
+// handlers do (FormValue: a POST body's value wins over the query's).
+func (p *pprofServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if v := r.FormValue("seconds"); v != "" {
+		sec, err := strconv.ParseFloat(v, 64)
+		if err != nil || !(sec >= 0 && sec <= maxProfileDuration.Seconds()) {
+			http.Error(w, fmt.Sprintf("seconds=%.20q: want a number of seconds from 0 to %d", v, int(maxProfileDuration.Seconds())), http.StatusBadRequest)
+			return
+		}
+	}
+	p.mux.ServeHTTP(w, r)
+}
+
+// listen opens the pprof listener; a bare port (":6060" or "6060") listens
+// on loopback only.
+func (p *pprofServer) listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", pprofListenAddr(addr))
+	if err != nil {
+		return nil, fmt.Errorf("listening on %s for /debug/pprof (pprof_addr): %w", pprofListenAddr(addr), err)
+	}
+	return ln, nil
+}
+
+func (p *pprofServer) serve(ctx context.Context, ln net.Listener) error {
+	return serveHTTP(ctx, ln, p, p.timeouts)
+}
+
+// pprofListenAddr returns addr with an empty host replaced by 127.0.0.1:
+// profiles are for someone on the machine (or at the end of an ssh or
+// kubectl port-forward), never for the network unless asked by name.
+func pprofListenAddr(addr string) string {
+	if !strings.Contains(addr, ":") {
+		addr = ":" + addr
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || host != "" {
+		return addr
+	}
+	return net.JoinHostPort("127.0.0.1", port)
+}
+
+// isLoopback reports whether a listen address's host is a loopback address
+// or localhost.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // fetchStatus reads a node's /status.
