@@ -78,6 +78,16 @@ type Config struct {
 	SessionTimeout    time.Duration `yaml:"session_timeout"`
 	HeartbeatInterval time.Duration `yaml:"heartbeat_interval"`
 	RebalanceTimeout  time.Duration `yaml:"rebalance_timeout"`
+	// DynamicMembership turns static group membership off. By default a
+	// node joins the group with NodeID as its group.instance.id: a node
+	// restarted after a crash (kill -9) gets its partitions back as soon
+	// as it rejoins, instead of after SessionTimeout, when the group
+	// would notice its old member is gone. NodeID must then be unique
+	// among the live nodes (a second node with the same id fences the
+	// first, which stops naming the cause) and stable across restarts. A
+	// node that stops gracefully leaves the group explicitly, so its
+	// partitions move at once.
+	DynamicMembership bool `yaml:"dynamic_membership"`
 	// TopicWait is how long a starting node waits for missing source
 	// topics, checking every 2s: Debezium creates each topic with the
 	// first change of its table, so a node started right after the

@@ -82,6 +82,9 @@ func newGroupConsumer(n *Node, e *env) (*groupConsumer, error) {
 	if d := n.cfg.SessionTimeout; d > 0 {
 		opts = append(opts, kgo.SessionTimeout(d))
 	}
+	if !n.cfg.DynamicMembership {
+		opts = append(opts, kgo.InstanceID(n.cfg.NodeID))
+	}
 	if d := n.cfg.HeartbeatInterval; d > 0 {
 		opts = append(opts, kgo.HeartbeatInterval(d))
 	}
@@ -144,7 +147,11 @@ func (g *groupConsumer) poll(ctx context.Context) {
 			break
 		}
 		fs.EachError(func(topic string, p int32, err error) {
-			if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+			switch {
+			case errors.Is(err, kerr.FencedInstanceID):
+				g.e.fail(fmt.Errorf("another live node of group %s joined with node_id %q (the group.instance.id of static membership): give every node its own node_id: %w",
+					g.n.cfg.Group, g.n.cfg.NodeID, err))
+			case !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled):
 				g.log.Warn().Err(err).Str("topic", topic).Int32("partition", p).Msg("fetch error")
 			}
 		})
@@ -555,6 +562,25 @@ func (g *groupConsumer) release(tps map[string][]int32) map[int32]*partEntry {
 	return out
 }
 
+// leave sends LeaveGroup for the node's instance id.
+func (g *groupConsumer) leave() {
+	ctx, cancel := context.WithTimeout(context.Background(), g.n.cfg.DrainTimeout)
+	defer cancel()
+	cl, err := kgo.NewClient(g.e.kafkaOpts(g.n.cfg.NodeID + "-leave")...)
+	if err != nil {
+		g.log.Warn().Err(err).Msg("leaving the group")
+		return
+	}
+	defer cl.Close()
+	resps, err := kadm.NewClient(cl).LeaveGroup(ctx, kadm.LeaveGroup(g.n.cfg.Group).InstanceIDs(g.n.cfg.NodeID).Reason("node stopping"))
+	if err == nil {
+		err = resps.Error()
+	}
+	if err != nil && !errors.Is(err, kerr.UnknownMemberID) {
+		g.log.Warn().Err(err).Msg("leaving the group: the node's partitions move once its session times out")
+	}
+}
+
 func (g *groupConsumer) stop(entries map[int32]*partEntry) {
 	for _, e := range entries {
 		_ = g.e.root.StopFuture(e.pid).Wait()
@@ -562,9 +588,15 @@ func (g *groupConsumer) stop(entries map[int32]*partEntry) {
 }
 
 // close leaves the group (which revokes, drains and commits every
-// partition, unless the node was killed) and stops what is left.
+// partition, unless the node was killed) and stops what is left. A static
+// member's client does not send LeaveGroup when it closes (so that a
+// restart finds its assignment): a graceful stop sends it for the node's
+// instance id, so that the other nodes take its partitions at once.
 func (g *groupConsumer) close() {
 	g.cl.CloseAllowingRebalance()
+	if !g.n.cfg.DynamicMembership && !g.n.killed.Load() {
+		g.leave()
+	}
 	g.mu.Lock()
 	rest := g.parts
 	g.parts = map[int32]*partEntry{}
