@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"path/filepath"
 	"testing"
 
@@ -57,4 +58,32 @@ func TestIntegrationReplay(t *testing.T) {
 	rows, err := ch.Query(ctx, "SELECT name FROM system.tables WHERE database = '"+database+"' AND name LIKE '%_old_%'", 1)
 	require.NoError(t, err)
 	assert.Empty(t, rows, "--drop-old drops the old tables")
+
+	// Under load: the database keeps writing while a replay into new tables
+	// runs. The replay ends at the end offsets it listed at its start,
+	// hands them over and swaps the tables while the workload goes on; a
+	// node started on its state directory then continues, and once the
+	// workload stopped ClickHouse equals PostgreSQL.
+	loadCtx, stopLoad := context.WithCancel(ctx)
+	defer stopLoad()
+	loadDone := make(chan error, 1)
+	go func() {
+		_, err := gen.Run(loadCtx, workload.Options{Changes: 100_000, Rate: 100, Seed: uint64(suffix) + 1, Scale: 300})
+		loadDone <- err
+	}()
+	stateDir := filepath.Join(t.TempDir(), "s3")
+	stdout, stderr, code = runCLI(t, "replay", "--group", group, "--database", database, "--state-dir", stateDir, "--into-new-tables")
+	require.Zero(t, code, "replay into new tables under load:\n%s%s", stdout, stderr)
+	select {
+	case err := <-loadDone:
+		t.Fatalf("the workload ended (%v) before the replay: the replay waited for the load to stop", err)
+	default:
+	}
+	assert.Contains(t, stdout, "swapped in the replayed tables")
+	assert.Contains(t, stdout, "continues from the replayed offsets (orders ")
+	live := newTestNode(t, "replay-2", group, database, stateDir)
+	live.start()
+	stopLoad()
+	<-loadDone
+	waitConverged(ctx, t, pg, ch, live)
 }
