@@ -116,9 +116,10 @@ func TestBigOrderIsLinear(t *testing.T) {
 	}
 }
 
-// TestDeletedItemTombstone: an item deleted in a batch emits its
-// tombstone, unless it was inserted again in the same batch.
-func TestDeletedItemTombstone(t *testing.T) {
+// twoItems returns a partition holding order 1 (March) with items 10 and
+// 11, emitted, and the history that wrote it.
+func twoItems(t *testing.T) (*memStore, *step.Partition, *history) {
+	t.Helper()
 	s, p := newStore(0), newStep(0, 1)
 	h := &history{}
 	h.add(topology.TableOrders, topology.OpCreate, order(1, march))
@@ -127,11 +128,18 @@ func TestDeletedItemTombstone(t *testing.T) {
 	changes, ts := h.take()
 	_, err := p.Changes(s, changes, ts, step.Emit, 1_000)
 	require.NoError(t, err)
+	return s, p, h
+}
+
+// TestDeletedItemTombstone: an item deleted in a batch emits its
+// tombstone, unless it was inserted again in the same batch.
+func TestDeletedItemTombstone(t *testing.T) {
+	s, p, h := twoItems(t)
 
 	h.add(topology.TableOrderItems, topology.OpDelete, item(10, 1, 1000))
 	h.add(topology.TableOrderItems, topology.OpDelete, item(11, 1, 1000))
 	h.add(topology.TableOrderItems, topology.OpCreate, item(11, 1, 500))
-	changes, ts = h.take()
+	changes, ts := h.take()
 	res, err := p.Changes(s, changes, ts, step.Emit, 2_000)
 	require.NoError(t, err)
 	got := map[int64]topology.Fact{}
@@ -154,18 +162,11 @@ func TestOrderDateMovesMonth(t *testing.T) {
 	may := march.AddDate(0, 2, 0)
 	for _, mode := range []step.Mode{step.Emit, step.Quiet} {
 		t.Run(map[step.Mode]string{step.Emit: "emit", step.Quiet: "quiet"}[mode], func(t *testing.T) {
-			s, p := newStore(0), newStep(0, 1)
-			h := &history{}
-			h.add(topology.TableOrders, topology.OpCreate, order(1, march))
-			h.add(topology.TableOrderItems, topology.OpCreate, item(10, 1, 1000))
-			h.add(topology.TableOrderItems, topology.OpCreate, item(11, 1, 1000))
-			changes, ts := h.take()
-			_, err := p.Changes(s, changes, ts, step.Emit, 1_000)
-			require.NoError(t, err)
+			s, p, h := twoItems(t)
 
 			h.add(topology.TableOrders, topology.OpUpdate, order(1, may))
 			h.add(topology.TableOrders, topology.OpUpdate, order(1, may.AddDate(0, 1, 0)))
-			changes, ts = h.take()
+			changes, ts := h.take()
 			res, err := p.Changes(s, changes, ts, mode, 2_000)
 			require.NoError(t, err)
 			if mode == step.Quiet {
