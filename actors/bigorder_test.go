@@ -71,3 +71,42 @@ func TestBigOrder(t *testing.T) {
 	assert.Empty(t, h.sink.Regressions())
 	require.NoError(t, n.shutdown(t))
 }
+
+// TestBigOrderUnderCredit runs the 5,000-item order through a node whose
+// credit (MaxInflightRows) is 2,000 rows per partition, and a second node
+// that takes the partitions over from the crashed first mid-way: the
+// facts a batch makes due leave in shares as credit allows, so the rows
+// in flight never pass the credit by more than one share and a poll's
+// mirror rows, however many facts one batch makes due (5,000 per batch of
+// the order's records); the sink ends equal to the join.
+func TestBigOrderUnderCredit(t *testing.T) {
+	hist := bigOrderHistory(t)
+	recs := hist.Interleave(rand.New(rand.NewPCG(7, 7)), nil)
+	h := newHarness(t, nil, 2, 1)
+	const credit = 2000
+	// Record by record: a quiet start sends the state of its orders in
+	// chunks of 500 orders, whose mirror rows are not shared out.
+	h.tweak = func(c *Config) { c.MaxInflightRows, c.EmitEveryRecord = credit, true }
+	a := h.start("a", nil)
+	waitFor(t, 20*time.Second, "a in the group", func() bool { return len(a.owns()) == 2 })
+	h.produce(recs[:len(recs)/2])
+	waitFor(t, 60*time.Second, "a's rows in the sink", func() bool { return a.Stats().RowsWritten > credit })
+	newDropLeaves(h.cluster).add(a.memberID())
+	a.crash(t)
+	h.produce(recs[len(recs)/2:])
+	b := h.start("b", nil)
+	h.waitIdle(hist.Final, 120*time.Second)
+
+	// The credit is per partition (2) and global table (2, mirror rows
+	// only); a partition passes it by at most one share of facts and the
+	// mirror rows of one poll.
+	poll := int64(h.config("b").MaxPollRecords)
+	bound := 2*(credit+minFactChunk+poll) + 2*(credit+poll)
+	for _, n := range []*node{a, b} {
+		st := n.Stats()
+		t.Logf("node %s: at most %d rows in flight (bound %d), %d emitted", n.id, st.MaxInflightRows, bound, st.RowsEmitted)
+		assert.LessOrEqual(t, st.MaxInflightRows, bound, "node %s", n.id)
+	}
+	assert.Empty(t, h.sink.Regressions())
+	require.NoError(t, b.shutdown(t))
+}

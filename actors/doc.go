@@ -220,10 +220,16 @@
 // credit also defers dimension changes and catch-up chunks, and a global
 // actor stops reading while any subscriber has two notifications
 // unprocessed. The poll loop stops polling while more than
-// 2×MaxPollRecords records wait in partition actors' mailboxes. So with a
-// stalled sink, memory stays bounded by the credits, plus the rows the
-// records already handed out emit, plus the sinks' open batches — not by
-// the input rate. Mailboxes are unbounded (a full bounded mailbox would
+// 2×MaxPollRecords records wait in partition actors' mailboxes. One batch
+// of records can make many facts due (the delete of an order of 5,000
+// items makes 5,000): the step builds them in shares of the credit left
+// (step.Partition.MaxFacts, at least minFactChunk), the first with the
+// batch's mirror rows, the rest (factChunk) as acknowledgements return
+// credit, input waiting meanwhile; only the last share carries the
+// batch's offsets. So with a stalled sink, memory stays bounded by the
+// credits, plus one share and one poll's mirror rows per partition (and
+// the mirror rows of a quiet start's chunk of 500 orders), plus the sinks'
+// open batches — not by the input rate or the size of an order. Mailboxes are unbounded (a full bounded mailbox would
 // block its sender); the bounds come from the credits.
 //
 // # Sinks

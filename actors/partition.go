@@ -122,7 +122,22 @@ type partitionActor struct {
 	quietWritten  time.Time
 	quietNext     [3]int64 // next offset after the last quiet record, per topic
 	emittingState bool
+	// chunking: a call's facts are emitted in shares as credit allows
+	// (factChunk at the head of queued); records wait meanwhile.
+	chunking bool
 }
+
+// factChunk is the rest of a call's facts (step.Result.More), emitted as
+// credit allows; the last share carries mark, and then runs after it.
+type factChunk struct {
+	mark    pmark
+	written time.Time
+	then    func()
+}
+
+// minFactChunk is the fewest facts a share holds, so that a partition
+// over its credit still makes progress.
+const minFactChunk = 1000
 
 // stateChunk is a share of the orders a quiet start emits from the
 // state; the last one carries the offsets the quiet records reached.
@@ -196,7 +211,7 @@ func (p *partitionActor) Receive(c actor.Context) {
 		case phaseSubscribing:
 			p.held = append(p.held, m.records...)
 		case phaseRunning:
-			if p.emittingState {
+			if p.emittingState || p.chunking {
 				p.held = append(p.held, m.records...)
 			} else {
 				p.process(m.records)
@@ -478,6 +493,7 @@ func (p *partitionActor) queueState() {
 func (p *partitionActor) emitState(c *stateChunk) {
 	b := p.part.NewBatch()
 	defer b.Close()
+	p.step.MaxFacts = p.factBudget()
 	res, err := p.step.EmitState(b, c.ids, p.env.clock())
 	if err != nil {
 		p.env.fail(fmt.Errorf("emitting the state of partition %d: %w", p.plan.n, err))
@@ -499,12 +515,17 @@ func (p *partitionActor) emitState(c *stateChunk) {
 		bad, p.quietBad = p.quietBad, nil
 		p.log.Info().Ints64("offsets", m.order[:]).Msg("quiet start emitted")
 	}
-	p.emit(&res, m, bad, p.quietWritten)
+	var then func()
 	if c.last {
-		p.emittingState = false
-		p.takeHeld()
-		p.applyPause()
+		then = func() {
+			p.emittingState = false
+			if !p.chunking {
+				p.takeHeld()
+				p.applyPause()
+			}
+		}
 	}
+	p.deliver(&res, m, bad, p.quietWritten, then)
 }
 
 // endQuietEarly ends a quiet start that touched quietMaxOrders orders at
@@ -534,6 +555,7 @@ func (p *partitionActor) apply(b *state.Batch, records []*kgo.Record, mode step.
 		return step.Result{}, true
 	}
 	p.recs = stepRecords(p.recs, records)
+	p.step.MaxFacts = p.factBudget()
 	res, err := p.step.Records(b, p.recs, mode, now)
 	clear(p.recs) // the records' memory goes with them
 	var mis *step.MisroutedError
@@ -593,7 +615,70 @@ func (p *partitionActor) process(records []*kgo.Record) {
 	for _, d := range res.Bad {
 		bad = append(bad, &deadLetter{record: records[d.Index], kind: d.Kind, detail: d.Detail})
 	}
-	p.emit(&res, m, bad, res.Written)
+	p.deliver(&res, m, bad, res.Written, nil)
+}
+
+// factBudget returns how many facts the next step call may build: the
+// credit left, and at least minFactChunk (or the whole credit when that
+// is smaller).
+func (p *partitionActor) factBudget() int {
+	limit := p.env.cfg.MaxInflightRows
+	return max(limit-p.track.inflight, min(minFactChunk, limit))
+}
+
+// deliver emits res with mark m, or, when the step left facts due
+// (res.More), emits this share without m and queues the rest ahead of
+// everything else, input waiting: the last share carries m. then, if not
+// nil, runs once the last share is out.
+func (p *partitionActor) deliver(res *step.Result, m pmark, bad []*deadLetter, written time.Time, then func()) {
+	if !res.More {
+		p.emit(res, m, bad, written)
+		if then != nil {
+			then()
+		}
+		return
+	}
+	// Queued before emitting: emit runs the queue again (reachedUnits),
+	// and nothing may run before the rest of these facts.
+	p.queued = append([]any{&factChunk{mark: m, written: written, then: then}}, p.queued...)
+	if !p.chunking {
+		p.chunking = true
+		p.recoveryPaused = [3]bool{true, true, true}
+		p.applyPause()
+	}
+	p.emit(res, pmark{}, bad, written)
+}
+
+// continueFacts emits the next share of a call's facts.
+func (p *partitionActor) continueFacts(c *factChunk) {
+	b := p.part.NewBatch()
+	defer b.Close()
+	p.step.MaxFacts = p.factBudget()
+	res, err := p.step.Continue(b, p.env.clock())
+	if err != nil {
+		p.env.fail(fmt.Errorf("emitting the facts of partition %d: %w", p.plan.n, err))
+		return
+	}
+	if !b.Empty() {
+		if err := b.Commit(); err != nil {
+			p.env.fail(fmt.Errorf("committing partition %d state: %w", p.plan.n, err))
+			return
+		}
+	}
+	if res.More {
+		p.queued = append([]any{c}, p.queued...) // before emit: see deliver
+		p.emit(&res, pmark{}, nil, c.written)
+		return
+	}
+	p.chunking = false
+	p.emit(&res, c.mark, nil, c.written)
+	if c.then != nil {
+		c.then()
+	}
+	if !p.emittingState {
+		p.takeHeld()
+		p.applyPause()
+	}
 }
 
 // lastOrder returns the order offsets of the last unit, or the
@@ -780,6 +865,8 @@ func (p *partitionActor) runQueued() {
 			close(m.done)
 		case *stateChunk:
 			p.emitState(m)
+		case *factChunk:
+			p.continueFacts(m)
 		}
 	}
 }
@@ -789,6 +876,7 @@ func (p *partitionActor) runQueued() {
 func (p *partitionActor) refresh(t topology.Table, ids []int64, m pmark, written time.Time) {
 	b := p.part.NewBatch()
 	defer b.Close()
+	p.step.MaxFacts = p.factBudget()
 	res, err := p.step.Refresh(b, t, ids, p.env.clock())
 	if err != nil {
 		p.env.fail(fmt.Errorf("refreshing partition %d for %s: %w", p.plan.n, t, err))
@@ -800,7 +888,7 @@ func (p *partitionActor) refresh(t topology.Table, ids []int64, m pmark, written
 			return
 		}
 	}
-	p.emit(&res, m, nil, written)
+	p.deliver(&res, m, nil, written, nil)
 }
 
 // flushSinks asks every sink to write its open batch, which may hold

@@ -37,6 +37,10 @@ type pendingOrder struct {
 	all   bool    // and the tombstones of every deleted one
 	gone  []int64 // items deleted: their tombstones
 	items []int64 // live items (a vehicle refresh names them)
+	// resumed: a bounded EmitPending stopped in this order after item
+	// after; the rest is due.
+	resumed bool
+	after   int64
 }
 
 // Pending reports whether facts are marked and not yet built.
@@ -424,22 +428,42 @@ func monthStart(m int32) Timestamp {
 // of the key, now). Facts of orders that s lacks stay unbuilt: they wait
 // for their order (see view).
 func EmitPending(s PartitionStore, now uint64, out *Output) error {
-	for _, id := range out.order {
-		p := out.pending[id]
-		if err := emitPending(s, id, p, now, out); err != nil {
-			return err
-		}
-	}
-	clear(out.pending)
-	out.order = out.order[:0]
-	return nil
+	_, err := EmitPendingUpTo(s, now, out, 0)
+	return err
 }
 
-// emitPending emits the facts of one marked order.
-func emitPending(s PartitionStore, orderID int64, p *pendingOrder, now uint64, out *Output) error {
+// EmitPendingUpTo is EmitPending bounded: it stops once out.Facts holds
+// at least limit facts (limit > 0), after a whole item, and reports
+// whether facts remain due; the next call goes on where it stopped. The
+// caller must not apply changes to s in between (their facts would be
+// built from a state the stopped order did not see whole).
+func EmitPendingUpTo(s PartitionStore, now uint64, out *Output, limit int) (more bool, err error) {
+	for len(out.order) > 0 {
+		id := out.order[0]
+		p := out.pending[id]
+		done, err := emitPending(s, id, p, now, out, limit)
+		if err != nil {
+			return true, err
+		}
+		if !done {
+			return true, nil
+		}
+		delete(out.pending, id)
+		out.order = out.order[1:]
+		if limit > 0 && len(out.Facts) >= limit && len(out.order) > 0 {
+			return true, nil
+		}
+	}
+	out.order = out.order[:0]
+	return false, nil
+}
+
+// emitPending emits the facts of one marked order, or those up to the
+// limit (done false: p says where it stopped).
+func emitPending(s PartitionStore, orderID int64, p *pendingOrder, now uint64, out *Output, limit int) (done bool, err error) {
 	v, ok, err := view(s, orderID, out)
 	if err != nil || !ok {
-		return err
+		return true, err
 	}
 	slices.Sort(p.gone)
 	slices.Sort(p.items)
@@ -448,6 +472,9 @@ func emitPending(s PartitionStore, orderID int64, p *pendingOrder, now uint64, o
 	for i := range out.items {
 		it := &out.items[i]
 		id := it.Row.ID
+		if p.resumed && id <= p.after {
+			continue
+		}
 		for g < len(p.gone) && p.gone[g] < id {
 			g++
 		}
@@ -463,11 +490,15 @@ func emitPending(s PartitionStore, orderID int64, p *pendingOrder, now uint64, o
 		}
 		if due {
 			if err := emitItem(s, &v, it, now, out); err != nil {
-				return err
+				return false, err
+			}
+			if limit > 0 && len(out.Facts) >= limit && i+1 < len(out.items) {
+				p.resumed, p.after = true, id
+				return false, nil
 			}
 		}
 	}
-	return nil
+	return true, nil
 }
 
 // emitItem joins one item to its vehicle, versions the fact and appends

@@ -8,6 +8,9 @@ import (
 	"github.com/drivetrain-cdc/drivetrain/topology"
 )
 
+// errPending is returned by a call made while facts are left due.
+var errPending = errors.New("facts of the previous call are still due: call Continue first")
+
 // Store is the state of one order-stream partition as one write batch
 // sees it, plus the offsets that batch commits with its rows.
 type Store interface {
@@ -51,6 +54,10 @@ type Result struct {
 	// Touched lists, in Quiet mode, the orders the records changed (with
 	// repeats).
 	Touched []int64
+	// More says facts the call made due were left unbuilt (MaxFacts):
+	// Continue builds the next share. Until none is left the caller
+	// applies nothing more to the partition.
+	More bool
 }
 
 // Rows returns how many rows r holds.
@@ -65,6 +72,12 @@ type Partition struct {
 	Topics   [3]string
 	Decoder  *Decoder
 
+	// MaxFacts bounds the facts one call builds (0: no bound): past it,
+	// the call stops after a whole item, sets Result.More and leaves the
+	// rest to Continue, so that one record or batch, such as the delete
+	// of an order of thousands of items, never puts more rows in memory
+	// than the caller's credit.
+	MaxFacts int
 	// MaxMisrouted is how many records in a row may belong to other
 	// partitions before the step fails with a MisroutedError (default
 	// DefaultMaxMisrouted): one such record is a dead letter, a run of
@@ -100,6 +113,9 @@ func (p *Partition) Topic(topic string) int {
 // A store error, or a MisroutedError, fails the whole batch: the caller
 // discards s.
 func (p *Partition) Records(s Store, recs []Record, mode Mode, now uint64) (Result, error) {
+	if p.out.Pending() {
+		return Result{}, errPending
+	}
 	var res Result
 	detach := mode == Emit
 	for i := range recs {
@@ -128,6 +144,9 @@ func (p *Partition) Records(s Store, recs []Record, mode Mode, now uint64) (Resu
 // offset, and topics[i] the topic of changes[i]. Bad.Index counts in
 // changes.
 func (p *Partition) Changes(s Store, changes []topology.Change, topics []string, mode Mode, now uint64) (Result, error) {
+	if p.out.Pending() {
+		return Result{}, errPending
+	}
 	var res Result
 	for i := range changes {
 		t := p.Topic(topics[i])
@@ -214,6 +233,9 @@ func (p *Partition) finish(s Store, mode Mode, now uint64, res *Result) (Result,
 // of a global table (customers or vehicles), after the global step
 // applied changes of them.
 func (p *Partition) Refresh(s topology.PartitionStore, t topology.Table, ids []int64, now uint64) (Result, error) {
+	if p.out.Pending() {
+		return Result{}, errPending
+	}
 	var res Result
 	for _, id := range ids {
 		if err := topology.Refresh(s, t, id, &p.out); err != nil {
@@ -221,12 +243,16 @@ func (p *Partition) Refresh(s topology.PartitionStore, t topology.Table, ids []i
 			return Result{}, err
 		}
 	}
-	return res, p.emit(s, now, &res)
+	err := p.emit(s, now, &res)
+	return res, err
 }
 
 // EmitState emits everything the state holds of the given orders (see
 // topology.EmitState): what a Quiet batch leaves to emit.
 func (p *Partition) EmitState(s topology.PartitionStore, orders []int64, now uint64) (Result, error) {
+	if p.out.Pending() {
+		return Result{}, errPending
+	}
 	var res Result
 	for _, id := range orders {
 		if err := topology.EmitState(s, id, &p.out); err != nil {
@@ -234,17 +260,32 @@ func (p *Partition) EmitState(s topology.PartitionStore, orders []int64, now uin
 			return Result{}, err
 		}
 	}
-	return res, p.emit(s, now, &res)
+	err := p.emit(s, now, &res)
+	return res, err
 }
 
 // emit builds the pending facts and moves the rows into res.
 func (p *Partition) emit(s topology.PartitionStore, now uint64, res *Result) error {
-	if err := topology.EmitPending(s, now, &p.out); err != nil {
+	more, err := topology.EmitPendingUpTo(s, now, &p.out, p.MaxFacts)
+	if err != nil {
 		p.out.Reset()
 		return err
 	}
-	res.Mirrors, res.Facts = p.out.Mirrors, p.out.Facts
+	res.Mirrors, res.Facts, res.More = p.out.Mirrors, p.out.Facts, more
 	p.out.Mirrors, p.out.Facts = nil, nil
-	p.out.Reset()
+	if !more {
+		p.out.Reset()
+	}
 	return nil
 }
+
+// Continue builds the next share of the facts a call left due
+// (Result.More), against a new state batch s of the same partition.
+func (p *Partition) Continue(s topology.PartitionStore, now uint64) (Result, error) {
+	var res Result
+	err := p.emit(s, now, &res)
+	return res, err
+}
+
+// Pending reports whether facts are left due (Result.More).
+func (p *Partition) Pending() bool { return p.out.Pending() }

@@ -278,3 +278,42 @@ func TestMisrouted(t *testing.T) {
 	assert.Equal(t, 3, mis.Run)
 	assert.Equal(t, topology.OrderPartition(ids[2], 4), mis.Want)
 }
+
+// TestMaxFacts: a call bounded by MaxFacts leaves the rest of its facts to
+// Continue, each item's fact built once in all; nothing else runs
+// meanwhile.
+func TestMaxFacts(t *testing.T) {
+	const n = 1000
+	s, p := newStore(0), newStep(0, 1)
+	p.MaxFacts = 300
+	h := &history{}
+	h.add(topology.TableOrders, topology.OpCreate, order(1, march))
+	for i := range int64(n) {
+		h.add(topology.TableOrderItems, topology.OpCreate, item(10+i, 1, 1000))
+	}
+	changes, ts := h.take()
+	res, err := p.Changes(s, changes, ts, step.Emit, 1_000)
+	require.NoError(t, err)
+	seen := map[int64]int{}
+	shares := 1
+	for {
+		assert.LessOrEqual(t, len(res.Facts), p.MaxFacts, "a share stops at the bound")
+		for _, f := range res.Facts {
+			seen[f.OrderItemID]++
+		}
+		if !res.More {
+			break
+		}
+		_, err := p.Changes(s, nil, nil, step.Emit, 2_000)
+		require.Error(t, err, "no new changes while facts are due")
+		res, err = p.Continue(s, 2_000)
+		require.NoError(t, err)
+		shares++
+	}
+	assert.Len(t, seen, n)
+	for id, c := range seen {
+		assert.Equal(t, 1, c, "item %d", id)
+	}
+	assert.Equal(t, (n+p.MaxFacts-1)/p.MaxFacts, shares)
+	assert.False(t, p.Pending())
+}
