@@ -60,6 +60,8 @@ type Node struct {
 	log     zerolog.Logger
 	metrics metrics
 
+	progress progressBoard
+
 	ran    atomic.Bool
 	ready  atomic.Bool
 	killed atomic.Bool
@@ -112,6 +114,7 @@ type env struct {
 	globals         map[topology.Table]*actor.PID
 	fetch           fetchControl
 	board           *commitBoard
+	progress        *progressBoard
 	metrics         *metrics
 	goroutines      *sync.WaitGroup
 	retryable       func(error) bool
@@ -178,6 +181,7 @@ func (n *Node) Run(ctx context.Context) (err error) {
 		log:        n.log,
 		topics:     newTopics(n.cfg.TopicPrefix),
 		board:      newCommitBoard(),
+		progress:   &n.progress,
 		metrics:    &n.metrics,
 		goroutines: &goroutines,
 		retryable:  n.deps.Retryable,

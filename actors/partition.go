@@ -204,6 +204,7 @@ func (p *partitionActor) Receive(c actor.Context) {
 		p.start(c)
 	case *recordsFetched:
 		defer p.env.recordsDone(len(m.records))
+		defer p.noteWork(false)
 		p.fetched += int64(len(m.records))
 		switch p.phase {
 		case phaseRecovering:
@@ -231,6 +232,7 @@ func (p *partitionActor) Receive(c actor.Context) {
 		}
 		p.queued = append(p.queued, m)
 		p.runQueued()
+		p.noteWork(false)
 	case *catchUpRead:
 		if p.phase == phaseDraining {
 			close(m.done)
@@ -737,7 +739,7 @@ func (p *partitionActor) emit(res *step.Result, m pmark, bad []*deadLetter, writ
 func (p *partitionActor) reachedUnits() {
 	before := p.track.inflight
 	changed := false
-	p.track.pop(func(m pmark) {
+	popped := p.track.pop(func(m pmark) {
 		if m.hasOrder && m.order != p.committable {
 			p.committable = m.order
 			changed = true
@@ -758,10 +760,21 @@ func (p *partitionActor) reachedUnits() {
 	}
 	p.checkCredit()
 	p.runQueued()
+	p.noteWork(popped > 0)
 	if p.drainDone != nil && p.track.pending() == 0 {
 		close(p.drainDone)
 		p.drainDone = nil
 	}
+}
+
+// noteWork tells the progress board whether the running partition has
+// work and whether it just made progress (see Node.Stalled).
+func (p *partitionActor) noteWork(progressed bool) {
+	if p.env.progress == nil {
+		return
+	}
+	work := p.phase == phaseRunning && (p.track.pending() > 0 || len(p.held) > 0 || len(p.queued) > 0)
+	p.env.progress.note(p.plan.n, time.Now(), progressed, work)
 }
 
 // progress returns how far the partition's facts in the sinks reflect
@@ -942,6 +955,9 @@ func (p *partitionActor) stop() {
 	p.applyPause()
 	p.env.metrics.inflightRows.Add(-int64(p.track.inflight))
 	p.track.inflight = 0
+	if p.env.progress != nil {
+		p.env.progress.remove(p.plan.n)
+	}
 	p.log.Info().Int64("records", p.fetched).Msg("partition stopped")
 }
 

@@ -41,6 +41,11 @@ type runConfig struct {
 	// not yet committed) above which /readyz reports not ready. Default
 	// 100000.
 	ReadyMaxLag int64 `yaml:"ready_max_lag"`
+	// ReadyMaxStall is how long a partition may have work (rows not yet
+	// acknowledged, records or refreshes waiting) without progress (no
+	// acknowledgement) before /readyz reports the node not ready: a sink
+	// that takes nothing, an actor stuck on a batch. Default 2m; 0: never.
+	ReadyMaxStall time.Duration `yaml:"ready_max_stall"`
 	// SummaryInterval is how often the node logs its one-line summary
 	// (events consumed, rows written, lag, backlog, freshness, dead
 	// letters). Default 30s; negative: never.
@@ -67,7 +72,7 @@ var runEnvAliases = map[string]string{
 }
 
 func defaultRunConfig() runConfig {
-	c := runConfig{HTTPAddr: "127.0.0.1:18090", ShutdownTimeout: time.Minute, ReadyMaxLag: 100_000, SummaryInterval: 30 * time.Second}
+	c := runConfig{HTTPAddr: "127.0.0.1:18090", ShutdownTimeout: time.Minute, ReadyMaxLag: 100_000, ReadyMaxStall: 2 * time.Minute, SummaryInterval: 30 * time.Second}
 	c.Processor.Brokers = []string{defaultKafka}
 	c.Processor.StateDir = "drivetrain-state"
 	if h, err := os.Hostname(); err == nil {
@@ -289,7 +294,7 @@ func runRun(ctx context.Context, a *app, c command, args []string) error {
 	}
 	defer lagClient.Close()
 	go lag.run(ctx)
-	srvStatus.set(node, facts, counters, lag, cfg.ReadyMaxLag)
+	srvStatus.set(node, facts, counters, lag, cfg.ReadyMaxLag, cfg.ReadyMaxStall)
 	if cfg.SummaryInterval > 0 {
 		go logSummaries(ctx, log, cfg.SummaryInterval, srvStatus.get)
 	}
@@ -337,12 +342,14 @@ type nodeStatusSource struct {
 	mirrors map[string]*mirrorCounter
 	lag     *lagWatcher
 	maxLag  int64
-	reason  string
+	// maxStall: see runConfig.ReadyMaxStall.
+	maxStall time.Duration
+	reason   string
 }
 
-func (s *nodeStatusSource) set(n *actors.Node, facts *factCounter, mirrors map[string]*mirrorCounter, lag *lagWatcher, maxLag int64) {
+func (s *nodeStatusSource) set(n *actors.Node, facts *factCounter, mirrors map[string]*mirrorCounter, lag *lagWatcher, maxLag int64, maxStall time.Duration) {
 	s.mu.Lock()
-	s.node, s.facts, s.mirrors, s.lag, s.maxLag, s.reason = n, facts, mirrors, lag, maxLag, ""
+	s.node, s.facts, s.mirrors, s.lag, s.maxLag, s.maxStall, s.reason = n, facts, mirrors, lag, maxLag, maxStall, ""
 	s.mu.Unlock()
 }
 
@@ -376,6 +383,9 @@ func (s *nodeStatusSource) get() nodeStatus {
 	lag, measured, lastCommit, err := s.lag.snapshot()
 	st.Lag, st.LastCommit = lag, lastCommit
 	st.State = nodeState(s.node)
+	if s.maxStall > 0 {
+		st.Stalled = s.node.Stalled(s.maxStall)
+	}
 	switch {
 	case !st.Bootstrapped:
 		st.Reason = "bootstrapping the global tables or joining the group"
@@ -385,6 +395,8 @@ func (s *nodeStatusSource) get() nodeStatus {
 		st.Reason = "measuring consumer lag"
 	case lag > s.maxLag:
 		st.Reason = fmt.Sprintf("consumer lag %d above %d", lag, s.maxLag)
+	case len(st.Stalled) > 0:
+		st.Reason = fmt.Sprintf("partitions %v have had work and made no progress for over %v (is ClickHouse taking rows?)", st.Stalled, s.maxStall)
 	default:
 		st.Ready = true
 	}

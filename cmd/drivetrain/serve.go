@@ -20,7 +20,7 @@ import (
 type nodeStatus struct {
 	Node string `json:"node"`
 	// Ready is what /readyz answers: bootstrapped, sinks healthy, lag below
-	// the threshold; Reason says why not.
+	// the threshold, no partition stalled; Reason says why not.
 	Ready  bool   `json:"ready"`
 	Reason string `json:"reason,omitempty"`
 	// Idle: nothing left to do right now: consumer lag 0 on every owned
@@ -39,6 +39,9 @@ type nodeStatus struct {
 	RowsWritten  map[string]int64 `json:"rows_written"`
 	// SinkBacklog is the number of rows buffered or in flight to sinks.
 	SinkBacklog int64 `json:"sink_backlog"`
+	// Stalled lists the order-stream partitions that have had work and
+	// made no progress for longer than ready_max_stall.
+	Stalled []int32 `json:"stalled,omitempty"`
 	// DLQ counts dead-lettered records by error kind.
 	DLQ map[string]int64 `json:"dlq"`
 	// Freshness summarises, per fact row, the time from the source commit
