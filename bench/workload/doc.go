@@ -61,9 +61,11 @@
 // and every line (quantity × unit price) and order total too, whatever the
 // list prices it finds: a vehicle listed near 9,999,999,999.99 has its
 // unit price capped there (in dollars it would be more), is sold one unit
-// at a time, and only to orders whose total stays within the bound. Its
-// jsonb_set leaves features that are not JSON objects unchanged. What
-// still fails is handled per transaction:
+// at a time, and only to orders whose total stays within the bound; a line
+// is renegotiated (a smaller discount, the current list price) only while
+// its order's total stays within it too. Its jsonb_set leaves features that
+// are not JSON objects unchanged. What still fails is handled per
+// transaction:
 //
 //   - serialization failures (40001) and deadlocks (40P01) are retried,
 //     up to 5 times, and counted in Report.Retried;

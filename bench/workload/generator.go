@@ -334,14 +334,7 @@ func (g *Generator) seed(ctx context.Context, opts *Options, ids *seqAllocator, 
 // load reads the rows the mix may touch into a model, in id order (so the
 // same database gives the same model).
 func (g *Generator) load(ctx context.Context) (*model, error) {
-	m := &model{}
-	countryIdx := make(map[string]int, len(countries))
-	currencyIdx := make(map[string]int, len(countries))
-	for i := len(countries) - 1; i >= 0; i-- { // the first country of a currency wins
-		countryIdx[countries[i].code] = i
-		currencyIdx[countries[i].currency] = i
-	}
-	custByID := make(map[int64]*customer)
+	b := newModelBuilder()
 	rows, _ := g.conn.Query(ctx, `SELECT id, country, city, segment, phone IS NOT NULL FROM customers ORDER BY id`)
 	var (
 		id                  int64
@@ -349,18 +342,13 @@ func (g *Generator) load(ctx context.Context) (*model, error) {
 		hasPhone            bool
 	)
 	_, err := pgx.ForEachRow(rows, []any{&id, &ctry, &cityName, &seg, &hasPhone}, func() error {
-		c := &customer{id: id, country: countryIdx[ctry], hasPhone: hasPhone}
-		c.city = max(0, slices.IndexFunc(countries[c.country].cities, func(x city) bool { return x.name == cityName }))
-		c.segment = segment(max(0, slices.Index(segmentNames[:], seg)))
-		m.customers = append(m.customers, c)
-		custByID[id] = c
+		b.customer(id, ctry, cityName, seg, hasPhone)
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("loading customers: %w", err)
 	}
 
-	vehByID := make(map[int64]*vehicle)
 	// "Large" means stored in more than 2000 bytes, over the TOAST threshold;
 	// pg_column_size reads the stored size without fetching TOASTed data.
 	rows, _ = g.conn.Query(ctx, `SELECT id, (list_price * 100)::bigint, condition, stock_status, features IS NOT NULL,
@@ -371,19 +359,13 @@ func (g *Generator) load(ctx context.Context) (*model, error) {
 		hasFeatures, large bool
 	)
 	_, err = pgx.ForEachRow(rows, []any{&id, &cents, &cond, &stockStatus, &hasFeatures, &large}, func() error {
-		v := &vehicle{id: id, price: cents, features: hasFeatures, large: large}
-		v.cond = condition(max(0, slices.Index(conditionNames[:], cond)))
-		v.stock = stock(max(0, slices.Index(stockNames[:], stockStatus)))
-		m.addVehicle(v)
-		vehByID[id] = v
+		b.vehicle(id, cents, cond, stockStatus, hasFeatures, large)
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("loading vehicles: %w", err)
 	}
 
-	ordByID := make(map[int64]*order)
-	var ordered []*order
 	rows, _ = g.conn.Query(ctx, `SELECT id, customer_id, status, currency,
 		(extract(year FROM order_date AT TIME ZONE 'UTC') * 12 + extract(month FROM order_date AT TIME ZONE 'UTC') - 1)::int
 		FROM orders ORDER BY id`)
@@ -393,15 +375,7 @@ func (g *Generator) load(ctx context.Context) (*model, error) {
 		month        int
 	)
 	_, err = pgx.ForEachRow(rows, []any{&id, &custID, &status, &curr, &month}, func() error {
-		c := custByID[custID]
-		if c == nil {
-			return nil // cannot happen with the foreign key; skip rather than crash
-		}
-		c.orders++
-		o := &order{id: id, cust: c, country: currencyIdx[curr], month: month}
-		o.status = orderStatus(max(0, slices.Index(orderStatusNames[:], status)))
-		ordByID[id] = o
-		ordered = append(ordered, o)
+		b.order(id, custID, status, curr, month)
 		return nil
 	})
 	if err != nil {
@@ -413,34 +387,106 @@ func (g *Generator) load(ctx context.Context) (*model, error) {
 		orderID, vehID, qty, unit, disc int64
 	)
 	_, err = pgx.ForEachRow(rows, []any{&id, &orderID, &vehID, &qty, &unit, &disc}, func() error {
-		o, v := ordByID[orderID], vehByID[vehID]
-		if v != nil {
-			v.items++
-		}
-		if o != nil && v != nil {
-			o.items = append(o.items, &item{id: id, v: v, qty: qty, unitPrice: unit, discount: disc})
-		}
+		b.item(id, orderID, vehID, qty, unit, disc)
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("loading order items: %w", err)
 	}
 
-	var pays []*payment
 	rows, _ = g.conn.Query(ctx, `SELECT id, order_id, (amount * 100)::bigint, status FROM payments ORDER BY id`)
 	_, err = pgx.ForEachRow(rows, []any{&id, &orderID, &cents, &status}, func() error {
-		if o := ordByID[orderID]; o != nil {
-			p := &payment{id: id, o: o, amount: cents, status: payStatus(max(0, slices.Index(payStatusNames[:], status)))}
-			o.payments = append(o.payments, p)
-			pays = append(pays, p)
-		}
+		b.payment(id, orderID, cents, status)
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("loading payments: %w", err)
 	}
+	return b.model(), nil
+}
 
-	for _, o := range ordered {
+// modelBuilder assembles a model from rows as load reads them: the tables
+// in the order of its methods (customers, vehicles, orders, order items,
+// payments), each in id order, money in cents. A row that references one
+// it did not get is left out. Unit tests drive it from simulated tables,
+// so a reload there is the reload of a run.
+type modelBuilder struct {
+	m           *model
+	countryIdx  map[string]int // country code → index into countries
+	currencyIdx map[string]int // currency → first country using it
+	custByID    map[int64]*customer
+	vehByID     map[int64]*vehicle
+	ordByID     map[int64]*order
+	ordered     []*order
+	pays        []*payment
+}
+
+func newModelBuilder() *modelBuilder {
+	b := &modelBuilder{
+		m:           &model{},
+		countryIdx:  make(map[string]int, len(countries)),
+		currencyIdx: make(map[string]int, len(countries)),
+		custByID:    make(map[int64]*customer),
+		vehByID:     make(map[int64]*vehicle),
+		ordByID:     make(map[int64]*order),
+	}
+	for i := len(countries) - 1; i >= 0; i-- { // the first country of a currency wins
+		b.countryIdx[countries[i].code] = i
+		b.currencyIdx[countries[i].currency] = i
+	}
+	return b
+}
+
+func (b *modelBuilder) customer(id int64, country, cityName, seg string, hasPhone bool) {
+	c := &customer{id: id, country: b.countryIdx[country], hasPhone: hasPhone}
+	c.city = max(0, slices.IndexFunc(countries[c.country].cities, func(x city) bool { return x.name == cityName }))
+	c.segment = segment(max(0, slices.Index(segmentNames[:], seg)))
+	b.m.customers = append(b.m.customers, c)
+	b.custByID[id] = c
+}
+
+func (b *modelBuilder) vehicle(id, listPrice int64, cond, stockStatus string, hasFeatures, large bool) {
+	v := &vehicle{id: id, price: listPrice, features: hasFeatures, large: large}
+	v.cond = condition(max(0, slices.Index(conditionNames[:], cond)))
+	v.stock = stock(max(0, slices.Index(stockNames[:], stockStatus)))
+	b.m.addVehicle(v)
+	b.vehByID[id] = v
+}
+
+func (b *modelBuilder) order(id, custID int64, status, currency string, month int) {
+	c := b.custByID[custID]
+	if c == nil {
+		return // cannot happen with the foreign key; skip rather than crash
+	}
+	c.orders++
+	o := &order{id: id, cust: c, country: b.currencyIdx[currency], month: month}
+	o.status = orderStatus(max(0, slices.Index(orderStatusNames[:], status)))
+	b.ordByID[id] = o
+	b.ordered = append(b.ordered, o)
+}
+
+func (b *modelBuilder) item(id, orderID, vehID, qty, unitPrice, discount int64) {
+	o, v := b.ordByID[orderID], b.vehByID[vehID]
+	if v != nil {
+		v.items++
+	}
+	if o != nil && v != nil {
+		o.items = append(o.items, &item{id: id, v: v, qty: qty, unitPrice: unitPrice, discount: discount})
+	}
+}
+
+func (b *modelBuilder) payment(id, orderID, amount int64, status string) {
+	if o := b.ordByID[orderID]; o != nil {
+		p := &payment{id: id, o: o, amount: amount, status: payStatus(max(0, slices.Index(payStatusNames[:], status)))}
+		o.payments = append(o.payments, p)
+		b.pays = append(b.pays, p)
+	}
+}
+
+// model completes the model once every row was added.
+func (b *modelBuilder) model() *model {
+	m := b.m
+	for _, o := range b.ordered {
 		m.addOrder(o)
 		if o.status <= paid {
 			for _, it := range o.items { // open orders hold their reserved used vehicles
@@ -450,10 +496,10 @@ func (g *Generator) load(ctx context.Context) (*model, error) {
 			}
 		}
 	}
-	for _, p := range pays {
+	for _, p := range b.pays {
 		if p.status == payPending {
 			m.pendingPayments.add(p)
 		}
 	}
-	return m, nil
+	return m
 }

@@ -363,13 +363,19 @@ func TestIntegrationGenerateSkipsDataErrors(t *testing.T) {
 	})
 
 	t.Run("strict stops at the first", func(t *testing.T) {
-		rep, err := g.Run(ctx, workload.Options{Changes: 4000, Seed: 7, Scale: 60, Workers: 4, Strict: true})
+		// The rows the run starts from depend on when the previous run
+		// reloaded its model, so which operation first updates the guarded
+		// vehicle does too: 4000 changes missed it in a few runs out of a
+		// hundred. The run stops at the first failure, so a budget it never
+		// reaches costs nothing.
+		const changes = 40_000
+		rep, err := g.Run(ctx, workload.Options{Changes: changes, Seed: 7, Scale: 60, Workers: 4, Strict: true})
 		require.Error(t, err)
 		var pgErr *pgconn.PgError
 		require.True(t, errors.As(err, &pgErr), "%v", err)
 		assert.Equal(t, "22003", pgErr.Code)
 		require.NotNil(t, rep, "the report of what committed before")
-		assert.Less(t, rep.Changes, int64(4000))
+		assert.Less(t, rep.Changes, int64(changes))
 		assert.Zero(t, rep.SkippedTotal())
 	})
 }

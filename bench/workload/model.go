@@ -106,10 +106,13 @@ type payment struct {
 	status payStatus
 }
 
+// value is what the line adds to its order's total.
+func (it *item) value() int64 { return it.qty*it.unitPrice - it.discount }
+
 func (o *order) total() int64 {
 	var t int64
 	for _, it := range o.items {
-		t += it.qty*it.unitPrice - it.discount
+		t += it.value()
 	}
 	return t
 }

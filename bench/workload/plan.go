@@ -343,18 +343,26 @@ func (p *planner) next(ctx context.Context, budget int64) (*op, error) {
 			return nil, fmt.Errorf("no operation is possible (the catalogue has no customers)")
 		}
 		k := opKind(pickWeighted(p.r, w[:]))
-		o, err := p.build(ctx, k)
-		if err != nil {
-			return nil, err
-		}
-		if o != nil {
-			p.seq++
-			o.seq, o.kind = p.seq, k
-			o.done = make(chan struct{})
-			return o, nil
+		o, err := p.plan(ctx, k)
+		if err != nil || o != nil {
+			return o, err
 		}
 		w[k] = 0 // no candidate this time: choose among the others
 	}
+}
+
+// plan plans an operation of kind k, or returns nil when k has no
+// candidate now. k must have a weight (see weights): some kinds assume
+// that theirs do.
+func (p *planner) plan(ctx context.Context, k opKind) (*op, error) {
+	o, err := p.build(ctx, k)
+	if err != nil || o == nil {
+		return nil, err
+	}
+	p.seq++
+	o.seq, o.kind = p.seq, k
+	o.done = make(chan struct{})
+	return o, nil
 }
 
 func (p *planner) build(ctx context.Context, k opKind) (*op, error) {
@@ -461,9 +469,18 @@ func price(listPrice int64, countryIdx int) int64 {
 func room(ord *order, except *item) int64 {
 	t := ord.total()
 	if except != nil {
-		t -= except.qty*except.unitPrice - except.discount
+		t -= except.value()
 	}
 	return max(maxMoney-t, 0)
+}
+
+// fits reports whether a line may become next, replacing prev, in an order
+// that leaves it room (see room): when it is worth at most room, or at most
+// what prev was worth (an order over the bound, written by others, may
+// only shrink).
+func fits(next, prev *item, room int64) bool {
+	v := next.value()
+	return v <= room || v <= prev.value()
 }
 
 // fitQty lowers qty so that a line at unit is worth at most room, keeping
@@ -640,6 +657,10 @@ func (p *planner) removeItem() *op {
 
 // changeItem renegotiates a line of a pending order: quantity (new vehicles
 // only), discount, or the unit price brought up to date with the list price.
+// A renegotiation that would take the order's total past maxMoney is not
+// made (nil): a smaller discount or a higher price can, where the other
+// lines took the room that the line's discount or its older, lower price
+// left.
 func (p *planner) changeItem() *op {
 	ord := p.pickOrder(pending, hasItems)
 	if ord == nil {
@@ -647,21 +668,26 @@ func (p *planner) changeItem() *op {
 	}
 	it := ord.items[p.r.IntN(len(ord.items))]
 	free := room(ord, it)
+	next := *it
 	switch p.r.IntN(3) {
 	case 0:
 		if it.v.cond == condNew {
-			it.qty = fitQty(free, it.unitPrice, p.quantity(ord.cust, it.v))
-			it.discount = min(it.discount, it.qty*it.unitPrice)
+			next.qty = fitQty(free, next.unitPrice, p.quantity(ord.cust, it.v))
+			next.discount = min(next.discount, next.qty*next.unitPrice)
 			break
 		}
 		fallthrough
 	case 1:
-		it.discount = p.discount(ord.cust, it.qty*it.unitPrice)
+		next.discount = p.discount(ord.cust, next.qty*next.unitPrice)
 	default:
-		it.unitPrice = price(it.v.price, ord.country)
-		it.qty = fitQty(free, it.unitPrice, it.qty)
-		it.discount = min(it.discount, it.qty*it.unitPrice)
+		next.unitPrice = price(it.v.price, ord.country)
+		next.qty = fitQty(free, next.unitPrice, next.qty)
+		next.discount = min(next.discount, next.qty*next.unitPrice)
 	}
+	if !fits(&next, it, free) {
+		return nil
+	}
+	*it = next
 	o := &op{}
 	o.touch(tOrders, ord.id)
 	o.exec(tOrderItems, cUpdate, sqlUpdateItem, it.id, it.qty, money(it.unitPrice), money(it.discount))

@@ -299,3 +299,215 @@ func TestPlanMoneyInRange(t *testing.T) {
 	checkModel(t, p.m)
 	assert.Greater(t, hugeLines, 20, "lines of the vehicles listed near the bound")
 }
+
+// TestPlanTotalsAcrossReloads runs plans the way the executor runs them,
+// over rows that other applications wrote: vehicles listed near the
+// NUMERIC(12,2) bound or at large shares of it, under an audit trigger like
+// the integration test's guardedVehicle, which rejects (22003) every update
+// or delete of a vehicle listed over maxMoney/1.21. A rejected operation is
+// skipped, every later one that shares a key with a skipped one is left
+// out, and a few operations later (those dispatched before the executor
+// noticed) the model is reloaded from the tables. Half of the operations
+// are one of those that add, change, switch or move lines or re-create
+// orders, so that orders near the bound meet them often.
+//
+// After every committed operation each order's total in the tables (the
+// sum of quantity × unit_price − discount over its items) stays within
+// maxMoney; at each reload the model describes the tables.
+func TestPlanTotalsAcrossReloads(t *testing.T) {
+	tests := []struct {
+		name  string
+		seed  uint64
+		scale int
+		ops   int
+	}{
+		{name: "small catalogue", seed: 1, scale: 60, ops: 15_000},
+		{name: "scale 100", seed: 2, scale: 100, ops: 15_000},
+		{name: "scale 200", seed: 3, scale: 200, ops: 15_000},
+	}
+	// Shares of maxMoney. The first ones are over the trigger's threshold:
+	// their lines leave room only where they have a discount, and their
+	// prices never change. Price changes move the others across lines
+	// already ordered at older prices.
+	shares := []float64{0.99999995, 0.9999999, 0.999, 0.9, 0.6, 0.5, 0.45, 0.35}
+	lineKinds := []opKind{opNewOrder, opAddItem, opChangeItem, opSwitchItemVehicle, opMoveItem, opRecreateOrder, opChangePrice}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := newTestPlanner(t, tt.seed, tt.scale)
+			for i, share := range shares {
+				v := p.m.vehicles[i]
+				v.price = int64(share * maxMoney)
+				v.cond = condNew // ordered by the dozen, never reserved
+				if share < 0.8 {
+					v.cond = condition(i % 3)
+				}
+				p.m.setStock(v, available)
+			}
+			s := newSimDB(t, p)
+			r := newRand(tt.seed, 99) // the test's choices, apart from the planner's
+			last := make(map[entity]*op)
+			totals := make(map[int64]int64)
+			reloadIn := -1 // operations until the reload; -1: none pending
+			var stats struct{ committed, skipped, dependents, reloads int }
+			for range tt.ops {
+				var o *op
+				if w := p.weights(false); r.IntN(2) == 0 {
+					if k := lineKinds[r.IntN(len(lineKinds))]; w[k] > 0 {
+						var err error
+						o, err = p.plan(context.Background(), k)
+						require.NoError(t, err)
+					}
+				}
+				if o == nil {
+					var err error
+					o, err = p.next(context.Background(), math.MaxInt64)
+					require.NoError(t, err)
+				}
+				for _, k := range o.keys {
+					if prev, ok := last[k]; ok && prev.skipped {
+						o.skipped = true
+					}
+				}
+				switch {
+				case o.skipped:
+					stats.dependents++
+				case s.rejects(o):
+					o.skipped = true
+					stats.skipped++
+				default:
+					s.apply(o)
+					stats.committed++
+					if o.want[tOrderItems][cInsert]+o.want[tOrderItems][cUpdate] > 0 {
+						s.checkMoney(o, totals)
+					}
+				}
+				for _, k := range o.keys {
+					last[k] = o
+				}
+				if o.skipped && reloadIn < 0 {
+					reloadIn = r.IntN(3 * maxPipeline)
+				}
+				switch {
+				case reloadIn == 0:
+					p.m = s.load()
+					clear(last)
+					if stats.reloads%8 == 0 {
+						checkModel(t, p.m)
+						s.check(p.m)
+					}
+					stats.reloads++
+					reloadIn = -1
+				case reloadIn > 0:
+					reloadIn--
+				}
+			}
+			t.Logf("%+v", stats)
+			assert.Positive(t, stats.skipped, "operations rejected by the trigger")
+			assert.Positive(t, stats.dependents, "operations left out after a rejected one")
+			assert.Positive(t, stats.reloads)
+		})
+	}
+}
+
+// rejects reports whether PostgreSQL would reject o under the audit trigger
+// of guardedVehicle: o updates or deletes a vehicle listed over
+// maxMoney/1.21.
+func (s *simDB) rejects(o *op) bool {
+	for _, st := range o.stmts {
+		if st.table == tVehicles && st.chg != cInsert {
+			if v, ok := s.rows[tVehicles][st.args[0].(int64)]; ok && v.cents > maxMoney*100/121 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// checkMoney checks, after o, every line and every order's total in the
+// tables against maxMoney; totals is scratch space.
+func (s *simDB) checkMoney(o *op, totals map[int64]int64) {
+	t := s.t
+	t.Helper()
+	clear(totals)
+	for id, r := range s.rows[tOrderItems] {
+		if r.qty*r.unit > maxMoney {
+			t.Fatalf("item %d's line is %d × %d cents after %s", id, r.qty, r.unit, o)
+		}
+		totals[r.parent] += r.qty*r.unit - r.discount
+	}
+	for id, total := range totals {
+		if total > maxMoney {
+			t.Fatalf("order %d's total is %d cents after %s", id, total, o)
+		}
+	}
+}
+
+// TestChangeItemKeepsTotalInRange renegotiates lines of pending orders
+// whose other lines took the room that a line's discount, or its price
+// when it was ordered, left: a smaller discount or the current, higher list
+// price would take the total past maxMoney, so those renegotiations are not
+// made. An order over the bound (written by others) never grows.
+func TestChangeItemKeepsTotalInRange(t *testing.T) {
+	type line struct{ list, qty, unit, discount int64 }
+	tests := []struct {
+		name  string
+		seg   segment
+		lines []line
+	}{
+		{name: "discount gave the room", seg: retail, lines: []line{
+			{list: 999_999_950_000, qty: 1, unit: 999_999_950_000, discount: 79_999_995_000},
+			{list: 5_000_000, qty: 1, unit: 5_000_000},
+		}},
+		{name: "fleet discount gave the room", seg: fleet, lines: []line{
+			{list: 999_999_950_000, qty: 1, unit: 999_999_950_000, discount: 119_999_990_000},
+			{list: 4_000_000, qty: 10, unit: 4_000_000},
+			{list: 60_000_000_000, qty: 1, unit: 60_000_000_000, discount: 4_000_000},
+		}},
+		{name: "ordered before a price rise", seg: business, lines: []line{
+			{list: 600_000_000_000, qty: 1, unit: 550_000_000_000},
+			{list: 449_000_000_000, qty: 1, unit: 449_000_000_000},
+		}},
+		{name: "over the bound already", seg: fleet, lines: []line{
+			{list: 900_000_000_000, qty: 1, unit: 800_000_000_000, discount: 8_000_000_000},
+			{list: 700_000_000_000, qty: 1, unit: 700_000_000_000},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var changed, refused int
+			for seed := range uint64(300) {
+				m := &model{}
+				c := &customer{id: 1, segment: tt.seg} // Spain: euros
+				m.customers = append(m.customers, c)
+				ord := &order{id: 1, cust: c, status: pending}
+				for i, l := range tt.lines {
+					v := &vehicle{id: int64(i + 1), price: l.list, cond: condNew, stock: available, items: 1}
+					m.addVehicle(v)
+					ord.items = append(ord.items, &item{id: int64(i + 1), v: v, qty: l.qty, unitPrice: l.unit, discount: l.discount})
+				}
+				c.orders++
+				m.addOrder(ord)
+				before := ord.total()
+				p := &planner{r: newRand(seed, 2), m: m, ids: &fakeIDs{}, scale: 10, now: refTime}
+				o, err := p.plan(context.Background(), opChangeItem)
+				require.NoError(t, err)
+				if o == nil {
+					refused++
+					require.Equal(t, before, ord.total(), "a refused renegotiation changes nothing")
+					continue
+				}
+				changed++
+				after := ord.total()
+				if after > maxMoney {
+					require.LessOrEqual(t, after, before, "%s grew an order over the bound", o)
+				}
+				for _, it := range ord.items {
+					require.LessOrEqual(t, it.qty*it.unitPrice, int64(maxMoney), "%s", o)
+					require.GreaterOrEqual(t, it.discount, int64(0))
+				}
+			}
+			assert.Positive(t, changed, "renegotiations that fit")
+			assert.Positive(t, refused, "renegotiations that do not")
+		})
+	}
+}

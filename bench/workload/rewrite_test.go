@@ -2,21 +2,32 @@ package workload
 
 import (
 	"context"
+	"maps"
 	"math"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// simRow is what simDB keeps of a row: its references and, for orders, the
-// month of order_date.
+// simRow is what simDB keeps of a row: its references, for orders the
+// month of order_date, and the columns a reload reads (see modelBuilder).
 type simRow struct {
 	parent  int64 // orders: customer_id; order_items and payments: order_id
 	vehicle int64 // order_items: vehicle_id
 	month   int   // orders: monthIndex of order_date
+
+	country, city, segment string // customers (country code, city name)
+	phone                  bool   // customers: phone is not NULL
+	cents                  int64  // vehicles: list_price; payments: amount
+	cond                   string // vehicles: condition
+	status                 string // vehicles: stock_status; orders, payments: status
+	features, large        bool   // vehicles: features not NULL, stored in over 2000 bytes
+	currency               string // orders
+	qty, unit, discount    int64  // order_items (cents)
 }
 
 // simDB replays planned operations in plan order against the five tables'
@@ -34,6 +45,9 @@ type simRow struct {
 //     waits for it);
 //   - order_date moves to another month (change_order_date and re-created
 //     orders).
+//
+// It keeps the columns the model is loaded from, so load reloads the model
+// as the executor does after a skipped operation.
 type simDB struct {
 	t        testing.TB
 	ids      *fakeIDs
@@ -50,10 +64,11 @@ func newSimDB(t testing.TB, p *planner) *simDB {
 		s.gone[tb] = make(map[int64]simRow)
 	}
 	for _, c := range p.m.customers {
-		s.rows[tCustomers][c.id] = simRow{}
+		cc := &countries[c.country]
+		s.rows[tCustomers][c.id] = simRow{country: cc.code, city: cc.cities[c.city].name, segment: segmentNames[c.segment], phone: c.hasPhone}
 	}
 	for _, v := range p.m.vehicles {
-		s.rows[tVehicles][v.id] = simRow{}
+		s.rows[tVehicles][v.id] = simRow{cents: v.price, cond: conditionNames[v.cond], status: stockNames[v.stock], features: v.features, large: v.large}
 	}
 	require.Zero(t, p.m.liveOrders(), "the replay starts from a catalogue without orders")
 	return s
@@ -132,8 +147,16 @@ func (s *simDB) apply(o *op) simEffects {
 			}
 			var r simRow
 			switch st.sql {
+			case sqlInsertCustomer:
+				r.phone, r.city, r.country, r.segment = a[4].(*string) != nil, a[5].(string), a[7].(string), a[8].(string)
+			case sqlInsertVehicle:
+				r.cond, r.cents, r.status = a[10].(string), cents(a[11]), a[13].(string)
+				if doc, ok := a[14].([]byte); ok {
+					r.features, r.large = true, len(doc) > 2000
+				}
 			case sqlInsertOrder, sqlInsertOrderAt:
 				r.parent, r.month = arg(1), s.runMonth
+				r.currency, r.status = a[3].(string), orderStatusNames[pending]
 				references(tCustomers, r.parent)
 				if st.sql == sqlInsertOrderAt {
 					r.month = monthIndex(a[4].(time.Time))
@@ -145,8 +168,10 @@ func (s *simDB) apply(o *op) simEffects {
 				r.parent = arg(1)
 				references(tOrders, r.parent)
 				if st.sql == sqlInsertItem {
-					r.vehicle = arg(2)
+					r.vehicle, r.qty, r.unit, r.discount = arg(2), arg(3), cents(a[4]), cents(a[5])
 					references(tVehicles, r.vehicle)
+				} else {
+					r.cents, r.status = cents(a[2]), payStatusNames[payPending]
 				}
 				if existed && o.kind == opRecreateOrder {
 					require.Equal(t, old.parent, r.parent, "%s re-uses item %d of another order", o, id)
@@ -166,13 +191,29 @@ func (s *simDB) apply(o *op) simEffects {
 			require.True(t, ok, "%s updates a missing %s row %d", o, st.table, id)
 			write(st.table, id)
 			switch st.sql {
+			case sqlMoveCustomer:
+				r.city, r.country = a[1].(string), a[3].(string)
+			case sqlCustomerPhone:
+				r.phone = a[1].(*string) != nil
+			case sqlCustomerSeg:
+				r.segment = a[1].(string)
+			case sqlVehicleStock, sqlOrderStatus, sqlPaymentStatus:
+				r.status = a[1].(string)
+			case sqlVehiclePrice:
+				r.cents = cents(a[1])
+			case sqlFeatures:
+				r.features, r.large = true, len(a[1].([]byte)) > 2000
+			case sqlApprovePayment:
+				r.status = payStatusNames[payApproved]
 			case sqlOrderDate:
 				m := monthIndex(a[1].(time.Time))
 				require.NotEqual(t, r.month, m, "%s keeps order %d in the same month", o, id)
 				r.month = m
+			case sqlUpdateItem:
+				r.qty, r.unit, r.discount = arg(1), cents(a[2]), cents(a[3])
 			case sqlSwitchItem:
 				dereferences(tVehicles, r.vehicle)
-				r.vehicle = arg(1)
+				r.vehicle, r.qty, r.unit, r.discount = arg(1), arg(2), cents(a[3]), cents(a[4])
 				references(tVehicles, r.vehicle)
 			}
 			s.rows[st.table][id] = r
@@ -214,10 +255,42 @@ func (s *simDB) apply(o *op) simEffects {
 	return eff
 }
 
+func cents(a any) int64 { return a.(pgtype.Numeric).Int.Int64() }
+
+// load reads the tables into a model, as Generator.load reads the database
+// (through the same modelBuilder), and forgets which operations wrote the
+// rows: the executor reloads only once every operation finished.
+func (s *simDB) load() *model {
+	b := newModelBuilder()
+	ids := func(tb table) []int64 { return slices.Sorted(maps.Keys(s.rows[tb])) }
+	for _, id := range ids(tCustomers) {
+		r := s.rows[tCustomers][id]
+		b.customer(id, r.country, r.city, r.segment, r.phone)
+	}
+	for _, id := range ids(tVehicles) {
+		r := s.rows[tVehicles][id]
+		b.vehicle(id, r.cents, r.cond, r.status, r.features, r.large)
+	}
+	for _, id := range ids(tOrders) {
+		r := s.rows[tOrders][id]
+		b.order(id, r.parent, r.status, r.currency, r.month)
+	}
+	for _, id := range ids(tOrderItems) {
+		r := s.rows[tOrderItems][id]
+		b.item(id, r.parent, r.vehicle, r.qty, r.unit, r.discount)
+	}
+	for _, id := range ids(tPayments) {
+		r := s.rows[tPayments][id]
+		b.payment(id, r.parent, r.cents, r.status)
+	}
+	clear(s.last)
+	return b.model()
+}
+
 // check verifies that the model describes the replayed tables: the live
-// orders with their items and payments, the rows in transit absent, the
-// reference counts that decide which customers and vehicles may be
-// deleted.
+// orders with their items and payments (and their money), the rows in
+// transit absent, the reference counts that decide which customers and
+// vehicles may be deleted.
 func (s *simDB) check(m *model) {
 	t := s.t
 	t.Helper()
@@ -234,11 +307,14 @@ func (s *simDB) check(m *model) {
 			} else {
 				require.Equal(t, s.runMonth, r.month, "order %d's month", o.id)
 			}
+			require.Equal(t, orderStatusNames[o.status], r.status, "order %d's status", o.id)
+			require.Equal(t, countries[o.country].currency, r.currency, "order %d's currency", o.id)
 			for _, it := range o.items {
-				require.Equal(t, simRow{parent: o.id, vehicle: it.v.id}, s.rows[tOrderItems][it.id], "item %d", it.id)
+				require.Equal(t, simRow{parent: o.id, vehicle: it.v.id, qty: it.qty, unit: it.unitPrice, discount: it.discount},
+					s.rows[tOrderItems][it.id], "item %d", it.id)
 			}
 			for _, p := range o.payments {
-				require.Equal(t, simRow{parent: o.id}, s.rows[tPayments][p.id], "payment %d", p.id)
+				require.Equal(t, simRow{parent: o.id, cents: p.amount, status: payStatusNames[p.status]}, s.rows[tPayments][p.id], "payment %d", p.id)
 			}
 			nItems += len(o.items)
 			nPays += len(o.payments)
@@ -271,8 +347,11 @@ func (s *simDB) check(m *model) {
 	}
 	require.Len(t, s.rows[tVehicles], len(m.vehicles))
 	for _, v := range m.vehicles {
-		require.True(t, s.has(tVehicles, v.id))
+		r, ok := s.rows[tVehicles][v.id]
+		require.True(t, ok)
 		require.Equal(t, itemsOf[v.id], v.items, "items referencing vehicle %d (in transit included)", v.id)
+		require.Equal(t, v.price, r.cents, "vehicle %d's list price", v.id)
+		require.Equal(t, stockNames[v.stock], r.status, "vehicle %d's stock", v.id)
 	}
 }
 
