@@ -84,9 +84,7 @@ func TestBigOrderUnderCredit(t *testing.T) {
 	recs := hist.Interleave(rand.New(rand.NewPCG(7, 7)), nil)
 	h := newHarness(t, nil, 2, 1)
 	const credit = 2000
-	// Record by record: a quiet start sends the state of its orders in
-	// chunks of 500 orders, whose mirror rows are not shared out.
-	h.tweak = func(c *Config) { c.MaxInflightRows, c.EmitEveryRecord = credit, true }
+	h.tweak = func(c *Config) { c.MaxInflightRows = credit }
 	a := h.start("a", nil)
 	waitFor(t, 20*time.Second, "a in the group", func() bool { return len(a.owns()) == 2 })
 	h.produce(recs[:len(recs)/2])

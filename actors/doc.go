@@ -227,9 +227,11 @@
 // batch's mirror rows, the rest (factChunk) as acknowledgements return
 // credit, input waiting meanwhile; only the last share carries the
 // batch's offsets. So with a stalled sink, memory stays bounded by the
-// credits, plus one share and one poll's mirror rows per partition (and
-// the mirror rows of a quiet start's chunk of 500 orders), plus the sinks'
-// open batches — not by the input rate or the size of an order. Mailboxes are unbounded (a full bounded mailbox would
+// credits, plus one share and one poll's mirror rows per partition (a
+// quiet start's chunk of orders stops taking orders once their mirror
+// rows reach the credit left, so it passes it by one order's rows at
+// most), plus the sinks' open batches — not by the input rate or the size
+// of an order. Mailboxes are unbounded (a full bounded mailbox would
 // block its sender); the bounds come from the credits.
 //
 // # Sinks

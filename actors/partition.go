@@ -507,6 +507,12 @@ func (p *partitionActor) emitState(c *stateChunk) {
 			return
 		}
 	}
+	if len(res.Rest) > 0 {
+		// The rest of the chunk comes after this one's facts (deliver
+		// queues those ahead of it).
+		p.queued = append([]any{&stateChunk{ids: res.Rest, last: c.last}}, p.queued...)
+		c = &stateChunk{ids: c.ids[:len(c.ids)-len(res.Rest)]}
+	}
 	var m pmark
 	var bad []*deadLetter
 	if c.last {

@@ -58,6 +58,9 @@ type Result struct {
 	// Continue builds the next share. Until none is left the caller
 	// applies nothing more to the partition.
 	More bool
+	// Rest lists, for EmitState, the orders left out once their mirror
+	// rows reached MaxFacts: emit them in a later call.
+	Rest []int64
 }
 
 // Rows returns how many rows r holds.
@@ -254,10 +257,14 @@ func (p *Partition) EmitState(s topology.PartitionStore, orders []int64, now uin
 		return Result{}, errPending
 	}
 	var res Result
-	for _, id := range orders {
+	for i, id := range orders {
 		if err := topology.EmitState(s, id, &p.out); err != nil {
 			p.out.Reset()
 			return Result{}, err
+		}
+		if p.MaxFacts > 0 && len(p.out.Mirrors) >= p.MaxFacts && i+1 < len(orders) {
+			res.Rest = orders[i+1:]
+			break
 		}
 	}
 	err := p.emit(s, now, &res)

@@ -317,3 +317,32 @@ func TestMaxFacts(t *testing.T) {
 	assert.Equal(t, (n+p.MaxFacts-1)/p.MaxFacts, shares)
 	assert.False(t, p.Pending())
 }
+
+// TestEmitStateRest: EmitState stops taking orders once their mirror rows
+// reach MaxFacts and returns the rest.
+func TestEmitStateRest(t *testing.T) {
+	s, p := newStore(0), newStep(0, 1)
+	h := &history{}
+	for o := int64(1); o <= 3; o++ {
+		h.add(topology.TableOrders, topology.OpCreate, order(o, march))
+		for i := range int64(4) {
+			h.add(topology.TableOrderItems, topology.OpCreate, item(o*100+i, o, 1000))
+		}
+	}
+	changes, ts := h.take()
+	_, err := p.Changes(s, changes, ts, step.Quiet, 0)
+	require.NoError(t, err)
+	p.MaxFacts = 6
+	res, err := p.EmitState(s, []int64{1, 2, 3}, 1_000)
+	require.NoError(t, err)
+	assert.Equal(t, []int64{3}, res.Rest, "orders 1 and 2 give 10 mirror rows, past the bound of 6")
+	assert.Len(t, res.Mirrors, 10)
+	for res.More {
+		res, err = p.Continue(s, 2_000)
+		require.NoError(t, err)
+	}
+	res, err = p.EmitState(s, []int64{3}, 3_000)
+	require.NoError(t, err)
+	assert.Empty(t, res.Rest)
+	assert.Len(t, res.Mirrors, 5)
+}
