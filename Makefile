@@ -6,7 +6,7 @@ STACK := deploy/local/stack.sh
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
 
-.PHONY: all build demo test lint unit integration test-integration stack-up stack-down stack-status bench clean
+.PHONY: all build demo test lint unit integration test-integration faults stack-up stack-down stack-status bench clean
 
 all: build
 
@@ -52,6 +52,16 @@ test-integration:
 # a running stack.
 integration:
 	source .stack/env && $(GO) test -tags integration -count=1 -timeout 30m -run "^TestIntegration" ./...
+
+# faults: the fault suite on the local stack (brought up if needed): node
+# kill -9, a misrouted record, ClickHouse frozen for 20 s; each reports the
+# time to converge and the node's peak RSS (bench/README.md).
+faults:
+	@$(STACK) status --quiet || $(STACK) up
+	@mkdir -p bench/out; rm -f bench/out/faults.txt
+	source .stack/env && DRIVETRAIN_FAULTS_OUT=$(CURDIR)/bench/out/faults.txt $(GO) test -tags integration -count=1 -timeout 20m \
+	  -run '^(TestIntegrationFault|TestFault)' ./cmd/drivetrain/
+	@cat bench/out/faults.txt
 
 stack-up:
 	$(STACK) up

@@ -59,6 +59,7 @@ type testNode struct {
 	url      string
 	cmd      *exec.Cmd
 	waitDone chan error
+	env      []string // extra environment
 }
 
 func freeAddr(t *testing.T) string {
@@ -94,7 +95,7 @@ func (n *testNode) start() {
 	require.NoError(n.t, err)
 	n.cmd = exec.Command(n.bin, n.args...)
 	n.cmd.Stdout, n.cmd.Stderr = logf, logf
-	n.cmd.Env = append(os.Environ(), "DRIVETRAIN_LOG_LEVEL=info")
+	n.cmd.Env = append(append(os.Environ(), "DRIVETRAIN_LOG_LEVEL=info"), n.env...)
 	require.NoError(n.t, n.cmd.Start())
 	n.waitDone = make(chan error, 1)
 	go func(c *exec.Cmd) { n.waitDone <- c.Wait(); logf.Close() }(n.cmd)
