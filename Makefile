@@ -49,9 +49,11 @@ test-integration:
 	fi
 
 # integration runs the integration-tagged tests (named TestIntegration*) against
-# a running stack.
+# a running stack, then the ClickHouse freeze of the fault suite on its own.
 integration:
 	source .stack/env && $(GO) test -tags integration -count=1 -timeout 30m -run "^TestIntegration" ./...
+	@# Alone, after the rest: it freezes the ClickHouse server they use.
+	source .stack/env && $(GO) test -tags integration -count=1 -timeout 10m -run "^TestFaultClickHouseFreeze$$" ./cmd/drivetrain/
 
 # faults: the fault suite on the local stack (brought up if needed): node
 # kill -9, a misrouted record, ClickHouse frozen for 20 s; each reports the

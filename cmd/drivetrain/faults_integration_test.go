@@ -27,9 +27,9 @@ import (
 // into the running pipeline, waits until the node is idle and the oracle
 // finds ClickHouse equal to PostgreSQL, and reports how long that took
 // after the load ended and the node's peak RSS. The scenarios named
-// TestIntegrationFault* are fast and run in `make test`; the ClickHouse
-// freeze stops the server every test running at the same time uses, so
-// it runs in `make faults` only.
+// TestIntegrationFault* run with the other integration tests in `make
+// test`; the ClickHouse freeze stops the server those tests use, so
+// `make test` runs it alone after them.
 
 // faultLoad is the workload of a scenario: 3,000 changes at 400/s.
 var faultLoad = workload.Options{Changes: 3000, Rate: 400, Scale: 300, ProgressInterval: 250 * time.Millisecond}
