@@ -64,3 +64,26 @@ func TestBackpressure(t *testing.T) {
 	assert.Empty(t, h.sink.Regressions())
 	assert.NoError(t, n.shutdown(t))
 }
+
+// TestBackpressureBytes: with a row credit that never binds, the byte
+// credit (MaxInflightBytes) pauses fetching while the sink is stalled and
+// bounds the bytes in flight; unstalled, everything flows.
+func TestBackpressureBytes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(23, 24))
+	hist := topologytest.Generate(rng, topologytest.Config{Transactions: 1500, Snapshot: 5, Partitions: 2, GlobalPartitions: 1, BigOrders: -1})
+	h := newHarness(t, nil, 2, 1)
+	const bytes, poll = 8 << 10, 20
+	h.tweak = func(c *Config) { c.MaxInflightRows, c.MaxInflightBytes, c.MaxPollRecords = 1_000_000, bytes, poll }
+	n := h.start("a", nil)
+	waitFor(t, 20*time.Second, "the node in the group", func() bool { return len(n.owns()) == 2 })
+	h.sink.Stall()
+	h.produce(hist.Interleave(rng, nil))
+	waitFor(t, 20*time.Second, "fetching paused on bytes", func() bool { return n.paused() == 6 && h.sink.Stalled() > 0 })
+	stalled := n.Stats()
+	t.Logf("while stalled: %d rows in flight", stalled.InflightRows)
+	assert.Less(t, stalled.InflightRows, int64(len(hist.Interleave(rng, nil))), "the backlog waits in Kafka")
+	h.sink.Unstall()
+	h.waitIdle(hist.Final, 30*time.Second)
+	assert.Empty(t, h.sink.Regressions())
+	assert.NoError(t, n.shutdown(t))
+}

@@ -44,6 +44,11 @@ type Config struct {
 	// acknowledged: above it the partition's fetching pauses, and resumes
 	// below half of it. Default 50,000.
 	MaxInflightRows int `yaml:"max_inflight_rows"`
+	// MaxInflightBytes bounds the same rows by their encoded size (as the
+	// sinks measure them for their batches): a table of wide rows, such
+	// as vehicles with large features documents, pauses on bytes before
+	// it reaches MaxInflightRows. Default 64 MiB.
+	MaxInflightBytes int64 `yaml:"max_inflight_bytes"`
 	// MaxPollRecords bounds the records one poll hands to the actors.
 	// Default 2,000.
 	MaxPollRecords int `yaml:"max_poll_records"`
@@ -114,11 +119,13 @@ const (
 	DefaultGroup           = "drivetrain"
 	DefaultNodeID          = "drivetrain"
 	DefaultMaxInflightRows = 50_000
-	DefaultMaxPollRecords  = 2_000
-	DefaultCommitInterval  = time.Second
-	DefaultDrainTimeout    = 30 * time.Second
-	DefaultSinkRetryMin    = 200 * time.Millisecond
-	DefaultSinkRetryMax    = 10 * time.Second
+	// DefaultMaxInflightBytes is Config.MaxInflightBytes's default.
+	DefaultMaxInflightBytes = 64 << 20
+	DefaultMaxPollRecords   = 2_000
+	DefaultCommitInterval   = time.Second
+	DefaultDrainTimeout     = 30 * time.Second
+	DefaultSinkRetryMin     = 200 * time.Millisecond
+	DefaultSinkRetryMax     = 10 * time.Second
 )
 
 // DLQTopicFor returns the default dead-letter topic for a topic prefix.
@@ -146,6 +153,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxInflightRows == 0 {
 		c.MaxInflightRows = DefaultMaxInflightRows
+	}
+	if c.MaxInflightBytes == 0 {
+		c.MaxInflightBytes = DefaultMaxInflightBytes
 	}
 	if c.MaxPollRecords == 0 {
 		c.MaxPollRecords = DefaultMaxPollRecords
@@ -187,6 +197,8 @@ func (c Config) Validate() error {
 		return invalid("TopicPrefix", "%q is not a topic name prefix", c.TopicPrefix)
 	case c.MaxInflightRows < 0:
 		return invalid("MaxInflightRows", "%d is negative", c.MaxInflightRows)
+	case c.MaxInflightBytes < 0:
+		return invalid("MaxInflightBytes", "%d is negative", c.MaxInflightBytes)
 	case c.MaxPollRecords < 0:
 		return invalid("MaxPollRecords", "%d is negative", c.MaxPollRecords)
 	case c.CommitInterval < 0:

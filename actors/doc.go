@@ -214,7 +214,8 @@
 // # Backpressure
 //
 // Credits: when a partition's (or a global table's) unacknowledged rows
-// exceed MaxInflightRows, it pauses fetching its topic partitions
+// exceed MaxInflightRows, or their size (as the sinks measure rows for
+// their batches) MaxInflightBytes, it pauses fetching its topic partitions
 // (kgo PauseFetchPartitions, whose buffered data is dropped and fetched
 // again on resume) and resumes below half of that; a partition over its
 // credit also defers dimension changes and catch-up chunks, and a global

@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/drivetrain-cdc/drivetrain/sinks"
 	"github.com/drivetrain-cdc/drivetrain/state"
 	"github.com/drivetrain-cdc/drivetrain/topology"
 	"github.com/drivetrain-cdc/drivetrain/topology/step"
@@ -369,7 +370,7 @@ func (g *globalActor) apply(m *globalFetched) {
 	var rows [numOutputs]int
 	mirrors, ids := res.Mirrors, res.Changed
 	rows[mirrorOutput(g.table)] = len(mirrors)
-	seq := g.track.add(&rows, len(bad), g.applied.clone())
+	seq := g.track.add(&rows, mirrorBytes(mirrors), len(bad), g.applied.clone())
 	g.env.metrics.inflightRows.Add(int64(len(mirrors)))
 	if len(mirrors) > 0 {
 		late := g.env.cfg.SinkBatch.Late(written, time.Now())
@@ -445,13 +446,28 @@ func (g *globalActor) persistTo(b *state.GlobalBatch, acked positions) error {
 	return nil
 }
 
+// overCredit reports whether the unacknowledged mirror rows exceed the
+// credit (Config.MaxInflightRows, MaxInflightBytes).
+func (g *globalActor) overCredit() bool {
+	return g.track.over(g.env.cfg.MaxInflightRows, g.env.cfg.MaxInflightBytes)
+}
+
+// mirrorBytes returns the size of rows as the sinks measure them.
+func mirrorBytes(rows []topology.Mirror) int64 {
+	var n int64
+	for i := range rows {
+		n += int64(sinks.MirrorSize(&rows[i]))
+	}
+	return n
+}
+
 // release lets the reader poll again when the sinks and every subscriber
 // keep up.
 func (g *globalActor) release() {
 	if g.held == nil {
 		return
 	}
-	if g.track.inflight > g.env.cfg.MaxInflightRows {
+	if g.overCredit() {
 		g.flushSink()
 		return
 	}
@@ -537,11 +553,11 @@ func (g *globalActor) continueSnapshot() {
 		return
 	}
 	defer func() {
-		if !sn.done && g.track.inflight > g.env.cfg.MaxInflightRows {
+		if !sn.done && g.overCredit() {
 			g.flushSink()
 		}
 	}()
-	for !sn.done && g.drainDone == nil && !g.env.failed.Load() && g.track.inflight <= g.env.cfg.MaxInflightRows {
+	for !sn.done && g.drainDone == nil && !g.env.failed.Load() && !g.overCredit() {
 		rows, last, err := g.env.store.Mirrors(g.table, sn.after, snapshotChunk, nil)
 		if err != nil {
 			g.env.fail(fmt.Errorf("reading %s to send its mirror rows: %w", g.table, err))
@@ -554,7 +570,7 @@ func (g *globalActor) continueSnapshot() {
 		sn.after = last
 		var n [numOutputs]int
 		n[mirrorOutput(g.table)] = len(rows)
-		seq := g.track.add(&n, 0, g.applied.clone())
+		seq := g.track.add(&n, mirrorBytes(rows), 0, g.applied.clone())
 		g.env.metrics.inflightRows.Add(int64(len(rows)))
 		// The last versions of rows read during the bootstrap: history,
 		// late by nature.

@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/drivetrain-cdc/drivetrain/sinks"
 	"github.com/drivetrain-cdc/drivetrain/state"
 	"github.com/drivetrain-cdc/drivetrain/topology"
 	"github.com/drivetrain-cdc/drivetrain/topology/step"
@@ -718,7 +719,14 @@ func (p *partitionActor) emit(res *step.Result, m pmark, bad []*deadLetter, writ
 		mirrors[o] = append(mirrors[o], mr)
 		rows[o]++
 	}
-	seq := p.track.add(&rows, len(bad), m)
+	var bytes int64
+	for i := range facts {
+		bytes += int64(sinks.FactSize(&facts[i]))
+	}
+	for _, ms := range mirrors {
+		bytes += mirrorBytes(ms)
+	}
+	seq := p.track.add(&rows, bytes, len(bad), m)
 	total := 0
 	for _, n := range rows {
 		total += n
@@ -819,15 +827,15 @@ func (p *partitionActor) publish() {
 // checkCredit pauses fetching when the unacknowledged rows exceed
 // MaxInflightRows and resumes it below half of that.
 func (p *partitionActor) checkCredit() {
-	limit := p.env.cfg.MaxInflightRows
+	rows, bytes := p.env.cfg.MaxInflightRows, p.env.cfg.MaxInflightBytes
 	switch {
-	case !p.creditPaused && p.track.inflight > limit:
+	case !p.creditPaused && p.track.over(rows, bytes):
 		p.creditPaused = true
-		p.log.Debug().Int("inflight", p.track.inflight).Msg("paused: sinks behind")
+		p.log.Debug().Int("inflight", p.track.inflight).Int64("inflight_bytes", p.track.inflightBytes).Msg("paused: sinks behind")
 		// Late rows may wait in the sinks' batches for CatchUpDelay:
 		// have them written now rather than idle meanwhile.
 		p.flushSinks()
-	case p.creditPaused && p.track.inflight <= limit/2:
+	case p.creditPaused && !p.track.over(rows/2, bytes/2):
 		p.creditPaused = false
 		p.log.Debug().Int("inflight", p.track.inflight).Msg("resumed")
 	default:
@@ -871,7 +879,7 @@ func (p *partitionActor) topicPartitions(idx []int) map[string][]int32 {
 // runQueued re-emits the facts of queued dimension changes while credit
 // allows.
 func (p *partitionActor) runQueued() {
-	for len(p.queued) > 0 && p.phase == phaseRunning && p.track.inflight <= p.env.cfg.MaxInflightRows && p.mayEmit(p.env.clock()) {
+	for len(p.queued) > 0 && p.phase == phaseRunning && !p.track.over(p.env.cfg.MaxInflightRows, p.env.cfg.MaxInflightBytes) && p.mayEmit(p.env.clock()) {
 		q := p.queued[0]
 		p.queued[0] = nil
 		p.queued = p.queued[1:]

@@ -36,6 +36,7 @@ func (s outputSet) has(o output) bool { return s&(1<<o) != 0 }
 type unit[M any] struct {
 	seq     int64
 	rows    int
+	bytes   int64
 	waiting outputSet
 	dead    int // dead letters not yet written
 	mark    M
@@ -57,6 +58,14 @@ type tracker[M any] struct {
 	nextSeq  int64
 	reached  int64 // sequence number of the last unit reached
 	inflight int   // rows of the units not yet reached
+	// inflightBytes is their size, as the sinks measure rows.
+	inflightBytes int64
+}
+
+// over reports whether the rows not yet reached exceed rows or bytes
+// (the credit: see Config.MaxInflightRows and MaxInflightBytes).
+func (t *tracker[M]) over(rows int, bytes int64) bool {
+	return t.inflight > rows || t.inflightBytes > bytes
 }
 
 // add registers a unit sending rows[o] rows to each output o and dead
@@ -64,9 +73,9 @@ type tracker[M any] struct {
 // Units must then be acknowledged through ack and deadLetterDone; call
 // pop to collect the reached marks (a unit with nothing to acknowledge
 // is reached as soon as its predecessors are).
-func (t *tracker[M]) add(rows *[numOutputs]int, dead int, mark M) int64 {
+func (t *tracker[M]) add(rows *[numOutputs]int, bytes int64, dead int, mark M) int64 {
 	t.nextSeq++
-	u := unit[M]{seq: t.nextSeq, dead: dead, mark: mark}
+	u := unit[M]{seq: t.nextSeq, dead: dead, mark: mark, bytes: bytes}
 	for o, n := range rows {
 		if n > 0 {
 			u.waiting |= 1 << o
@@ -74,6 +83,7 @@ func (t *tracker[M]) add(rows *[numOutputs]int, dead int, mark M) int64 {
 		}
 	}
 	t.inflight += u.rows
+	t.inflightBytes += u.bytes
 	t.units = append(t.units, u)
 	return u.seq
 }
@@ -111,6 +121,7 @@ func (t *tracker[M]) pop(reached func(M)) int {
 	for t.head < len(t.units) && t.complete(&t.units[t.head]) {
 		u := &t.units[t.head]
 		t.inflight -= u.rows
+		t.inflightBytes -= u.bytes
 		t.reached = u.seq
 		m := u.mark
 		var zero unit[M]

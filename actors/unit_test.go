@@ -63,7 +63,7 @@ func TestTrackerReachesMarksInOrder(t *testing.T) {
 				switch {
 				case s.add != nil:
 					n++
-					tr.add(s.add, s.dead, n)
+					tr.add(s.add, int64(100*n), s.dead, n)
 				case s.dlqSeq > 0:
 					tr.deadLetterDone(s.dlqSeq)
 				default:
@@ -75,6 +75,7 @@ func TestTrackerReachesMarksInOrder(t *testing.T) {
 			}
 			assert.Zero(t, tr.pending())
 			assert.Zero(t, tr.inflight)
+			assert.Zero(t, tr.inflightBytes, "bytes go with their units")
 		})
 	}
 }
