@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/drivetrain-cdc/drivetrain/topology"
 	"github.com/drivetrain-cdc/drivetrain/topology/topologytest"
 )
 
@@ -72,15 +73,65 @@ func TestBigOrder(t *testing.T) {
 	require.NoError(t, n.shutdown(t))
 }
 
-// TestBigOrderUnderCredit runs the 5,000-item order through a node whose
-// credit (MaxInflightRows) is 2,000 rows per partition, and a second node
-// that takes the partitions over from the crashed first mid-way: the
-// facts a batch makes due leave in shares as credit allows, so the rows
-// in flight never pass the credit by more than one share and a poll's
-// mirror rows, however many facts one batch makes due (5,000 per batch of
-// the order's records); the sink ends equal to the join.
+// deleteBigOrder appends to h the delete of its order of bigOrderItems
+// items, with the deletes of its items and payments that the cascade
+// makes, and takes them out of h.Final.
+func deleteBigOrder(t *testing.T, h *topologytest.History) {
+	t.Helper()
+	perOrder := map[int64]int{}
+	for _, it := range h.Final.Items {
+		perOrder[it.Row.OrderID]++
+	}
+	var id int64
+	for o, n := range perOrder {
+		if n >= bigOrderItems {
+			id = o
+		}
+	}
+	require.NotZero(t, id)
+	var lsn uint64
+	var ts int64
+	for _, recs := range h.Queues {
+		for _, r := range recs {
+			lsn, ts = max(lsn, r.Change.LSN), max(ts, r.Change.SourceTsMs)
+		}
+	}
+	part := topology.OrderPartition(id, h.Config.Partitions)
+	add := func(row topology.Row) {
+		lsn++
+		q := topologytest.Queue{Topic: topologytest.Topic(row.Table), Partition: part}
+		ch := topology.Change{Table: row.Table, Op: topology.OpDelete, LSN: lsn, SourceTsMs: ts + 1000,
+			Before: topology.Some(row), Pos: topology.Position{Partition: part, Offset: int64(len(h.Queues[q]))}}
+		h.Queues[q] = append(h.Queues[q], topologytest.Record{Topic: q.Topic, Change: ch})
+	}
+	add(topology.OrderRow(h.Final.Orders[id].Row))
+	delete(h.Final.Orders, id)
+	for itemID, it := range h.Final.Items {
+		if it.Row.OrderID == id {
+			add(topology.ItemRow(it.Row))
+			delete(h.Final.Items, itemID)
+		}
+	}
+	for payID, p := range h.Final.Payments {
+		if p.Row.OrderID == id {
+			add(topology.PaymentRow(p.Row))
+			delete(h.Final.Payments, payID)
+		}
+	}
+}
+
+// TestBigOrderUnderCredit runs the 5,000-item order — inserted, updated
+// item by item, then deleted — through a node whose credit
+// (MaxInflightRows) is 2,000 rows per partition, and a second node that
+// takes the partitions over from the crashed first mid-way: the facts a
+// batch makes due leave in shares as credit allows, so the rows in flight
+// never pass the credit by more than one share and a poll's mirror rows,
+// however many facts one batch makes due (5,000 per batch of the order's
+// records, and for its delete); the sink ends equal to the join, and the
+// heap in use once idle stays under 300 MB.
 func TestBigOrderUnderCredit(t *testing.T) {
 	hist := bigOrderHistory(t)
+	deleteBigOrder(t, hist)
 	recs := hist.Interleave(rand.New(rand.NewPCG(7, 7)), nil)
 	h := newHarness(t, nil, 2, 1)
 	const credit = 2000
@@ -105,6 +156,11 @@ func TestBigOrderUnderCredit(t *testing.T) {
 		t.Logf("node %s: at most %d rows in flight (bound %d), %d emitted", n.id, st.MaxInflightRows, bound, st.RowsEmitted)
 		assert.LessOrEqual(t, st.MaxInflightRows, bound, "node %s", n.id)
 	}
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	t.Logf("heap in use once idle: %.0f MB", float64(ms.HeapInuse)/(1<<20))
+	assert.Less(t, ms.HeapInuse, uint64(300<<20), "heap in use once idle")
 	assert.Empty(t, h.sink.Regressions())
 	require.NoError(t, b.shutdown(t))
 }
