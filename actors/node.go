@@ -222,6 +222,9 @@ func (n *Node) Run(ctx context.Context) (err error) {
 	e.store = store
 	n.setStore(store)
 	defer func() {
+		// The goroutines the actors started (global readers, catch-ups,
+		// sink writers) read the store: it closes after they are done.
+		goroutines.Wait()
 		n.setStore(nil)
 		if n.killed.Load() {
 			// A crash loses what the global tables staged.
