@@ -359,24 +359,18 @@ func view(s Rows, orderID int64, out *Output) (orderView, bool, error) {
 	if err != nil || !found {
 		return orderView{}, false, err
 	}
-	v, err := viewOf(s, o, out)
-	return v, err == nil, err
-}
-
-// viewOf is view with the order's row given.
-func viewOf(s Rows, o Stored[Order], out *Output) (orderView, error) {
 	v := orderView{order: o, ts: o.SourceTsMs}
 	c, found, err := s.Customer(o.Row.CustomerID)
 	if err != nil {
-		return v, err
+		return v, false, err
 	}
 	if found {
 		v.customer, v.customerOK = c, !c.Deleted
 		v.ts = max(v.ts, c.SourceTsMs)
 	}
-	out.items, err = s.ItemsOfOrder(o.Row.ID, out.items[:0])
+	out.items, err = s.ItemsOfOrder(orderID, out.items[:0])
 	if err != nil {
-		return v, err
+		return v, false, err
 	}
 	for i := range out.items {
 		it := &out.items[i]
@@ -385,9 +379,9 @@ func viewOf(s Rows, o Stored[Order], out *Output) (orderView, error) {
 		}
 		v.ts = max(v.ts, it.SourceTsMs)
 	}
-	out.payments, err = s.PaymentsOfOrder(o.Row.ID, out.payments[:0])
+	out.payments, err = s.PaymentsOfOrder(orderID, out.payments[:0])
 	if err != nil {
-		return v, err
+		return v, false, err
 	}
 	for i := range out.payments {
 		p := &out.payments[i]
@@ -396,7 +390,7 @@ func viewOf(s Rows, o Stored[Order], out *Output) (orderView, error) {
 		}
 		v.ts = max(v.ts, p.SourceTsMs)
 	}
-	return v, nil
+	return v, true, nil
 }
 
 // pastMonths returns the past months of an order whose order_date moved

@@ -536,7 +536,6 @@ func (p *Pipeline) processGlobal(f *fetch) error {
 		t0 = time.Now()
 	}
 	recs := p.records(f)
-	p.decoded = p.decoded[:0]
 	p.refresh = p.refresh[:0]
 	var mirrors []topology.Mirror
 	// The global actors apply one table each; so does the step here.
@@ -547,7 +546,8 @@ func (p *Pipeline) processGlobal(f *fetch) error {
 				continue
 			}
 			p.decoded = append(p.decoded, step.Decoded{})
-			p.dec.DecodeInto(&recs[i], &p.decoded[len(p.decoded)-1])
+			d := &p.decoded[len(p.decoded)-1]
+			d.OK, d.Err = p.dec.Decode(&recs[i], true, &d.Change)
 			p.gnext[t][f.recs[i].partition] = f.recs[i].offset + 1
 		}
 		if len(p.decoded) == 0 {

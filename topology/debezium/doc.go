@@ -1,5 +1,5 @@
 // Package debezium decodes the Kafka records of the Debezium PostgreSQL
-// connector (JSON converter, /work/shared/debezium.md) into typed rows of
+// connector (JSON converter) into typed rows of
 // drivetrain's five source tables. It is pure: no I/O, no Kafka client.
 //
 // # Use

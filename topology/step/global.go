@@ -17,11 +17,6 @@ type Decoded struct {
 	Err    error
 }
 
-// DecodeInto decodes r into d with dec, detached: the rows leave the step.
-func (dec *Decoder) DecodeInto(r *Record, d *Decoded) {
-	d.OK, d.Err = dec.Decode(r, true, &d.Change)
-}
-
 // GlobalResult is what one global step call produced; its slices belong
 // to the caller.
 type GlobalResult struct {

@@ -107,7 +107,7 @@ func (s scopeStore) SetOffset(topic string, partition int32, next int64) error {
 }
 
 // orderTopics are the order-stream topics, in the step's order.
-var orderTopics = [3]string{"ecommerce.public.orders", "ecommerce.public.order_items", "ecommerce.public.payments"}
+var orderTopics = [3]string{Topic(topology.TableOrders), Topic(topology.TableOrderItems), Topic(topology.TablePayments)}
 
 // Step returns the processing step of partition part.
 func (p *Processor) Step(part int32) *step.Partition {
