@@ -28,6 +28,8 @@ var forbidden = map[string][]string{
 		"github.com/asynkron/protoactor-go",
 	},
 	module + "/actors": {module + "/cmd"},
+	// tool holds the service code of the commands (cmd/drivetrain wires it).
+	module + "/tool": {module + "/cmd"},
 }
 
 type listedPackage struct {
