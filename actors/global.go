@@ -101,6 +101,7 @@ func (g *globalActor) Receive(c actor.Context) {
 		g.self = c.Self()
 		g.log = g.env.log.With().Str("component", "global").Str("table", g.table.String()).Str("topic", g.topic).Logger()
 		g.subs = map[string]*subscriber{}
+		g.env.metrics.globalAck(g.table, g.persisted)
 		if err := g.startSnapshot(); err != nil {
 			g.env.fail(err)
 			return
@@ -443,6 +444,7 @@ func (g *globalActor) persistTo(b *state.GlobalBatch, acked positions) error {
 		}
 	}
 	g.persisted = acked.clone()
+	g.env.metrics.globalAck(g.table, g.persisted)
 	return nil
 }
 

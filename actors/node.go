@@ -61,6 +61,9 @@ type Node struct {
 	metrics metrics
 
 	progress progressBoard
+	// board is the commit board of the running node (nil before Run),
+	// which Stats reads for the global tables' progress.
+	board atomic.Pointer[commitBoard]
 
 	ran    atomic.Bool
 	ready  atomic.Bool
@@ -180,7 +183,7 @@ func (n *Node) Run(ctx context.Context) (err error) {
 		cfg:        n.cfg,
 		log:        n.log,
 		topics:     newTopics(n.cfg.TopicPrefix),
-		board:      newCommitBoard(),
+		board:      n.newBoard(),
 		progress:   &n.progress,
 		metrics:    &n.metrics,
 		goroutines: &goroutines,
@@ -648,6 +651,14 @@ type Stats struct {
 	DeadLetters map[string]int64
 	// Consumed counts the records fetched, by topic.
 	Consumed map[string]int64
+	// GlobalDone is, per global topic (customers, vehicles) and
+	// partition, the next offset below which every record is fully
+	// processed: applied to the state, its mirror rows acknowledged by
+	// the sinks, and the facts it changes in every partition the node
+	// owns re-emitted and acknowledged. The end offset minus GlobalDone
+	// is the node's lag on a global topic. Empty before the global
+	// tables' actors start.
+	GlobalDone map[string]map[int32]int64
 }
 
 // Stats returns the node's counters.
@@ -666,12 +677,34 @@ func (n *Node) Stats() Stats {
 	}
 	m.mu.Lock()
 	maps.Copy(s.DeadLetters, m.deadLetters)
+	acked := maps.Clone(m.globalAcked)
 	m.mu.Unlock()
+	s.GlobalDone = n.globalDone(acked)
 	m.consumedBy.Range(func(k, v any) bool {
 		s.Consumed[k.(string)] = v.(*atomic.Int64).Load()
 		return true
 	})
 	return s
+}
+
+// globalDone returns Stats.GlobalDone from the global actors' acknowledged
+// positions and the progress of the partitions on the commit board.
+func (n *Node) globalDone(acked map[topology.Table]positions) map[string]map[int32]int64 {
+	out := map[string]map[int32]int64{}
+	b := n.board.Load()
+	tp := newTopics(n.cfg.TopicPrefix)
+	for t, p := range acked {
+		done := p.clone()
+		if b != nil {
+			if low, ok := b.globalLow(t); ok {
+				for part, next := range done {
+					done[part] = min(next, low[part])
+				}
+			}
+		}
+		out[tp.of(t)] = done
+	}
+	return out
 }
 
 // consumed counts n records fetched from topic.
@@ -697,7 +730,20 @@ type metrics struct {
 	rowsWritten      atomic.Int64
 	mu               sync.Mutex
 	deadLetters      map[string]int64
+	// globalAcked is, per global table, the next offsets whose records'
+	// mirror rows the sinks acknowledged (the global actor's position).
+	globalAcked map[topology.Table]positions
 	consumedBy       sync.Map // topic → *atomic.Int64
+}
+
+// globalAck records how far global table t's mirror rows are acknowledged.
+func (m *metrics) globalAck(t topology.Table, p positions) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.globalAcked == nil {
+		m.globalAcked = map[topology.Table]positions{}
+	}
+	m.globalAcked[t] = p.clone()
 }
 
 func (m *metrics) deadLetter(kind string) {
@@ -725,6 +771,13 @@ func (g *gauge) Add(d int64) int64 {
 	}
 }
 
+// newBoard returns a new commit board, the one Stats reads.
+func (n *Node) newBoard() *commitBoard {
+	b := newCommitBoard()
+	n.board.Store(b)
+	return b
+}
+
 // commitBoard is where partition actors publish what may be committed:
 // per partition number, the next offsets of its three topics and the
 // commit metadata. The poll loop and the revoke callback read it. Safe
@@ -742,11 +795,13 @@ type boardEntry struct {
 	// partition actor told once a commit of it succeeded.
 	version uint64
 	pid     *actor.PID
+	// progress is what meta says of the global tables.
+	progress globalProgress
 }
 
 func newCommitBoard() *commitBoard { return &commitBoard{m: map[int32]*boardEntry{}} }
 
-func (b *commitBoard) set(n int32, offsets [3]int64, meta string, version uint64, pid *actor.PID) {
+func (b *commitBoard) set(n int32, offsets [3]int64, g globalProgress, meta string, pid *actor.PID) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	e := b.m[n]
@@ -757,7 +812,28 @@ func (b *commitBoard) set(n int32, offsets [3]int64, meta string, version uint64
 	if e.offsets != offsets || e.meta != meta {
 		e.offsets, e.meta, e.dirty = offsets, meta, true
 	}
-	e.version, e.pid = version, pid
+	e.version, e.pid, e.progress = g.version, pid, g
+}
+
+// globalLow returns, for global table t, the lowest progress of the
+// partitions on the board (a partition missing from an entry counts as
+// 0), and whether the board has any entry.
+func (b *commitBoard) globalLow(t topology.Table) (positions, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var low positions
+	for _, e := range b.m {
+		p := *e.progress.of(t)
+		if low == nil {
+			low = p.clone()
+			if low == nil {
+				low = positions{}
+			}
+			continue
+		}
+		low = low.minWith(p)
+	}
+	return low, low != nil
 }
 
 // takeDirty returns the entries changed since the last take, of the

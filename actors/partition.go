@@ -821,7 +821,7 @@ func (p *partitionActor) publish() {
 	g := p.progress()
 	p.published = max(p.published, g.version, max(p.hwm, p.env.clock())+reservationLease)
 	g.version = p.published
-	p.env.board.set(p.plan.n, p.committable, encodeProgress(g), g.version, p.self)
+	p.env.board.set(p.plan.n, p.committable, g, encodeProgress(g), p.self)
 }
 
 // checkCredit pauses fetching when the unacknowledged rows exceed

@@ -23,6 +23,8 @@ type Sink struct {
 	mu       sync.Mutex
 	s        *topologytest.Sink
 	stall    chan struct{} // closed on Unstall; nil when not stalled
+	// factStall stalls sales_facts writes only (StallFacts).
+	factStall chan struct{}
 	failures []error
 	factFail []error
 	writes   int
@@ -87,8 +89,11 @@ func (w *MirrorWriter) Write(ctx context.Context, rows []topology.Mirror) error 
 
 func (s *Sink) write(ctx context.Context, n int, facts bool, insert func(*topologytest.Sink)) error {
 	s.mu.Lock()
-	for s.stall != nil {
+	for s.stall != nil || (facts && s.factStall != nil) {
 		stall := s.stall
+		if stall == nil {
+			stall = s.factStall
+		}
 		s.waiting++
 		if facts {
 			s.waitingFacts++
@@ -129,6 +134,16 @@ func (s *Sink) Stall() {
 	}
 }
 
+// StallFacts makes sales_facts writes block until Unstall; mirror rows
+// go through.
+func (s *Sink) StallFacts() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.factStall == nil {
+		s.factStall = make(chan struct{})
+	}
+}
+
 // Unstall releases the blocked writes and lets new ones through.
 func (s *Sink) Unstall() {
 	s.mu.Lock()
@@ -137,16 +152,21 @@ func (s *Sink) Unstall() {
 		close(s.stall)
 		s.stall = nil
 	}
+	if s.factStall != nil {
+		close(s.factStall)
+		s.factStall = nil
+	}
 }
 
-// Stalled returns the number of writes blocked by Stall.
+// Stalled returns the number of writes blocked by Stall or StallFacts.
 func (s *Sink) Stalled() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.waiting
 }
 
-// StalledFacts returns the number of sales_facts writes blocked by Stall.
+// StalledFacts returns the number of sales_facts writes blocked by Stall
+// or StallFacts.
 func (s *Sink) StalledFacts() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
