@@ -733,7 +733,7 @@ type metrics struct {
 	// globalAcked is, per global table, the next offsets whose records'
 	// mirror rows the sinks acknowledged (the global actor's position).
 	globalAcked map[topology.Table]positions
-	consumedBy       sync.Map // topic → *atomic.Int64
+	consumedBy  sync.Map // topic → *atomic.Int64
 }
 
 // globalAck records how far global table t's mirror rows are acknowledged.

@@ -20,16 +20,16 @@ var ErrTransient = errors.New("actorstest: transient sink failure")
 // them). Writes can be stalled (they block until Unstall or their
 // context ends) and made to fail. Safe for concurrent use.
 type Sink struct {
-	mu       sync.Mutex
-	s        *topologytest.Sink
-	stall    chan struct{} // closed on Unstall; nil when not stalled
+	mu    sync.Mutex
+	s     *topologytest.Sink
+	stall chan struct{} // closed on Unstall; nil when not stalled
 	// factStall stalls sales_facts writes only (StallFacts).
 	factStall chan struct{}
-	failures []error
-	factFail []error
-	writes   int
-	rows     int
-	waiting  int // writes blocked in a stall
+	failures  []error
+	factFail  []error
+	writes    int
+	rows      int
+	waiting   int // writes blocked in a stall
 	// waitingFacts counts the sales_facts writes among them.
 	waitingFacts int
 	// history holds, per fact key, every insert of it (see FactHistory).
