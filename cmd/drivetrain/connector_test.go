@@ -4,60 +4,21 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/drivetrain-cdc/drivetrain/tool/connect"
+	"github.com/drivetrain-cdc/drivetrain/tool/connect/connecttest"
 )
-
-// fakeConnect is a Kafka Connect REST stand-in whose connector goes through
-// the given states, one per status request (the last one repeats).
-type fakeConnect struct {
-	mu       sync.Mutex
-	states   []string // connector and task state per status call; "" = 404
-	calls    int
-	config   map[string]string
-	restarts int
-}
-
-func (f *fakeConnect) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	switch {
-	case r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, "/config"):
-		f.config = map[string]string{}
-		body, _ := io.ReadAll(r.Body)
-		_ = json.Unmarshal(body, &f.config)
-		w.WriteHeader(http.StatusCreated)
-	case r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/status"):
-		i := min(f.calls, len(f.states)-1)
-		f.calls++
-		if f.states[i] == "" {
-			http.Error(w, `{"error_code":404,"message":"Connector x not found"}`, http.StatusNotFound)
-			return
-		}
-		trace := ""
-		if f.states[i] == "FAILED" {
-			trace = "org.postgresql.util.PSQLException: FATAL: password authentication failed"
-		}
-		_, _ = io.WriteString(w, `{"name":"drivetrain-postgres","connector":{"state":"RUNNING","worker_id":"w1"},"tasks":[{"id":0,"state":"`+f.states[i]+`","worker_id":"w1","trace":"`+trace+`"}]}`)
-	case r.Method == http.MethodPost && strings.Contains(r.URL.Path, "/restart"):
-		f.restarts++
-		w.WriteHeader(http.StatusAccepted)
-	default:
-		http.NotFound(w, r)
-	}
-}
 
 func runCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
@@ -81,16 +42,17 @@ func TestConnectorRegister(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fc := &fakeConnect{states: tt.states}
+			fc := &connecttest.Fake{States: tt.states}
 			srv := httptest.NewServer(fc)
 			defer srv.Close()
 			out, errOut, code := runCLI(t, "connector", "register", "--connect", srv.URL, "--set", "database.hostname=db.internal", "--timeout", "20s")
 			require.Equal(t, tt.wantCode, code, "stdout: %s\nstderr: %s", out, errOut)
 			assert.Contains(t, out, tt.wantOut)
 			assert.Contains(t, errOut, tt.wantErr)
-			assert.Equal(t, tt.wantRestarts, fc.restarts)
-			assert.Equal(t, "db.internal", fc.config["database.hostname"], "--set overrides the file")
-			assert.Equal(t, "pgoutput", fc.config["plugin.name"], "the built-in config is sent")
+			config, restarts := fc.Snapshot()
+			assert.Equal(t, tt.wantRestarts, restarts)
+			assert.Equal(t, "db.internal", config["database.hostname"], "--set overrides the file")
+			assert.Equal(t, "pgoutput", config["plugin.name"], "the built-in config is sent")
 		})
 	}
 }
@@ -145,12 +107,12 @@ var connectorPasswordRe = regexp.MustCompile(`"database\.password"\s*:\s*"([^"]*
 func TestConnectorPasswordNotStored(t *testing.T) {
 	repo, err := os.ReadFile("../../deploy/debezium/connector.json")
 	require.NoError(t, err)
-	var cf connectorFile
+	var cf connect.File
 	require.NoError(t, json.Unmarshal(repo, &cf))
-	assert.Equal(t, passwordRef, cf.Config[passwordKey], "the repository's connector.json")
-	builtIn, err := loadConnectorFile("")
+	assert.Equal(t, connect.PasswordRef, cf.Config[connect.PasswordKey], "the repository's connector.json")
+	builtIn, err := connect.LoadFile("")
 	require.NoError(t, err)
-	assert.Equal(t, passwordRef, builtIn.Config[passwordKey], "the built-in config")
+	assert.Equal(t, connect.PasswordRef, builtIn.Config[connect.PasswordKey], "the built-in config")
 
 	if testing.Short() {
 		t.Skip("builds the binary")
@@ -168,7 +130,7 @@ func TestConnectorPasswordNotStored(t *testing.T) {
 	found := connectorPasswordRe.FindAllSubmatch(data, -1)
 	require.NotEmpty(t, found, "the binary embeds connector.json")
 	for _, m := range found {
-		assert.True(t, isConfigRef(string(m[1])), "the binary holds database.password %q, not a config provider reference", m[1])
+		assert.True(t, connect.IsConfigRef(string(m[1])), "the binary holds database.password %q, not a config provider reference", m[1])
 	}
 }
 
@@ -182,7 +144,7 @@ func TestConnectorRegisterPassword(t *testing.T) {
 		want     string // database.password sent
 		wantErr  string
 	}{
-		{name: "the built-in reference", want: passwordRef},
+		{name: "the built-in reference", want: connect.PasswordRef},
 		{name: "a password file", args: []string{"--password-file", pwFile}, want: "s3cret"},
 		{name: "another reference", args: []string{"--set", "database.password=${file:/etc/kafka/secrets/pg.properties:password}"},
 			want: "${file:/etc/kafka/secrets/pg.properties:password}"},
@@ -192,14 +154,15 @@ func TestConnectorRegisterPassword(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fc := &fakeConnect{states: []string{"RUNNING"}}
+			fc := &connecttest.Fake{States: []string{"RUNNING"}}
 			srv := httptest.NewServer(fc)
 			defer srv.Close()
 			out, errOut, code := runCLI(t, append([]string{"connector", "register", "--connect", srv.URL, "--timeout", "20s"}, tt.args...)...)
 			require.Equal(t, tt.wantCode, code, "stdout: %s\nstderr: %s", out, errOut)
 			assert.Contains(t, errOut, tt.wantErr)
 			if tt.wantCode == 0 {
-				assert.Equal(t, tt.want, fc.config[passwordKey])
+				config, _ := fc.Snapshot()
+				assert.Equal(t, tt.want, config[connect.PasswordKey])
 			}
 			assert.NotContains(t, out, "s3cret", "the password is never printed")
 		})
@@ -207,11 +170,11 @@ func TestConnectorRegisterPassword(t *testing.T) {
 }
 
 func TestConnectorRegisterHintsAtTheProvider(t *testing.T) {
-	fc := &fakeConnect{states: []string{"FAILED"}}
+	fc := &connecttest.Fake{States: []string{"FAILED"}}
 	srv := httptest.NewServer(fc)
 	defer srv.Close()
 	_, errOut, code := runCLI(t, "connector", "register", "--connect", srv.URL, "--timeout", "20s")
 	assert.Equal(t, 1, code)
 	assert.Contains(t, errOut, "password authentication failed")
-	assert.Contains(t, errOut, "hint: database.password is "+passwordRef+", which the Connect worker resolves")
+	assert.Contains(t, errOut, "hint: database.password is "+connect.PasswordRef+", which the Connect worker resolves")
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/drivetrain-cdc/drivetrain/bench/workload"
 	"github.com/drivetrain-cdc/drivetrain/sinks"
+	"github.com/drivetrain-cdc/drivetrain/tool/connect"
 )
 
 var demoCommand = command{
@@ -66,15 +67,15 @@ func runDemo(ctx context.Context, a *app, c command, args []string) error {
 	}
 
 	step("registering the Debezium connector")
-	cc, err := newConnectClient(ep.connect)
+	cc, err := connect.NewClient(ep.connect)
 	if err != nil {
 		return err
 	}
-	cf, err := loadConnectorFile("")
+	cf, err := connect.LoadFile("")
 	if err != nil {
 		return err
 	}
-	if err := registerConnector(ctx, a, cc, cf, 3*time.Minute); err != nil {
+	if err := connect.Register(ctx, a.stdout, a.stderr, cc, cf, 3*time.Minute); err != nil {
 		return err
 	}
 

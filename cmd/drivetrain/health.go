@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/drivetrain-cdc/drivetrain/tool/connect"
 	"github.com/drivetrain-cdc/drivetrain/topology"
 )
 
@@ -53,7 +54,7 @@ func runHealth(ctx context.Context, a *app, c command, args []string) error {
 		return fmt.Errorf("--timeout must be positive, got %s", *timeout)
 	}
 	if *connector == "" {
-		cf, err := loadConnectorFile("")
+		cf, err := connect.LoadFile("")
 		if err != nil {
 			return err
 		}
@@ -299,13 +300,13 @@ func checkKafka(ctx context.Context, brokers []string, prefix string) []healthCh
 }
 
 func checkConnector(ctx context.Context, base, name string) []healthCheck {
-	cc, err := newConnectClient(base)
+	cc, err := connect.NewClient(base)
 	if err != nil {
 		return []healthCheck{{name: "Kafka Connect reachable", detail: err.Error()}}
 	}
-	st, err := cc.status(ctx, name)
+	st, err := cc.Status(ctx, name)
 	switch {
-	case errors.Is(err, errNotFound):
+	case errors.Is(err, connect.ErrNotFound):
 		return []healthCheck{
 			{name: "Kafka Connect reachable", ok: true, detail: hostOf(base)},
 			{name: "Debezium connector " + name, detail: "not registered", fix: "drivetrain connector register"},
@@ -313,7 +314,7 @@ func checkConnector(ctx context.Context, base, name string) []healthCheck {
 	case err != nil:
 		return []healthCheck{{name: "Kafka Connect reachable", detail: err.Error(), fix: "start it (make stack-up) or set --connect / DRIVETRAIN_CONNECT_URL"}}
 	}
-	c := healthCheck{name: "Debezium connector " + name, ok: st.running(), detail: describeStatus(st)}
+	c := healthCheck{name: "Debezium connector " + name, ok: st.Running(), detail: st.Describe()}
 	if !c.ok {
 		c.fix = "see 'drivetrain connector status' for the error trace; 'drivetrain connector register' restarts a failed connector"
 	}

@@ -1,4 +1,8 @@
-package main
+// Package connect is a client of the Kafka Connect REST API and what
+// `drivetrain connector` does with it: register the Debezium connector from
+// deploy/debezium/connector.json and wait until it runs, show its status,
+// delete it. A Client is safe for concurrent use.
+package connect
 
 import (
 	"bytes"
@@ -13,25 +17,31 @@ import (
 	"time"
 )
 
-// connectClient talks to the Kafka Connect REST API.
-type connectClient struct {
+// Client talks to the Kafka Connect REST API at one base URL; each request
+// has 15 s. Safe for concurrent use.
+type Client struct {
 	base string
 	http *http.Client
 }
 
-func newConnectClient(base string) (*connectClient, error) {
+// NewClient returns a client of the Connect REST API at base, an http(s)
+// URL; the error names the --connect flag.
+func NewClient(base string) (*Client, error) {
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("--connect: %q is not an http(s) URL", base)
 	}
-	return &connectClient{base: strings.TrimRight(base, "/"), http: &http.Client{Timeout: 15 * time.Second}}, nil
+	return &Client{base: strings.TrimRight(base, "/"), http: &http.Client{Timeout: 15 * time.Second}}, nil
 }
 
-// errNotFound is returned for a 404 from Connect (no such connector).
-var errNotFound = errors.New("not found")
+// Base returns the REST API's base URL.
+func (c *Client) Base() string { return c.base }
 
-// connectorStatus is GET /connectors/{name}/status.
-type connectorStatus struct {
+// ErrNotFound is returned for a 404 from Connect (no such connector).
+var ErrNotFound = errors.New("not found")
+
+// Status is GET /connectors/{name}/status.
+type Status struct {
 	Name      string `json:"name"`
 	Connector struct {
 		State    string `json:"state"`
@@ -46,9 +56,9 @@ type connectorStatus struct {
 	} `json:"tasks"`
 }
 
-// running reports whether the connector and all its tasks (at least one)
+// Running reports whether the connector and all its tasks (at least one)
 // are RUNNING.
-func (s *connectorStatus) running() bool {
+func (s *Status) Running() bool {
 	if s.Connector.State != "RUNNING" || len(s.Tasks) == 0 {
 		return false
 	}
@@ -60,8 +70,8 @@ func (s *connectorStatus) running() bool {
 	return true
 }
 
-// failure returns the first FAILED component's description and trace, or "".
-func (s *connectorStatus) failure() string {
+// Failure returns the first FAILED component's description and trace, or "".
+func (s *Status) Failure() string {
 	if s.Connector.State == "FAILED" {
 		return "connector " + s.Name + " FAILED:\n" + s.Connector.Trace
 	}
@@ -73,7 +83,10 @@ func (s *connectorStatus) failure() string {
 	return ""
 }
 
-func (c *connectClient) do(ctx context.Context, method, path string, body any, out any) error {
+// Do sends a request with body (JSON-encoded unless nil) and decodes the
+// answer into out (unless nil). A 404 is ErrNotFound; another status of
+// 300 or more is an error carrying Connect's message.
+func (c *Client) Do(ctx context.Context, method, path string, body any, out any) error {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -104,7 +117,7 @@ func (c *connectClient) do(ctx context.Context, method, path string, body any, o
 		return fmt.Errorf("reading response of %s %s: %w", method, path, err)
 	}
 	if resp.StatusCode == http.StatusNotFound {
-		return errNotFound
+		return ErrNotFound
 	}
 	if resp.StatusCode >= 300 {
 		var e struct {
@@ -123,23 +136,26 @@ func (c *connectClient) do(ctx context.Context, method, path string, body any, o
 	return nil
 }
 
-// putConfig creates the connector or updates its config (idempotent).
-func (c *connectClient) putConfig(ctx context.Context, name string, config map[string]string) error {
-	return c.do(ctx, http.MethodPut, "/connectors/"+url.PathEscape(name)+"/config", config, nil)
+// PutConfig creates the connector or updates its config (idempotent).
+func (c *Client) PutConfig(ctx context.Context, name string, config map[string]string) error {
+	return c.Do(ctx, http.MethodPut, "/connectors/"+url.PathEscape(name)+"/config", config, nil)
 }
 
-func (c *connectClient) status(ctx context.Context, name string) (*connectorStatus, error) {
-	var st connectorStatus
-	if err := c.do(ctx, http.MethodGet, "/connectors/"+url.PathEscape(name)+"/status", nil, &st); err != nil {
+// Status returns the connector's status; ErrNotFound if it does not exist.
+func (c *Client) Status(ctx context.Context, name string) (*Status, error) {
+	var st Status
+	if err := c.Do(ctx, http.MethodGet, "/connectors/"+url.PathEscape(name)+"/status", nil, &st); err != nil {
 		return nil, err
 	}
 	return &st, nil
 }
 
-func (c *connectClient) delete(ctx context.Context, name string) error {
-	return c.do(ctx, http.MethodDelete, "/connectors/"+url.PathEscape(name), nil, nil)
+// Delete removes the connector; ErrNotFound if it does not exist.
+func (c *Client) Delete(ctx context.Context, name string) error {
+	return c.Do(ctx, http.MethodDelete, "/connectors/"+url.PathEscape(name), nil, nil)
 }
 
-func (c *connectClient) restartFailed(ctx context.Context, name string) error {
-	return c.do(ctx, http.MethodPost, "/connectors/"+url.PathEscape(name)+"/restart?includeTasks=true&onlyFailed=true", nil, nil)
+// RestartFailed restarts the connector's failed instance and tasks.
+func (c *Client) RestartFailed(ctx context.Context, name string) error {
+	return c.Do(ctx, http.MethodPost, "/connectors/"+url.PathEscape(name)+"/restart?includeTasks=true&onlyFailed=true", nil, nil)
 }
