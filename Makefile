@@ -6,7 +6,7 @@ STACK := deploy/local/stack.sh
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
 
-.PHONY: all build demo test lint unit integration test-integration faults stack-up stack-down stack-status bench clean
+.PHONY: all build demo test lint unit bench-smoke integration test-integration faults stack-up stack-down stack-status bench clean
 
 all: build
 
@@ -22,7 +22,7 @@ demo: build
 # test: static checks, unit tests with -race, then the integration tests on the
 # local stack (brought up if it is not, and stopped again if this target
 # started it).
-test: lint unit test-integration
+test: lint unit bench-smoke test-integration
 
 lint: $(STATICCHECK)
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go'; git ls-files --others --exclude-standard '*.go')); \
@@ -38,6 +38,11 @@ $(STATICCHECK):
 
 unit:
 	$(GO) test -race -count=1 ./...
+
+# bench-smoke: the in-process suites of `drivetrain bench`, small, so that the
+# command cannot rot (it checks that it runs, not how fast).
+bench-smoke: build
+	@out=$$(mktemp -d) && $(BIN) bench --quick --suites decode,process --runs 1 --process-events 5000 --out $$out >/dev/null && rm -rf $$out
 
 test-integration:
 	@if $(STACK) status --quiet; then \
@@ -64,6 +69,14 @@ faults:
 	source .stack/env && DRIVETRAIN_FAULTS_OUT=$(CURDIR)/bench/out/faults.txt $(GO) test -tags integration -count=1 -timeout 20m \
 	  -run '^(TestIntegrationFault|TestFault)' ./cmd/drivetrain/
 	@cat bench/out/faults.txt
+
+# bench: the whole benchmark suite, drivetrain and its peers on the same
+# topics of the local stack (brought up if needed); results, report and plots
+# in bench/out/<timestamp>/ (bench/README.md). BENCH_FLAGS adds flags, e.g.
+# BENCH_FLAGS=--quick.
+bench: build
+	@$(STACK) status --quiet || $(STACK) up
+	source .stack/env && $(BIN) bench $(BENCH_FLAGS)
 
 stack-up:
 	$(STACK) up

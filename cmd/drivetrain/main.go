@@ -39,6 +39,7 @@ type command struct {
 // commands lists only commands that work; later issues add the rest.
 var commands = []command{
 	// Keep alphabetical; each command lives in its own file.
+	benchCommand,
 	connectorCommand,
 	demoCommand,
 	generateCommand,

@@ -1,0 +1,142 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/drivetrain-cdc/drivetrain/bench/pipeline"
+	"github.com/drivetrain-cdc/drivetrain/topology/debezium"
+)
+
+// The in-process suites (decode, process) need no stack: their records
+// are bench/pipeline's, rendered byte for byte as Debezium writes them.
+
+// localWorkload sizes the state of the in-process suites.
+func (r *runner) localWorkload() pipeline.Options {
+	if r.opts.Quick {
+		return pipeline.Options{Customers: 20_000, Vehicles: 2_000, Orders: 10_000}
+	}
+	return pipeline.Options{} // bench/pipeline's: 1,000,000 customers, 100,000 vehicles, 200,000 orders
+}
+
+// recordSet holds generated records in one buffer.
+type recordSet struct {
+	buf  []byte
+	recs []struct {
+		topic                int
+		keyStart, valueStart int
+		end                  int
+	}
+	topics []string
+}
+
+func generateRecords(opts pipeline.Options, prefix string, total int64) (*recordSet, error) {
+	rs := &recordSet{}
+	index := map[string]int{}
+	err := pipeline.Records(opts, prefix, total, func(topic string, _ int32, key, value []byte) error {
+		t, ok := index[topic]
+		if !ok {
+			t = len(rs.topics)
+			index[topic] = t
+			rs.topics = append(rs.topics, topic)
+		}
+		k := len(rs.buf)
+		rs.buf = append(rs.buf, key...)
+		v := len(rs.buf)
+		rs.buf = append(rs.buf, value...)
+		rs.recs = append(rs.recs, struct {
+			topic                int
+			keyStart, valueStart int
+			end                  int
+		}{t, k, v, len(rs.buf)})
+		return nil
+	})
+	return rs, err
+}
+
+// runDecode measures the Debezium decoder alone: records of the
+// streaming mix (and a small snapshot) decoded into typed changes, as a
+// partition actor decodes them (debezium.Options.SkipUpdateBefore).
+func runDecode(ctx context.Context, r *runner) error {
+	const prefix = "ecommerce"
+	// A snapshot of about a fifth of the records; the rest is the
+	// streaming mix.
+	n := int(r.opts.ProcessEvents)
+	w := pipeline.Options{Customers: max(100, n/20), Vehicles: max(10, n/200), Orders: max(10, n/40)}
+	rs, err := generateRecords(w, prefix, r.opts.ProcessEvents)
+	if err != nil {
+		return fmt.Errorf("generating records: %w", err)
+	}
+	dec := debezium.NewDecoder(debezium.Options{TopicPrefix: prefix, SkipUpdateBefore: true})
+	var ch debezium.Change
+	samples, err := r.repeat(ctx, "decode", func(ctx context.Context, run int) (sample, error) {
+		p := newProgress(r.opts.Progress, r.opts.Terminal, fmt.Sprintf("decode run %d", run+1), int64(len(rs.recs)))
+		start, cpu0 := time.Now(), pipeline.CPUTime()
+		for i, rec := range rs.recs {
+			if err := dec.Decode(rs.topics[rec.topic], rs.buf[rec.keyStart:rec.valueStart], rs.buf[rec.valueStart:rec.end], &ch); err != nil {
+				return sample{}, fmt.Errorf("record %d: %w", i, err)
+			}
+			if i%4096 == 0 {
+				p.update(int64(i))
+			}
+		}
+		el, cpu := time.Since(start), pipeline.CPUTime()-cpu0
+		n := int64(len(rs.recs))
+		p.done(fmt.Sprintf("%s records in %v", count(n), el.Round(time.Millisecond)))
+		return sample{value: float64(n) / el.Seconds(), events: n, cpu: cpu}, nil
+	})
+	if len(samples) > 0 {
+		f := figureOf("decode", "drivetrain", "throughput", "events/s", true, samples)
+		f.Events = int64(len(rs.recs))
+		r.add(f)
+	}
+	return err
+}
+
+// runProcess measures the production processing step in process
+// (bench/pipeline): decoding, the join rules and the Pebble state, with a
+// counting sink, after a snapshot load that is not measured.
+func runProcess(ctx context.Context, r *runner) error {
+	w := r.localWorkload()
+	p, err := pipeline.Open(w)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	o := p.Options()
+	fmt.Fprintf(r.opts.Progress, "process: loading %s customers, %s vehicles, %s orders (not measured)\n",
+		count(int64(o.Customers)), count(int64(o.Vehicles)), count(int64(o.Orders)))
+	if err := p.Load(); err != nil {
+		return fmt.Errorf("loading the snapshot: %w", err)
+	}
+	n := r.opts.ProcessEvents
+	samples, err := r.repeat(ctx, "process", func(ctx context.Context, run int) (sample, error) {
+		pr := newProgress(r.opts.Progress, r.opts.Terminal, fmt.Sprintf("process run %d", run+1), n)
+		// Measure in slices so that progress shows; each slice is a
+		// measured run of the same pipeline.
+		var total pipeline.Result
+		for done := int64(0); done < n; {
+			if err := ctx.Err(); err != nil {
+				return sample{}, err
+			}
+			res, err := p.Measure(min(n-done, 20_000))
+			if err != nil {
+				return sample{}, err
+			}
+			done += res.Stats.Events
+			total.Stats.Events += res.Stats.Events
+			total.Stats.GenerateTime += res.Stats.GenerateTime
+			total.Elapsed += res.Elapsed
+			total.CPU += res.CPU
+			pr.update(done)
+		}
+		pr.done(fmt.Sprintf("%s events in %v (%v generating them, not counted)", count(total.Stats.Events),
+			total.Net().Round(time.Millisecond), total.Stats.GenerateTime.Round(time.Millisecond)))
+		return sample{value: total.EventsPerSec(), events: total.Stats.Events, cpu: total.CPU - total.Stats.GenerateTime}, nil
+	})
+	if len(samples) > 0 {
+		r.add(figureOf("process", "drivetrain", "throughput", "events/s", true, samples))
+	}
+	return err
+}
