@@ -6,7 +6,7 @@ STACK := deploy/local/stack.sh
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
 
-.PHONY: all build demo test lint unit bench-smoke integration test-integration faults stack-up stack-down stack-status bench clean
+.PHONY: all build demo test lint unit chdb-venv bench-smoke integration test-integration faults stack-up stack-down stack-status bench clean
 
 all: build
 
@@ -36,8 +36,36 @@ $(STATICCHECK):
 	@echo "installing staticcheck $(STATICCHECK_VERSION) (once)"
 	$(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
-unit:
+unit: chdb-venv
 	$(GO) test -race -count=1 ./...
+
+# chdb-venv: a Python virtual environment with chdb-core (a current
+# ClickHouse in process) for the sinks test that runs the current-server
+# schema and the sink's Native blocks on it (docs/testing.md). Installed
+# once per version; python3-venv comes from apt when missing. When pip
+# cannot install it, pip's error goes to $(CHDB_ERR) and that test skips
+# with it, so the rest of `make test` still runs.
+CHDB_CORE_VERSION := 26.9.0
+CHDB_VENV := .stack/venv-chdb
+CHDB_ERR := .stack/chdb-install.err
+
+chdb-venv: $(CHDB_VENV)/installed-$(CHDB_CORE_VERSION)
+
+$(CHDB_VENV)/installed-$(CHDB_CORE_VERSION):
+	@mkdir -p .stack; rm -f $(CHDB_ERR)
+	@if ! python3 -c 'import venv, ensurepip' 2>/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  echo "installing python3-venv with apt-get (once)"; \
+	  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3 python3-venv; } \
+	    >.stack/chdb-apt.log 2>&1 || echo "apt-get failed; see .stack/chdb-apt.log"; \
+	fi
+	@echo "installing chdb-core $(CHDB_CORE_VERSION) into $(CHDB_VENV) (once)"
+	@if { [ -x $(CHDB_VENV)/bin/pip ] || python3 -m venv $(CHDB_VENV); } >.stack/chdb-install.log 2>&1 && \
+	    $(CHDB_VENV)/bin/pip install -q --disable-pip-version-check chdb-core==$(CHDB_CORE_VERSION) >>.stack/chdb-install.log 2>&1; then \
+	  rm -f .stack/chdb-install.log; touch $@; \
+	else \
+	  mv .stack/chdb-install.log $(CHDB_ERR); \
+	  echo "chdb-core $(CHDB_CORE_VERSION) could not be installed; the chdb test will skip. pip said:"; tail -5 $(CHDB_ERR); \
+	fi
 
 # bench-smoke: the in-process suites of `drivetrain bench`, small, so that the
 # command cannot rot (it checks that it runs, not how fast).
