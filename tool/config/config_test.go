@@ -58,7 +58,7 @@ processor:
 			"DRIVETRAIN_CLICKHOUSE_BATCH_MAX_ROWS=30",
 			"DRIVETRAIN_PROCESSOR_GROUP=env-group",
 			"DRIVETRAIN_TOPIC_PREFIX=shop",
-			"DRIVETRAIN_LOG_LEVEL=debug", // not a key: left alone
+			"DRIVETRAIN_LOG_LEVEL=debug",    // not a key: left alone
 			"DRIVETRAIN_PROCESSOR_NODE_ID=", // empty: unset
 			"PATH=/bin",
 		),
