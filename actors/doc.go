@@ -33,7 +33,7 @@
 // # Partitions and ownership
 //
 // orders, order_items and payments are co-partitioned by order id
-// (DESIGN §3): "partition n" of the order stream is partition n of all
+// (docs/design.md, Topics, keys and partitioning): "partition n" of the order stream is partition n of all
 // three, and one partition actor joins them. The group uses its own
 // cooperative balancer (copartitionBalancer, protocol
 // "drivetrain-copartitioned") that assigns partition numbers rather than

@@ -458,7 +458,7 @@ func (n *Node) waitTopics(ctx context.Context, adm *kadm.Client, t *topics) (lay
 }
 
 // checkTopics checks that the five source topics exist and that the three
-// order-stream topics have equal partition counts (DESIGN §3).
+// order-stream topics have equal partition counts (docs/design.md, Topics, keys and partitioning).
 func checkTopics(ctx context.Context, adm *kadm.Client, t *topics) (layout, error) {
 	var l layout
 	names := make([]string, 0, len(topology.Tables))

@@ -12,7 +12,7 @@ import (
 	"github.com/drivetrain-cdc/drivetrain/topology/topologytest"
 )
 
-// TestOrderInsensitivity is the actor-level property test of DESIGN §5:
+// TestOrderInsensitivity is the actor-level property test of docs/design.md, Ordering and redelivery:
 // random histories of the five tables, produced into kfake as Debezium
 // JSON in random interleavings (each topic partition in order), in
 // chunks while a node consumes them (and sometimes crashes and comes

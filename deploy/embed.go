@@ -9,12 +9,12 @@ package deploy
 import _ "embed"
 
 // ConnectorJSON is deploy/debezium/connector.json: the Debezium PostgreSQL
-// connector of DESIGN §3, as `{"name": …, "config": {…}}`.
+// connector of docs/design.md (Topics, keys and partitioning), as `{"name": …, "config": {…}}`.
 //
 //go:embed debezium/connector.json
 var ConnectorJSON []byte
 
-// SchemaSQL is deploy/postgres/schema.sql: the source schema of DESIGN §2.
+// SchemaSQL is deploy/postgres/schema.sql: the source schema of docs/design.md (Source data model).
 //
 //go:embed postgres/schema.sql
 var SchemaSQL string

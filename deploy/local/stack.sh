@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# stack.sh runs the local stack of drivetrain (DESIGN §7) on one machine,
+# stack.sh runs the local stack of drivetrain (docs/design.md, The local stack) on one machine,
 # without Docker: PostgreSQL 15, Kafka 4.4 (KRaft), Kafka Connect 4.3 with the
 # Debezium PostgreSQL connector 3.6, and ClickHouse. Everything binds to 127.0.0.1
 # on non-default ports and keeps its data, logs, pid files and jars under

@@ -1,4 +1,4 @@
--- drivetrain source schema (DESIGN §2): the car e-commerce OLTP database.
+-- drivetrain source schema (docs/design.md, Source data model): the car e-commerce OLTP database.
 -- Applied by deploy/local on first start of the private cluster; idempotent.
 -- Every table has REPLICA IDENTITY FULL so updates and deletes carry the full
 -- old row (deletes of items and payments are routed by order_id, which only a
