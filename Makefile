@@ -42,9 +42,11 @@ unit: chdb-venv
 # chdb-venv: a Python virtual environment with chdb-core (a current
 # ClickHouse in process) for the sinks test that runs the current-server
 # schema and the sink's Native blocks on it (docs/testing.md). Installed
-# once per version; python3-venv comes from apt when missing. When pip
-# cannot install it, pip's error goes to $(CHDB_ERR) and that test skips
-# with it, so the rest of `make test` still runs.
+# once per version; python3-venv comes from apt when missing. --no-deps:
+# the test uses chdb's session API only, which needs none of the data-frame
+# packages chdb-core depends on. When pip cannot install it, pip's error
+# goes to $(CHDB_ERR) and that test skips with it, so the rest of
+# `make test` still runs.
 CHDB_CORE_VERSION := 26.9.0
 CHDB_VENV := .stack/venv-chdb
 CHDB_ERR := .stack/chdb-install.err
@@ -60,7 +62,7 @@ $(CHDB_VENV)/installed-$(CHDB_CORE_VERSION):
 	fi
 	@echo "installing chdb-core $(CHDB_CORE_VERSION) into $(CHDB_VENV) (once)"
 	@if { [ -x $(CHDB_VENV)/bin/pip ] || python3 -m venv $(CHDB_VENV); } >.stack/chdb-install.log 2>&1 && \
-	    $(CHDB_VENV)/bin/pip install -q --disable-pip-version-check chdb-core==$(CHDB_CORE_VERSION) >>.stack/chdb-install.log 2>&1; then \
+	    $(CHDB_VENV)/bin/pip install -q --disable-pip-version-check --no-deps chdb-core==$(CHDB_CORE_VERSION) >>.stack/chdb-install.log 2>&1; then \
 	  rm -f .stack/chdb-install.log; touch $@; \
 	else \
 	  mv .stack/chdb-install.log $(CHDB_ERR); \

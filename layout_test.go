@@ -11,7 +11,7 @@ import (
 const module = "github.com/drivetrain-cdc/drivetrain"
 
 // forbidden lists, per package prefix of this module, the import paths its
-// packages must not depend on, directly or transitively (STYLE.md, Layout).
+// packages must not depend on, directly or transitively (docs/design.md, Layout).
 var forbidden = map[string][]string{
 	module + "/topology": {
 		module + "/state", module + "/actors", module + "/sinks", module + "/cmd",

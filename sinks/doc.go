@@ -1,5 +1,5 @@
 // Package sinks writes drivetrain's output rows to ClickHouse: the mirror
-// tables and sales_facts of DESIGN §4.
+// tables and sales_facts of docs/design.md, Outputs.
 //
 // # Pieces
 //
@@ -76,7 +76,7 @@
 // SMALLINT Int16, TEXT, CHAR(n) and JSONB String, NUMERIC(p,2)
 // Decimal(p, 2), a nullable column Nullable(…), plus _version UInt64 and
 // _deleted UInt8; ReplacingMergeTree(_version) ORDER BY id. sales_facts
-// is DESIGN §4's: order_date and updated_at DateTime('UTC') (seconds,
+// is docs/design.md's (Outputs): order_date and updated_at DateTime('UTC') (seconds,
 // rounded down, clamped as above), prices and line values Decimal(12, 2),
 // order_total and order_paid Decimal(18, 2); ReplacingMergeTree(_version)
 // PARTITION BY toYYYYMM(order_date) ORDER BY (order_id, order_item_id).

@@ -28,7 +28,7 @@ const (
 )
 
 // factTypes gives the ClickHouse type of every column of sales_facts
-// (DESIGN §4). Prices and line values are Decimal(12, 2) like the source's
+// (docs/design.md, Outputs). Prices and line values are Decimal(12, 2) like the source's
 // NUMERIC(12,2); the order sums Decimal(18, 2).
 var factTypes = map[string]string{
 	"order_item_id":    "Int64",
@@ -141,7 +141,7 @@ type output uint8
 const outFacts output = 0
 
 // outputs lists every output table: sales_facts, then the mirror tables
-// in DESIGN §2 order.
+// in the order of docs/design.md, Source data model.
 var outputs = func() []output {
 	out := []output{outFacts}
 	for _, t := range topology.Tables {
@@ -169,8 +169,10 @@ func (o output) columns(l layout) []Column {
 
 func (o output) partitionBy() string {
 	if o == outFacts {
-		// order_date never changes (DESIGN §2), so all versions of a fact
-		// stay in one partition, where ReplacingMergeTree can merge them.
+		// The versions of a fact under one order_date month stay in one
+		// partition, where ReplacingMergeTree can merge them; an order
+		// whose order_date moves to another month leaves deleted rows
+		// under its past months (docs/design.md, Rows that move).
 		return "toYYYYMM(order_date)"
 	}
 	return ""

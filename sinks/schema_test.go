@@ -28,7 +28,7 @@ func schemaFile(header string, v Version) string {
 	return b.String()
 }
 
-const schemaHeader = `-- drivetrain's ClickHouse output tables (DESIGN §4), for creating them by
+const schemaHeader = `-- drivetrain's ClickHouse output tables (docs/design.md, Outputs), for creating them by
 -- hand. drivetrain creates what is missing and checks every table itself at
 -- start (idempotent). Database drivetrain, no table suffix. Generated from
 -- sinks.DDL: do not edit; run go test ./sinks -run TestSchemaFiles -update

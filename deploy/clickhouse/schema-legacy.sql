@@ -1,4 +1,4 @@
--- drivetrain's ClickHouse output tables (DESIGN §4), for creating them by
+-- drivetrain's ClickHouse output tables (docs/design.md, Outputs), for creating them by
 -- hand. drivetrain creates what is missing and checks every table itself at
 -- start (idempotent). Database drivetrain, no table suffix. Generated from
 -- sinks.DDL: do not edit; run go test ./sinks -run TestSchemaFiles -update
