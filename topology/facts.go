@@ -1,6 +1,6 @@
 package topology
 
-// Fact is one row of sales_facts (DESIGN §4): an order item joined to its
+// Fact is one row of sales_facts (docs/design.md, Outputs): an order item joined to its
 // order, the order's customer and the item's vehicle, with the order's
 // totals. Money has scale 2. Missing customers and vehicles give empty
 // strings and zeros (left join).
@@ -43,7 +43,7 @@ type Fact struct {
 	Deleted   bool      // _deleted
 }
 
-// FactColumns names the sales_facts columns in DESIGN §4 order, the order
+// FactColumns names the sales_facts columns in the order of docs/design.md, Outputs, the order
 // of the Fact fields.
 var FactColumns = []string{
 	"order_item_id", "order_id", "order_date", "order_status", "channel", "currency",

@@ -1,6 +1,6 @@
 package topology
 
-// Mirror is one row for a mirror table of DESIGN §4: the source row
+// Mirror is one row for a mirror table (docs/design.md, Outputs): the source row
 // (Row.Table names the table) with _version and _deleted. A deleted row
 // carries its last known image.
 type Mirror struct {

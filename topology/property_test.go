@@ -63,8 +63,8 @@ func check(h *topologytest.History, sink *topologytest.Sink) string {
 	return ""
 }
 
-// TestJoinOrderInsensitive is the order-insensitivity property of DESIGN
-// §5 at the level of the join rules: random histories of the five tables,
+// TestJoinOrderInsensitive is the order-insensitivity property of
+// docs/design.md (Ordering and redelivery) at the level of the join rules: random histories of the five tables,
 // interleaved at random while keeping each partition's order, end in
 // mirror tables equal to the final source tables and in facts equal to
 // their left join computed directly.

@@ -1,6 +1,7 @@
 package topology
 
-// Table identifies one of the five source tables of DESIGN §2.
+// Table identifies one of the five source tables of docs/design.md,
+// Source data model.
 type Table uint8
 
 // The source tables. TableUnknown is the zero value.
@@ -13,7 +14,8 @@ const (
 	TablePayments
 )
 
-// Tables lists the five source tables in DESIGN §2 order.
+// Tables lists the five source tables in the order of docs/design.md,
+// Source data model.
 var Tables = []Table{TableCustomers, TableVehicles, TableOrders, TableOrderItems, TablePayments}
 
 var tableNames = [...]string{"", "customers", "vehicles", "orders", "order_items", "payments"}

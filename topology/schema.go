@@ -1,7 +1,7 @@
 package topology
 
 // ColumnType is the PostgreSQL type of a source column, as far as decoding
-// needs it (DESIGN §2).
+// needs it (docs/design.md, Source data model).
 type ColumnType uint8
 
 // The column types of the five source tables.

@@ -8,7 +8,7 @@ import (
 
 // Decimal is an exact fixed-point number, Unscaled × 10^-Scale. Money is
 // always a Decimal, never a float: NUMERIC(12,2) and the sums of
-// DESIGN §4 (Decimal(18,2)) fit the int64 unscaled value exactly.
+// docs/design.md, Outputs (Decimal(18,2)) fit the int64 unscaled value exactly.
 //
 // The zero value is 0 with scale 0.
 type Decimal struct {

@@ -28,7 +28,7 @@ const (
 	// DecimalAuto reads a string containing '.' or '-' (or NaN/Infinity) as
 	// decimal text and anything else as precise base64. Base64 never holds
 	// those characters, and the string mode of a NUMERIC with a scale always
-	// prints a point, so this is unambiguous for the tables of DESIGN §2.
+	// prints a point, so this is unambiguous for the tables of docs/design.md, Source data model.
 	DecimalAuto DecimalHandling = iota
 	// DecimalPrecise: strings are base64 (decimal.handling.mode=precise).
 	DecimalPrecise

@@ -6,8 +6,8 @@ import (
 )
 
 // ErrorKind classifies why a record could not be decoded. The kinds are
-// stable: they are what the dead-letter topic carries (DESIGN §5, "Bad
-// input") and what metrics are labelled with, so never rename one.
+// stable: they are what the dead-letter topic carries (docs/design.md,
+// Dead letters) and what metrics are labelled with, so never rename one.
 //
 // ErrorKind implements error, so errors.Is(err, debezium.TypeMismatch)
 // works on any error wrapping an *Error.

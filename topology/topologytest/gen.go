@@ -31,7 +31,7 @@ func (r *Record) Queue() Queue { return Queue{r.Topic, r.Change.Pos.Partition} }
 // with every update pattern below at a modest rate.
 //
 // The rates below are of the update patterns of real applications that
-// DESIGN §5 ("Rows move") names, on top of the plain inserts, updates and
+// docs/design.md ("Rows that move") names, on top of the plain inserts, updates and
 // deletes: each is the chance that a transaction of Transactions starts
 // that pattern (a negative rate turns it off).
 type Config struct {

@@ -14,7 +14,7 @@ import (
 
 // TestGenerateProducesThePatterns guards the property tests against a
 // generator that stops producing the update patterns of real
-// applications (DESIGN §5, "Rows move"), at the default rates and at
+// applications (docs/design.md, Rows that move), at the default rates and at
 // raised ones with big orders of hundreds of items.
 func TestGenerateProducesThePatterns(t *testing.T) {
 	tests := []struct {

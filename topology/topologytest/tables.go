@@ -60,7 +60,7 @@ func (t *Tables) Mirrors() []topology.Mirror {
 
 // Facts returns sales_facts_current as SQL would compute it from the
 // tables (order_items LEFT JOIN orders, customers, vehicles, with the
-// aggregates of DESIGN §4), _version 0. updated_at is the latest
+// aggregates of docs/design.md, Outputs), _version 0. updated_at is the latest
 // source.ts_ms among the rows the fact joins: the item, its order, the
 // order's customer, the item's vehicle, and every item and payment of the
 // order, deleted ones included (Gone). Items without an order (impossible
