@@ -1,4 +1,4 @@
-// Package oracle checks drivetrain's correctness contract (DESIGN §4):
+// Package oracle checks drivetrain's correctness contract (docs/design.md, The correctness contract):
 // once the pipeline is idle, for every table the non-deleted FINAL rows in
 // ClickHouse equal the rows in PostgreSQL, and sales_facts_current equals
 // the same left join computed by SQL in PostgreSQL.

@@ -53,7 +53,7 @@ func (o *Options) setDefaults() {
 }
 
 // Tables names the comparisons of a Result, in order: the five source
-// tables (DESIGN §2 order), then sales_facts_current.
+// tables (in the order of docs/design.md, Source data model), then sales_facts_current.
 var Tables = func() []string {
 	var out []string
 	for _, t := range topology.Tables {
@@ -185,7 +185,7 @@ func more(b *strings.Builder, what string, total int64, shown int) {
 
 // Compare compares PostgreSQL's source tables with drivetrain's output in
 // ClickHouse: each mirror table's non-deleted FINAL rows with its source
-// table, and sales_facts_current with DESIGN §4's left join computed by
+// table, and sales_facts_current with the left join of docs/design.md (Outputs) computed by
 // PostgreSQL. Call it once the pipeline is idle; it changes nothing on
 // either side. PostgreSQL is read in one REPEATABLE READ READ ONLY
 // transaction (one snapshot for every table); ClickHouse's tables are
@@ -260,7 +260,7 @@ func CompareURLs(ctx context.Context, dsn string, chCfg sinks.Config, opts Optio
 }
 
 // CountRows returns the number of rows PostgreSQL holds per entry of
-// Tables (sales_facts_current: the rows of DESIGN §4's left join, one per
+// Tables (sales_facts_current: the rows of docs/design.md's left join (Outputs), one per
 // order item), read in one snapshot. Callers use it to tell progress
 // while waiting for the pipeline to catch up; it is one cheap query.
 func CountRows(ctx context.Context, pg Postgres, schema string) (map[string]int64, error) {

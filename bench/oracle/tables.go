@@ -200,7 +200,7 @@ var factExprs = map[string]struct {
 		"WHEN COALESCE(p.order_paid, 0) < COALESCE(t.order_total, 0) THEN 'partial' ELSE 'paid' END"},
 }
 
-// factsFrom is DESIGN §4's left join in PostgreSQL: one row per order
+// factsFrom is the left join of docs/design.md (Outputs) in PostgreSQL: one row per order
 // item (its order always exists: a foreign key), with the order's
 // customer and the item's vehicle if present, the order's total over its
 // items and its paid amount over its approved payments.

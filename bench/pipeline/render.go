@@ -377,7 +377,7 @@ func appendTimestamp(b []byte, ts topology.Timestamp) []byte {
 // appendDecimal appends a Connect Decimal (decimal.handling.mode=precise):
 // the unscaled value as minimal big-endian two's complement bytes
 // (Java's BigInteger.toByteArray), base64 in a JSON string. The scale is
-// the schema's (2 for every NUMERIC of DESIGN §2).
+// the schema's (2 for every NUMERIC of docs/design.md, Source data model).
 func appendDecimal(b []byte, d topology.Decimal) []byte {
 	var raw [8]byte
 	u := uint64(d.Unscaled)

@@ -12,7 +12,7 @@
 # With --rebuild, the node then stops (SIGTERM: flush, commit, leave) and
 # starts again on the same group with an empty state directory: it rebuilds
 # every partition's state from the earliest offsets up to the committed
-# ones without emitting (DESIGN §5 Rebalance) and reads the global tables;
+# ones without emitting (docs/design.md, Rebalance) and reads the global tables;
 # the script reports that rate too (the replay-into-state benchmark).
 #
 # Usage (repo root, stack up, topics filled by `drivetrain generate`):

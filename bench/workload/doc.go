@@ -1,5 +1,5 @@
 // Package workload generates a realistic car e-commerce workload into the
-// source PostgreSQL database (DESIGN §2): the change stream that Debezium
+// source PostgreSQL database (docs/design.md, Source data model): the change stream that Debezium
 // turns into the events drivetrain consumes. `drivetrain generate` is its
 // command line; tests and `drivetrain demo` use it as a library:
 //
@@ -31,7 +31,7 @@
 // payments.order_id are never updated.
 //
 // About 2-3% of the operations are the rewrites real applications make
-// (DESIGN §5, "Rows move"): an item or a pending payment moved to another
+// (docs/design.md, Rows that move): an item or a pending payment moved to another
 // order by DELETE and INSERT with the same id, in one transaction or in
 // two with other operations between them (move_item, move_payment); an
 // order deleted and later re-created under its id, dated in another month,

@@ -18,7 +18,7 @@ import (
 const SchemaFile = "deploy/postgres/schema.sql"
 
 // ErrSchema reports that the database lacks the source schema (a table or
-// column of DESIGN §2); errors.Is matches it.
+// column of docs/design.md, Source data model); errors.Is matches it.
 var ErrSchema = errors.New("source schema missing")
 
 // Generator writes the workload into one PostgreSQL database. Open checks

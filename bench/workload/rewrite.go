@@ -5,8 +5,8 @@ import (
 	"time"
 )
 
-// The rewrites: update patterns of real applications that DESIGN §5 ("Rows
-// move") asks consumers to get right, in a small share of the mix.
+// The rewrites: update patterns of real applications that docs/design.md ("Rows
+// that move") asks consumers to get right, in a small share of the mix.
 //
 // order_items.order_id and payments.order_id cannot be updated (a trigger
 // rejects it), so an application moves an item or a payment to another
