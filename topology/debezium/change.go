@@ -66,7 +66,7 @@ func (o Op) String() string {
 // (SnapshotNone, the zero value).
 type Snapshot uint8
 
-// The snapshot markers of debezium.md §1.4.
+// The snapshot markers of docs/debezium.md, The source block.
 const (
 	SnapshotNone                  Snapshot = iota // null or absent: streaming
 	SnapshotFalse                                 // "false": streaming
@@ -100,7 +100,7 @@ type Image struct {
 	// after of a delete).
 	Valid bool
 	// Unchanged holds the columns whose value was Debezium's "unavailable
-	// value" placeholder (an unchanged TOASTed value, debezium.md §4). Such a
+	// value" placeholder (an unchanged TOASTed value, docs/debezium.md, Unchanged TOAST values). Such a
 	// column has its zero value in the row and must be taken from state.
 	Unchanged topology.ColumnSet
 

@@ -94,7 +94,7 @@ type Decoder struct {
 	schemaless [numTables]*plan
 	reported   [numTables]map[string]struct{}
 
-	// Placeholder forms (debezium.md §4): strings compared after
+	// Placeholder forms (docs/debezium.md, Unchanged TOAST values): strings compared after
 	// unescaping, and array/object forms compared without whitespace.
 	phStrings      []string
 	phSpans        []string
@@ -446,7 +446,7 @@ func (d *Decoder) decodePayload(s *scanner, p *plan, ch *Change) (bool, error) {
 }
 
 // The members of the envelope and of its source block in the order
-// Debezium writes them (debezium.md §1.3, §1.4), quoted and with the colon,
+// Debezium writes them (docs/debezium.md, The envelope, The source block), quoted and with the colon,
 // for nameAt.
 var (
 	envelopeMembers = members("before", "after", "source", "transaction", "op", "ts_ms", "ts_us", "ts_ns")
@@ -977,7 +977,8 @@ func (d *Decoder) decodeCell(s *scanner, f *field, col *topology.Column, c *cell
 }
 
 // containerValue handles an array or object where the column wants a
-// scalar: a placeholder form of debezium.md §4, or a type mismatch.
+// scalar: a placeholder form (docs/debezium.md, Unchanged TOAST
+// values), or a type mismatch.
 func (d *Decoder) containerValue(s *scanner, f *field) (bool, error) {
 	start := s.i
 	if err := s.skip(); err != nil {

@@ -576,7 +576,7 @@ func TestEpochTimestamps(t *testing.T) {
 }
 
 // TestInfinity checks every numeric encoding Debezium uses for
-// PostgreSQL's ±infinity (debezium.md §3, Debezium 3.6.1): each becomes
+// PostgreSQL's ±infinity (docs/debezium.md, Infinity; Debezium 3.6.1): each becomes
 // the latest or earliest value the pipeline clamps to (ClickHouse
 // DateTime's range), and the values next to the sentinels stay as they
 // are.

@@ -44,7 +44,7 @@
 //     DateTime's 2106-02-07 06:28:15 and 1970-01-01 00:00:00 UTC (as dates,
 //     2106-02-07 and 1970-01-01): they have no ClickHouse counterpart, and
 //     clamping keeps the row instead of sending it to the dead-letter topic.
-//   - TOAST placeholders (debezium.md §4, every shape) mark the column in
+//   - TOAST placeholders (docs/debezium.md, Unchanged TOAST values; every shape) mark the column in
 //     Image.Unchanged instead of giving it a value.
 //   - Schema evolution: a column the table does not have is ignored and
 //     reported once per Decoder (Options.OnUnknownColumn); a missing

@@ -18,7 +18,7 @@ import (
 // kind the plan gives the column is part of the entry).
 
 // memoMin is the length, quotes included, from which a string value is
-// remembered: well above the placeholders (debezium.md §4), which decode
+// remembered: well above the placeholders (docs/debezium.md, Unchanged TOAST values), which decode
 // to something else than their bytes.
 const memoMin = 256
 

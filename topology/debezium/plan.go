@@ -100,7 +100,7 @@ func (p *plan) add(name string, f field) {
 }
 
 // connectSchema is a Kafka Connect schema in the JsonConverter's JSON form
-// (debezium.md §1.1). It is decoded with encoding/json: this happens only
+// (docs/debezium.md, Connect schemas). It is decoded with encoding/json: this happens only
 // when a table's schema changes, never per record.
 type connectSchema struct {
 	Type       string            `json:"type"`

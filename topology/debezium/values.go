@@ -510,7 +510,7 @@ func infiniteText(t []byte) int {
 	return 0
 }
 
-// Debezium's encodings of PostgreSQL's ±infinity (debezium.md §3; checked
+// Debezium's encodings of PostgreSQL's ±infinity (docs/debezium.md, Infinity; checked
 // against 3.6.1). Timestamps: pgjdbc's DATE_POSITIVE/NEGATIVE_INFINITY
 // read as microseconds (MicroTimestamp) or as milliseconds (Timestamp),
 // and Long.MAX/MIN. Dates, as days since the epoch: the int32-wrapped
