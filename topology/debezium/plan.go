@@ -168,7 +168,7 @@ func isIntType(t string) bool {
 	return t == "int8" || t == "int16" || t == "int32" || t == "int64"
 }
 
-// Logical type names of debezium.md §3.
+// Logical type names of docs/debezium.md, Types.
 const (
 	nameDecimal         = "org.apache.kafka.connect.data.Decimal"
 	nameVariableDecimal = "io.debezium.data.VariableScaleDecimal"
