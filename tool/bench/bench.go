@@ -122,15 +122,15 @@ func (o Options) Validate() error {
 	}
 	switch {
 	case o.Runs < 0:
-		return fmt.Errorf("Runs: %d is negative", o.Runs)
+		return fmt.Errorf("runs: %d is negative", o.Runs)
 	case o.Events < 0:
-		return fmt.Errorf("Events: %d is negative", o.Events)
+		return fmt.Errorf("events: %d is negative", o.Events)
 	case o.ProcessEvents < 0:
-		return fmt.Errorf("ProcessEvents: %d is negative", o.ProcessEvents)
+		return fmt.Errorf("process events: %d is negative", o.ProcessEvents)
 	}
 	for _, r := range o.Rates {
 		if r <= 0 {
-			return fmt.Errorf("Rates: %g is not positive", r)
+			return fmt.Errorf("rates: %g is not positive", r)
 		}
 	}
 	return nil
