@@ -84,7 +84,7 @@ func TestHelpMasksSecrets(t *testing.T) {
 	out, _, code := runCLI(t, "health", "--help")
 	require.Zero(t, code)
 	assert.NotContains(t, out, "s3cret")
-	assert.Contains(t, out, "postgres://app:xxxxx@db:5432/ecommerce")
+	assert.Contains(t, out, "postgres://drivetrain:xxxxx@127.0.0.1:15432/ecommerce", "the default, masked")
 }
 
 func TestHealthPrintsFixForFailures(t *testing.T) {

@@ -4,31 +4,45 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net/url"
 	"os"
+	"slices"
 	"strings"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/drivetrain-cdc/drivetrain/tool/config"
 )
 
 // errHelpShown reports that --help printed the usage; the command succeeds.
 var errHelpShown = errors.New("help shown")
 
-// Defaults point at the local stack of deploy/local (see the README for the
-// ports); the environment variables override them, and flags override both.
+// The local stack's addresses, the defaults of the configuration.
 const (
-	defaultPostgresDSN = "postgres://drivetrain:drivetrain@127.0.0.1:15432/ecommerce?sslmode=disable"
-	defaultKafka       = "127.0.0.1:19092"
-	defaultConnectURL  = "http://127.0.0.1:18083"
-	defaultClickHouse  = "http://127.0.0.1:18123"
-	defaultTopicPrefix = "ecommerce"
+	defaultKafka      = config.DefaultKafkaBrokers
+	defaultClickHouse = config.DefaultClickHouse
 )
 
 // flagSet wraps flag.FlagSet with drivetrain's conventions: usage on --help
-// (exit 0), one-line errors naming the flag, environment defaults.
+// (exit 0), one-line errors naming the flag, and the configuration of
+// tool/config: every command reads --config, the DRIVETRAIN_* environment
+// and its flags, and the flags registered with keyString set
+// configuration keys.
 type flagSet struct {
 	*flag.FlagSet
 	cmd        command
 	a          *app
 	positional []string
+	// keys are the flags that set configuration keys, and where their
+	// effective values go once parse has loaded the configuration.
+	keys []keyFlag
+	eps  []*endpoints
+	cfg  config.Config
+}
+
+// keyFlag is a flag that sets a configuration key.
+type keyFlag struct {
+	name, key string
+	p         *string
 }
 
 func newFlagSet(a *app, c command) *flagSet {
@@ -47,12 +61,19 @@ func (f *flagSet) usage() {
 	f.FlagSet.SetOutput(w)
 	f.PrintDefaults()
 	f.FlagSet.SetOutput(f.a.stderr)
+	fmt.Fprintln(w, "\nEvery configuration key can also be set in the --config file or a DRIVETRAIN_* environment\nvariable (flags win over the environment, which wins over the file); see docs/configuration.md.")
 }
 
 // parse parses args, flags and positional arguments in any order (as in
 // `connector register --timeout 1m`); on a bad flag it returns a one-line
-// error naming it. The positional arguments are then in args().
+// error naming it. The positional arguments are then in args(). It then
+// loads the configuration (config.Load: defaults, --config, environment,
+// the key flags that were set) and fills the key flags and endpoints with
+// the effective values; config() returns it.
 func (f *flagSet) parse(args []string) error {
+	if f.Lookup("config") == nil {
+		f.String("config", "", "YAML configuration file (docs/configuration.md); DRIVETRAIN_* variables override it, flags override both")
+	}
 	f.FlagSet.SetOutput(discard{})
 	defer f.FlagSet.SetOutput(f.a.stderr)
 	for {
@@ -66,22 +87,71 @@ func (f *flagSet) parse(args []string) error {
 		}
 		rest := f.Args()
 		if len(rest) == 0 {
-			return nil
+			break
 		}
 		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
 			f.positional = append(f.positional, rest...)
-			return nil
+			break
 		}
 		f.positional = append(f.positional, rest[0])
 		args = rest[1:]
 	}
+	return f.load()
 }
+
+// load loads the configuration and hands the effective values to the key
+// flags and endpoints.
+func (f *flagSet) load() error {
+	set := map[string]bool{}
+	f.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	src := config.Sources{File: f.Lookup("config").Value.String()}
+	for _, k := range f.keys {
+		if set[k.name] {
+			src.Flags = append(src.Flags, config.Flag{Name: k.name, Key: k.key, Value: *k.p})
+		}
+	}
+	cfg, err := config.Load(src)
+	if err != nil {
+		return err
+	}
+	f.cfg = cfg
+	for _, k := range f.keys {
+		*k.p = cfg.Value(k.key)
+	}
+	for _, e := range f.eps {
+		e.cfg = cfg
+	}
+	return nil
+}
+
+// config returns the configuration parse loaded.
+func (f *flagSet) config() config.Config { return f.cfg }
 
 // args returns the positional arguments found by parse.
 func (f *flagSet) args() []string { return f.positional }
 
-// envString registers a string flag whose default comes from the
-// environment variable env, else def.
+// keyString registers a flag that sets the configuration key key; after
+// parse, *p holds the key's effective value (from the flag, else the
+// environment, the file or the default).
+func (f *flagSet) keyString(p *string, name, key, help string) {
+	f.StringVar(p, name, "", fmt.Sprintf("%s (%s, env %s; default %s)", help, key, strings.Join(config.EnvNames(key), " or "), defaultOf(key)))
+	f.keys = append(f.keys, keyFlag{name: name, key: key, p: p})
+}
+
+// defaultOf describes a key's default for --help, passwords masked.
+func defaultOf(key string) string {
+	v := config.MaskURL(config.Default().Value(key))
+	if key == "processor.node_id" {
+		v = "the host name"
+	}
+	if v == "" {
+		return "none"
+	}
+	return v
+}
+
+// envString registers a string flag (not a configuration key) whose
+// default comes from the environment variable env, else def.
 func (f *flagSet) envString(p *string, name, env, def, help string) {
 	if v, ok := os.LookupEnv(env); ok && v != "" {
 		def = v
@@ -89,46 +159,47 @@ func (f *flagSet) envString(p *string, name, env, def, help string) {
 	f.StringVar(p, name, def, fmt.Sprintf("%s (env %s)", help, env))
 }
 
-// endpoints are the addresses of the pipeline's services.
+// endpoints are the addresses of the pipeline's services, as the
+// configuration has them after parse; cfg is the whole configuration
+// (Kafka TLS and SASL, ClickHouse credentials).
 type endpoints struct {
 	postgres    string
 	kafka       string
 	connect     string
 	clickhouse  string
 	topicPrefix string
+	cfg         config.Config
 }
 
-func (f *flagSet) postgresFlag(e *endpoints) {
-	f.envString(&e.postgres, "postgres", "DRIVETRAIN_POSTGRES_DSN", defaultPostgresDSN, "PostgreSQL connection string")
-	f.maskDefault("postgres")
-}
-
-// maskDefault hides the password of a URL-valued flag's default in --help.
-func (f *flagSet) maskDefault(name string) {
-	fl := f.Lookup(name)
-	if u, err := url.Parse(fl.DefValue); err == nil && u.User != nil {
-		if _, has := u.User.Password(); has {
-			u.User = url.UserPassword(u.User.Username(), "xxxxx")
-			fl.DefValue = u.String()
-		}
+func (f *flagSet) endpoints(e *endpoints) {
+	if !slices.Contains(f.eps, e) {
+		f.eps = append(f.eps, e)
 	}
 }
 
+func (f *flagSet) postgresFlag(e *endpoints) {
+	f.endpoints(e)
+	f.keyString(&e.postgres, "postgres", "postgres.dsn", "PostgreSQL connection string")
+}
+
 func (f *flagSet) kafkaFlag(e *endpoints) {
-	f.envString(&e.kafka, "kafka", "DRIVETRAIN_KAFKA_BROKERS", defaultKafka, "Kafka bootstrap brokers, comma-separated")
+	f.endpoints(e)
+	f.keyString(&e.kafka, "kafka", "kafka.brokers", "Kafka bootstrap brokers, comma-separated")
 }
 
 func (f *flagSet) connectFlag(e *endpoints) {
-	f.envString(&e.connect, "connect", "DRIVETRAIN_CONNECT_URL", defaultConnectURL, "Kafka Connect REST URL")
+	f.endpoints(e)
+	f.keyString(&e.connect, "connect", "connect.url", "Kafka Connect REST URL")
 }
 
 func (f *flagSet) clickhouseFlag(e *endpoints) {
-	f.envString(&e.clickhouse, "clickhouse", "DRIVETRAIN_CLICKHOUSE_URL", defaultClickHouse, "ClickHouse URL (http(s)://host:port or clickhouse://host:port)")
-	f.maskDefault("clickhouse")
+	f.endpoints(e)
+	f.keyString(&e.clickhouse, "clickhouse", "clickhouse.addr", "ClickHouse URL: http(s)://host:port or clickhouse://host:port")
 }
 
 func (f *flagSet) topicPrefixFlag(e *endpoints) {
-	f.envString(&e.topicPrefix, "topic-prefix", "DRIVETRAIN_TOPIC_PREFIX", defaultTopicPrefix, "Debezium topic prefix (topics are <prefix>.public.<table>)")
+	f.endpoints(e)
+	f.keyString(&e.topicPrefix, "topic-prefix", "processor.topic_prefix", "Debezium topic prefix: topics are <prefix>.public.<table>")
 }
 
 // brokers splits the comma-separated broker list.
@@ -141,6 +212,10 @@ func (e *endpoints) brokers() []string {
 	}
 	return out
 }
+
+// kafkaOpts returns the options of a Kafka client that connects as the
+// kafka section says (brokers, client id, TLS, SASL).
+func (e *endpoints) kafkaOpts() ([]kgo.Opt, error) { return e.cfg.Kafka.ClientOpts() }
 
 type discard struct{}
 

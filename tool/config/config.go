@@ -64,6 +64,11 @@ type Config struct {
 	// acknowledgement) before /readyz reports the node not ready: a sink
 	// that takes nothing, an actor stuck on a batch. Default 2m; 0: never.
 	ReadyMaxStall time.Duration `yaml:"ready_max_stall"`
+	// ReadyMaxUnreachable is how long ClickHouse or Kafka may fail the
+	// node's probes (a query of ClickHouse and a metadata request to
+	// Kafka, every 5 s) before /readyz reports the node not ready; it is
+	// ready again at the first probe that succeeds. Default 30s; 0: never.
+	ReadyMaxUnreachable time.Duration `yaml:"ready_max_unreachable"`
 	// SummaryInterval is how often the node logs its one-line summary
 	// (events consumed, rows written, lag, backlog, freshness, dead
 	// letters). Default 30s; negative: never.
@@ -107,14 +112,15 @@ type Connect struct {
 // stack's addresses, the node id the host name.
 func Default() Config {
 	c := Config{
-		HTTPAddr:        DefaultHTTPAddr,
-		ReadyMaxLag:     100_000,
-		ReadyMaxStall:   2 * time.Minute,
-		SummaryInterval: 30 * time.Second,
-		ShutdownTimeout: time.Minute,
-		Kafka:           Kafka{Brokers: []string{DefaultKafkaBrokers}, ClientID: DefaultClientID},
-		Postgres:        Postgres{DSN: DefaultPostgresDSN},
-		Connect:         Connect{URL: DefaultConnectURL},
+		HTTPAddr:            DefaultHTTPAddr,
+		ReadyMaxLag:         100_000,
+		ReadyMaxStall:       2 * time.Minute,
+		ReadyMaxUnreachable: 30 * time.Second,
+		SummaryInterval:     30 * time.Second,
+		ShutdownTimeout:     time.Minute,
+		Kafka:               Kafka{Brokers: []string{DefaultKafkaBrokers}, ClientID: DefaultClientID},
+		Postgres:            Postgres{DSN: DefaultPostgresDSN},
+		Connect:             Connect{URL: DefaultConnectURL},
 	}
 	c.ClickHouse.Addr = DefaultClickHouse
 	c.Processor.TopicPrefix = actors.DefaultTopicPrefix
@@ -141,6 +147,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("shutdown_timeout must be positive, got %s", c.ShutdownTimeout)
 	case c.ReadyMaxStall < 0:
 		return fmt.Errorf("ready_max_stall must not be negative, got %s", c.ReadyMaxStall)
+	case c.ReadyMaxUnreachable < 0:
+		return fmt.Errorf("ready_max_unreachable must not be negative, got %s", c.ReadyMaxUnreachable)
 	case c.Postgres.DSN == "":
 		return errors.New("postgres.dsn must not be empty")
 	case c.Connect.URL == "":

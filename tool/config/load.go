@@ -64,6 +64,18 @@ func EnvName(key string) string {
 	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
 }
 
+// EnvNames returns the environment variables of a key: EnvName(key), and
+// the short name some keys also have.
+func EnvNames(key string) []string {
+	names := []string{EnvName(key)}
+	for short, k := range shortEnv {
+		if k == key {
+			names = append(names, short)
+		}
+	}
+	return names
+}
+
 // Keys returns every key of Config, sorted.
 func Keys() []string {
 	k, err := defaultsLayer(Config{})

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"net/url"
 	"strings"
 
@@ -68,4 +69,26 @@ func MaskURL(s string) string {
 	}
 	u.User = url.UserPassword(u.User.Username(), "xxxxx")
 	return u.String()
+}
+
+// Value returns the value of key in c as text, as a flag or an
+// environment variable would set it (lists comma-separated, durations as
+// Go durations); "" for a key c does not have.
+func (c Config) Value(key string) string {
+	k, err := defaultsLayer(c)
+	if err != nil {
+		return ""
+	}
+	switch v := k.Get(key).(type) {
+	case nil:
+		return ""
+	case []any:
+		parts := make([]string, len(v))
+		for i, it := range v {
+			parts[i] = fmt.Sprint(it)
+		}
+		return strings.Join(parts, ",")
+	default:
+		return fmt.Sprint(v)
+	}
 }
