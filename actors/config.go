@@ -14,7 +14,8 @@ import (
 // default; Brokers and StateDir are required.
 type Config struct {
 	// Brokers are the Kafka bootstrap brokers (host:port). Required.
-	Brokers []string `yaml:"brokers"`
+	// Not a key of its own: the configuration sets it from kafka.brokers.
+	Brokers []string `yaml:"-"`
 	// TopicPrefix is Debezium's topic.prefix: the source topics are
 	// <prefix>.public.<table>. Default "ecommerce".
 	TopicPrefix string `yaml:"topic_prefix"`
@@ -103,9 +104,10 @@ type Config struct {
 	// MaxRecordBytes bounds a record's key plus value; larger records go
 	// to the dead-letter topic. Default 4 MiB (the decoder's).
 	MaxRecordBytes int `yaml:"max_record_bytes"`
-	// SinkBatch sizes the sink actors' batches (cmd copies the ClickHouse
-	// sink's batch settings here); zero fields take sinks' defaults.
-	SinkBatch sinks.BatchConfig `yaml:"sink_batch"`
+	// SinkBatch sizes the sink actors' batches; zero fields take sinks'
+	// defaults. Not a key of its own: the configuration sets it from
+	// clickhouse.batch.
+	SinkBatch sinks.BatchConfig `yaml:"-"`
 	// SinkRetryMin and SinkRetryMax bound the backoff between attempts of
 	// a batch whose write failed with a retryable error. Defaults 200ms
 	// and 10s.

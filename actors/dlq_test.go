@@ -172,7 +172,7 @@ func TestDeadLettersOnce(t *testing.T) {
 
 	b := h.start("b", nil) // same group, empty state
 	h.waitIdle(hist.Final, 20*time.Second)
-	waitFor(t, 10*time.Second, "b's global tables read", func() bool { return b.Stats().RowsWritten > 0 })
+	waitFor(t, 10*time.Second, "b's global tables read", b.Ready)
 	require.NoError(t, b.shutdown(t))
 
 	h.group += "-replay"

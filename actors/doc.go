@@ -137,10 +137,10 @@
 //
 // A global actor reads every partition of its topic with a direct
 // client, applies a poll's records with topology.ApplyGlobal in one
-// batch, commits it, sends the mirror rows, and tells every subscribed
-// partition actor which rows changed and its position after them
-// (dimensionsChanged). Each partition re-emits the facts that join those
-// rows. Before the node joins the group, both global actors bootstrap:
+// batch, commits it, and tells every subscribed partition actor which
+// rows changed and its position after them (dimensionsChanged). Each
+// partition re-emits the facts that join those rows, and partition 0
+// also their mirror rows (below, "The mirrors of the global tables"). Before the node joins the group, both global actors bootstrap:
 // they apply every record below the end offsets listed at start. During
 // the bootstrap they stage their batches (state.GlobalBatch.Stage)
 // instead of committing them: each row's last value is written once, when
@@ -152,29 +152,15 @@
 // ends.
 //
 // A global table bootstrapped from nothing (a new state directory: no
-// offset stored for its topic) sends no mirror row while it reads: the
-// topic holds every version of every row, and the mirror keeps the last.
-// Once bootstrapped, the actor sends each row's last version from the
-// state (state.Store.Mirrors), a chunk of rows at a time as credit
-// allows. In the catch-up benchmark that is 100,000 vehicle rows instead
-// of 600,000, each with its features document, which halved the
-// bootstrap. Its stored offsets then run ahead of what the sinks have,
-// so the table is marked, durably, before the first record is applied
-// (state.Store.MarkSnapshot), and the mark cleared once the sinks
-// acknowledged every row sent; a node that starts with the mark set
-// bootstraps the same way and sends every row again. The node is not
-// idle while a table is marked (Stats.Snapshots).
-//
-// Such a bootstrap also reads its topic newest first (backward.go): in
+// offset stored for its topic) reads its topic newest first (backward.go): in
 // rounds from the end offsets back to the start, it applies per row only
 // the last complete image and what follows it, and decodes the older
 // records only to send the bad ones to the dead-letter topic
 // (Stats.BootstrapSkipped counts them). It stores no offsets before it
 // ends.
 //
-// Otherwise the global offsets a global actor stores are the acknowledged
-// ones (its mirror rows written), not the applied ones, so that after a
-// crash the records whose mirror rows may be missing are read again. (Package
+// Otherwise the global offsets a global actor stores are those of the
+// records it applied (and whose dead letters are written). (Package
 // state's doc describes partitions also storing how far they applied
 // refreshes, and resuming the global topics from the lowest of those;
 // this package does not use that: it would not cover refreshed facts
@@ -183,9 +169,10 @@
 //
 // Which dimension changes the facts of partition n in the sinks reflect
 // is part of n's committed offsets: their commit metadata
-// ("drivetrain/2 version=1796661556148904294 customers=0:120,1:98
+// ("drivetrain/3 version=1796661556148904294 customers=0:120,1:98
 // vehicles=0:4000") holds, per global topic partition, the position G
-// below which every record's refreshed facts were acknowledged. Whichever node owns n next subscribes to its
+// below which every record's refreshed facts (and, for partition 0, its
+// mirror rows) were acknowledged. Whichever node owns n next subscribes to its
 // global actors, which answer with their position Y, and re-reads the
 // records between G and Y in a catch-up goroutine (a direct client from
 // G to Y; only the keys matter), re-emitting the facts of the rows they
@@ -210,6 +197,32 @@
 // "Fact versions"). A partition that read nothing yet commits its zero
 // offsets with the reservation; a commit at offset 0 counts as none for
 // the quiet start and the dimension catch-up.
+//
+// # The mirrors of the global tables
+//
+// Every node keeps the customers and vehicles whole, but one writes
+// their mirror rows: the owner of partition 0 of the order stream, the
+// mirror writer, whichever node that is (a node with no partition 0
+// writes none). Partition 0 adds to the facts of each refresh, from a
+// notification or its catch-up, the mirror rows of the rows refreshed,
+// read from the state (state.Store.MirrorsOf: the newest version, which
+// supersedes any older one in ClickHouse). Its commit metadata thus
+// says which global records' mirror rows are acknowledged as well, and
+// the handover is the catch-up above: the next owner of partition 0
+// re-reads the records between G and Y and writes their rows again, so
+// no change falls between two writers. Metadata written before this
+// ("drivetrain/2") says nothing of mirror rows: partition 0 then reads
+// the global topics from the start once.
+//
+// A partition 0 the group never committed writes every row of the
+// global tables from the state (state.Store.Mirrors, mirrorChunk: a
+// chunk of rows at a time as credit allows, the last versions only,
+// sent late), rather than every version the topics hold: in the
+// catch-up benchmark that is 100,000 vehicle rows instead of 600,000,
+// each with its features document. Until the sinks acknowledged them
+// all, its commits carry progress 0 for the table, so a crash meanwhile
+// makes the next owner read the whole topic; the node is not idle
+// meanwhile (Stats.Snapshots).
 //
 // # Backpressure
 //
@@ -245,7 +258,7 @@
 // order they were cut. Rows are sent marked late when the newest record
 // they derive from (its Kafka timestamp; for a refresh, the newest of the
 // global batch that caused it) was older than SinkBatch.CatchUpDelay when
-// read, and always for the mirror rows a bootstrap sends from the state:
+// read, and always for the mirror rows partition 0 sends from the state:
 // a batch of late rows may wait CatchUpDelay instead of MaxDelay, so a
 // node catching up makes fewer and larger inserts. A source that runs
 // out of credit sends the sinks a flush, so that it does not wait that

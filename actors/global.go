@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"math"
 	"runtime"
 	"slices"
 	"sync"
@@ -32,20 +31,20 @@ const maxOutstandingRefreshes = 2
 // before polling again.
 //
 // Per poll the actor applies the records in one state batch, commits
-// it, sends the mirror rows to the sink, then tells every subscribed
-// partition actor which rows changed (dimensionsChanged). The offsets it
-// stores are the acknowledged ones, not the applied ones: after a crash
-// the records whose mirror rows may be missing from the sinks are read
-// again (re-applying a record at a row's stored position emits it again;
-// older ones are ignored). It is bootstrapped once it has applied every
-// record below the end offsets listed when the node started; the node
-// joins the consumer group only then.
+// it, then tells every subscribed partition actor which rows changed
+// (dimensionsChanged). It writes no rows: the facts the changes affect
+// are re-emitted by the partition actors, and the table's mirror rows by
+// one of them, the mirror writer (the owner of partition 0 of the order
+// stream; see the package doc, "The mirrors of the global tables"). The
+// offsets it stores are those of the records applied and whose dead
+// letters, if any, are written. It is bootstrapped once it has applied
+// every record below the end offsets listed when the node started; the
+// node joins the consumer group only then.
 type globalActor struct {
-	env    *env
-	table  topology.Table
-	topic  string
-	source int32
-	log    zerolog.Logger
+	env   *env
+	table topology.Table
+	topic string
+	log   zerolog.Logger
 
 	self      *actor.PID
 	applied   positions // next offset applied, by partition
@@ -54,33 +53,15 @@ type globalActor struct {
 	ends      positions // bootstrap targets
 	booted    bool
 	// backward: the bootstrap reads newest first (backward.go).
-	backward bool
-	onBoot   func()
-	track    tracker[positions]
-	step     step.Global
-	subs     map[string]*subscriber
-	held     chan struct{} // the reader's done, held for backpressure
-	// flushAsked: a flush was sent to the sink since the last
-	// acknowledgement (see flushSink).
-	flushAsked bool
-	drainDone  chan struct{}
-	cancel     context.CancelFunc
-	// snap is the sending of the mirror rows from the state, when the
-	// table is bootstrapped from nothing (nil otherwise, and once done).
-	snap *snapshot
+	backward  bool
+	onBoot    func()
+	track     tracker[positions]
+	step      step.Global
+	subs      map[string]*subscriber
+	held      chan struct{} // the reader's done, held for backpressure
+	drainDone chan struct{}
+	cancel    context.CancelFunc
 }
-
-// snapshot is where a globalActor is in sending its mirror rows from the
-// state: the rows above id after are still to be sent; once done, the
-// mark is cleared when the unit lastSeq is reached.
-type snapshot struct {
-	after   int64
-	done    bool
-	lastSeq int64
-}
-
-// snapshotChunk is how many mirror rows a snapshot sends per unit.
-const snapshotChunk = 1000
 
 type subscriber struct {
 	pid         *actor.PID
@@ -89,7 +70,7 @@ type subscriber struct {
 
 func newGlobalActor(e *env, t topology.Table, resume, starts, ends positions, onBoot func()) *globalActor {
 	return &globalActor{
-		env: e, table: t, topic: e.topics.of(t), source: -int32(t),
+		env: e, table: t, topic: e.topics.of(t),
 		applied: resume.clone(), persisted: resume.clone(), starts: starts, ends: ends, onBoot: onBoot,
 	}
 }
@@ -102,11 +83,8 @@ func (g *globalActor) Receive(c actor.Context) {
 		g.log = g.env.log.With().Str("component", "global").Str("table", g.table.String()).Str("topic", g.topic).Logger()
 		g.subs = map[string]*subscriber{}
 		g.env.metrics.globalAck(g.table, g.persisted)
-		if err := g.startSnapshot(); err != nil {
-			g.env.fail(err)
-			return
-		}
-		g.log.Info().Interface("from", g.applied).Interface("bootstrap_to", g.ends).Bool("mirrors_from_state", g.snap != nil).
+		g.backward = g.fresh() && g.env.cfg.BootstrapChunkBytes > 0
+		g.log.Info().Interface("from", g.applied).Interface("bootstrap_to", g.ends).
 			Bool("newest_first", g.backward).Msg("reading global table")
 		g.checkBoot()
 		var ctx context.Context
@@ -114,9 +92,6 @@ func (g *globalActor) Receive(c actor.Context) {
 		g.startReader(ctx)
 	case *globalFetched:
 		g.apply(m)
-	case *rowsWritten:
-		g.track.ack(m.out, m.seq)
-		g.reached()
 	case *deadLetterWritten:
 		g.track.deadLetterDone(m.seq)
 		g.reached()
@@ -333,7 +308,7 @@ func offsetsOf(p positions) map[int32]kgo.Offset {
 	return out
 }
 
-// apply applies one poll's records, commits, emits and notifies.
+// apply applies one poll's records, commits and notifies.
 func (g *globalActor) apply(m *globalFetched) {
 	if g.drainDone != nil || g.env.failed.Load() {
 		close(m.done)
@@ -350,9 +325,7 @@ func (g *globalActor) apply(m *globalFetched) {
 			g.applied[r.Partition] = r.Offset + 1
 		}
 	}
-	// Mirror rows of a table bootstrapped from nothing are sent from the
-	// state once bootstrapped: the last version of each row only.
-	res, err := g.step.Apply(b, m.decoded, g.snap == nil || g.booted)
+	res, err := g.step.Apply(b, m.decoded, false)
 	if err != nil {
 		g.env.fail(err)
 		return
@@ -364,18 +337,20 @@ func (g *globalActor) apply(m *globalFetched) {
 	if m.through != nil {
 		g.applied = m.through.clone()
 	}
+	// With no dead letter in flight the offsets go with the rows.
+	if len(bad) == 0 && g.track.pending() == 0 {
+		if err := g.persistTo(b, g.applied); err != nil {
+			return
+		}
+	}
 	if err := g.commit(b); err != nil {
 		g.env.fail(fmt.Errorf("committing %s state: %w", g.table, err))
 		return
 	}
-	var rows [numOutputs]int
-	mirrors, ids := res.Mirrors, res.Changed
-	rows[mirrorOutput(g.table)] = len(mirrors)
-	seq := g.track.add(&rows, mirrorBytes(mirrors), len(bad), g.applied.clone())
-	g.env.metrics.inflightRows.Add(int64(len(mirrors)))
-	if len(mirrors) > 0 {
-		late := g.env.cfg.SinkBatch.Late(written, time.Now())
-		g.env.root.Send(g.env.sinks[mirrorOutput(g.table)], &writeRows[topology.Mirror]{source: g.source, seq: seq, replyTo: g.self, rows: mirrors, late: late})
+	ids := res.Changed
+	var seq int64
+	if len(bad) > 0 || g.track.pending() > 0 {
+		seq = g.track.add(&[numOutputs]int{}, 0, len(bad), g.applied.clone())
 	}
 	for _, d := range bad {
 		d.replyTo, d.seq = g.self, seq
@@ -407,16 +382,13 @@ func (g *globalActor) commit(b *state.GlobalBatch) error {
 	return b.Stage()
 }
 
-// reached collects the acknowledged units and stores how far they go.
+// reached collects the units whose dead letters are written and stores
+// how far they go.
 func (g *globalActor) reached() {
 	var acked positions
-	before := g.track.inflight
 	if g.track.pop(func(p positions) { acked = p }) == 0 {
 		return
 	}
-	g.env.metrics.inflightRows.Add(-int64(before - g.track.inflight))
-	g.flushAsked = false
-	g.continueSnapshot()
 	if acked != nil && !maps.Equal(acked, g.persisted) {
 		b := g.env.store.NewGlobalBatch()
 		defer b.Close()
@@ -448,12 +420,6 @@ func (g *globalActor) persistTo(b *state.GlobalBatch, acked positions) error {
 	return nil
 }
 
-// overCredit reports whether the unacknowledged mirror rows exceed the
-// credit (Config.MaxInflightRows, MaxInflightBytes).
-func (g *globalActor) overCredit() bool {
-	return g.track.over(g.env.cfg.MaxInflightRows, g.env.cfg.MaxInflightBytes)
-}
-
 // mirrorBytes returns the size of rows as the sinks measure them.
 func mirrorBytes(rows []topology.Mirror) int64 {
 	var n int64
@@ -463,14 +429,9 @@ func mirrorBytes(rows []topology.Mirror) int64 {
 	return n
 }
 
-// release lets the reader poll again when the sinks and every subscriber
-// keep up.
+// release lets the reader poll again when every subscriber keeps up.
 func (g *globalActor) release() {
 	if g.held == nil {
-		return
-	}
-	if g.overCredit() {
-		g.flushSink()
 		return
 	}
 	for _, s := range g.subs {
@@ -480,17 +441,6 @@ func (g *globalActor) release() {
 	}
 	close(g.held)
 	g.held = nil
-}
-
-// flushSink asks the table's sink to write its open batch, once per
-// acknowledgement: the actor waits for credit, and late rows (the
-// bootstrap's, all of them) may otherwise wait CatchUpDelay there.
-func (g *globalActor) flushSink() {
-	if g.flushAsked {
-		return
-	}
-	g.flushAsked = true
-	g.env.root.Send(g.env.sinks[mirrorOutput(g.table)], &flush{})
 }
 
 func (g *globalActor) checkBoot() {
@@ -508,85 +458,20 @@ func (g *globalActor) checkBoot() {
 	}
 	g.booted = true
 	g.log.Info().Interface("applied", g.applied).Msg("global table bootstrapped")
-	g.continueSnapshot()
 	if g.onBoot != nil {
 		g.onBoot()
 	}
 }
 
-// startSnapshot decides, at start, whether the bootstrap sends mirror
-// rows as it reads the records or from the state once it ends: from the
-// state when the table is read from nothing (a new state directory),
-// since the topic holds every version of every row and the mirror keeps
-// the last one, or when a mark says an earlier run did not finish
-// sending them. The mark is written before any record is applied: the
-// stored offsets then run ahead of the rows the sinks have, and a node
-// that crashes before the sinks have them all sends them again.
-func (g *globalActor) startSnapshot() error {
-	pending, err := g.env.store.SnapshotPending(g.table)
-	if err != nil {
-		return err
-	}
-	fresh := true
+// fresh reports whether the table is read from nothing (a new state
+// directory): its bootstrap then reads newest first.
+func (g *globalActor) fresh() bool {
 	for _, next := range g.applied {
-		fresh = fresh && next == 0
-	}
-	if !pending && !fresh {
-		return nil
-	}
-	if !pending {
-		if err := g.env.store.MarkSnapshot(g.table); err != nil {
-			return err
+		if next != 0 {
+			return false
 		}
 	}
-	g.snap = &snapshot{after: math.MinInt64}
-	g.env.metrics.snapshots.Add(1)
-	g.backward = fresh && g.env.cfg.BootstrapChunkBytes > 0
-	return nil
-}
-
-// continueSnapshot sends the next chunks of mirror rows from the state
-// while credit allows, once the table is bootstrapped, and clears the
-// mark once the sinks have acknowledged them all. A draining actor sends
-// no more: the mark stays, and the next start sends them all again.
-func (g *globalActor) continueSnapshot() {
-	sn := g.snap
-	if sn == nil || !g.booted {
-		return
-	}
-	defer func() {
-		if !sn.done && g.overCredit() {
-			g.flushSink()
-		}
-	}()
-	for !sn.done && g.drainDone == nil && !g.env.failed.Load() && !g.overCredit() {
-		rows, last, err := g.env.store.Mirrors(g.table, sn.after, snapshotChunk, nil)
-		if err != nil {
-			g.env.fail(fmt.Errorf("reading %s to send its mirror rows: %w", g.table, err))
-			return
-		}
-		if len(rows) == 0 {
-			sn.done, sn.lastSeq = true, g.track.nextSeq
-			break
-		}
-		sn.after = last
-		var n [numOutputs]int
-		n[mirrorOutput(g.table)] = len(rows)
-		seq := g.track.add(&n, mirrorBytes(rows), 0, g.applied.clone())
-		g.env.metrics.inflightRows.Add(int64(len(rows)))
-		// The last versions of rows read during the bootstrap: history,
-		// late by nature.
-		g.env.root.Send(g.env.sinks[mirrorOutput(g.table)], &writeRows[topology.Mirror]{source: g.source, seq: seq, replyTo: g.self, rows: rows, late: true})
-	}
-	if sn.done && g.track.reached >= sn.lastSeq {
-		if err := g.env.store.ClearSnapshot(g.table); err != nil {
-			g.env.fail(err)
-			return
-		}
-		g.snap = nil
-		g.env.metrics.snapshots.Add(-1)
-		g.log.Info().Msg("mirror rows sent from the state")
-	}
+	return true
 }
 
 func (g *globalActor) checkDrained() {

@@ -2,12 +2,15 @@ package actors
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/drivetrain-cdc/drivetrain/topology"
+	"github.com/drivetrain-cdc/drivetrain/topology/topologytest"
 )
 
 // TestGlobalDoneWaitsForRefreshes: a customer change counts as done
@@ -67,4 +70,73 @@ func TestGlobalDoneWaitsForRefreshes(t *testing.T) {
 		return err == nil && len(behind) == 0
 	}, 20*time.Second, 10*time.Millisecond)
 	require.NoError(t, n.shutdown(t))
+}
+
+// TestOneMirrorWriter: with two nodes sharing the group, each customer
+// change is written to the customers mirror once, by the owner of
+// partition 0, not once per node; when that node leaves, the other takes
+// the mirror rows over with the partition, and changes made while the
+// partition moves reach the mirror too.
+func TestOneMirrorWriter(t *testing.T) {
+	h := newHarness(t, nil, 2, 2)
+	var lsn uint64
+	customers := func(ids []int64, city string) []topologytest.Record {
+		var chs []topology.Change
+		for _, id := range ids {
+			lsn++
+			ch := topology.Change{Table: topology.TableCustomers, Op: topology.OpCreate, LSN: lsn, SourceTsMs: int64(lsn),
+				After: topology.Some(topology.CustomerRow(topology.Customer{ID: id, Email: fmt.Sprint(id, "@example.com"), FirstName: "A", LastName: "B",
+					City: city, Country: "ES", Segment: "retail"}))}
+			ch.Pos.Partition = int32(id % 2)
+			chs = append(chs, ch)
+		}
+		return records(chs...)
+	}
+	ids := []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
+	want := topologytest.NewTables()
+	put := func(city string) {
+		for _, r := range customers(ids, city) {
+			want.Customers[r.Change.ID()] = topology.Stored[topology.Customer]{Row: r.Change.After.V.Customer, LSN: r.Change.LSN}
+			h.produce([]topologytest.Record{r})
+		}
+	}
+	put("Madrid")
+	a := h.start("a", nil)
+	b := h.start("b", nil)
+	waitFor(t, 20*time.Second, "both nodes own a partition", func() bool {
+		return (owns(a, 0) || owns(a, 1)) && (owns(b, 0) || owns(b, 1))
+	})
+	h.waitIdle(want, 20*time.Second)
+
+	before := h.sink.MirrorRows(topology.TableCustomers)
+	put("Lyon")
+	h.waitIdle(want, 20*time.Second)
+	require.Equal(t, len(ids), h.sink.MirrorRows(topology.TableCustomers)-before, "mirror rows written for %d changes", len(ids))
+
+	// The owner of partition 0 leaves while customers change.
+	owner, other := a, b
+	if owns(b, 0) {
+		owner, other = b, a
+	}
+	require.True(t, owns(owner, 0), "a node owns partition 0")
+	put("Porto")
+	require.NoError(t, owner.shutdown(t))
+	put("Turin")
+	h.waitIdle(want, 20*time.Second)
+	waitFor(t, 20*time.Second, "the other node owns partition 0", func() bool { return owns(other, 0) })
+	assert.Empty(t, h.sink.Regressions())
+	require.NoError(t, other.shutdown(t))
+}
+
+// owns reports whether n runs order-stream partition p (it is on n's
+// commit board).
+func owns(n *node, p int32) bool {
+	b := n.board.Load()
+	if b == nil {
+		return false
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	_, ok := b.m[p]
+	return ok
 }

@@ -55,6 +55,10 @@ type globalProgress struct {
 	// next commit, exceeds it (see reservation). The next owner starts
 	// its clock above it.
 	version uint64
+	// mirrors says that, for partition 0, the positions also cover the
+	// global tables' mirror rows (the mirror writer's; metadata before
+	// metaVersion says nothing of them).
+	mirrors bool
 }
 
 func (g *globalProgress) of(t topology.Table) *positions {
@@ -64,10 +68,13 @@ func (g *globalProgress) of(t topology.Table) *positions {
 	return &g.vehicles
 }
 
-// metaVersion heads the metadata encodeProgress writes; metaVersion1,
-// without the version reservation, is still read.
+// metaVersion heads the metadata encodeProgress writes; metaVersion2,
+// written before the owner of partition 0 wrote the global tables' mirror
+// rows, and metaVersion1, without the version reservation either, are
+// still read.
 const (
-	metaVersion  = "drivetrain/2"
+	metaVersion  = "drivetrain/3"
+	metaVersion2 = "drivetrain/2"
 	metaVersion1 = "drivetrain/1"
 )
 
@@ -88,7 +95,7 @@ const reservationLease = uint64(time.Minute)
 
 // encodeProgress renders g as commit metadata:
 //
-//	drivetrain/2 version=1796661556148904294 customers=0:120,1:98 vehicles=0:4000
+//	drivetrain/3 version=1796661556148904294 customers=0:120,1:98 vehicles=0:4000
 //
 // (partition:next offset pairs, partitions ascending). A few dozen bytes
 // per topic: well within the brokers' offset.metadata.max.bytes (4096 by
@@ -120,13 +127,14 @@ func encodeProgress(g globalProgress) string {
 // version), which callers must read as "nothing is known".
 func parseProgress(s string) (g globalProgress, ok bool) {
 	fields := strings.Fields(s)
-	if len(fields) == 0 || fields[0] != metaVersion && fields[0] != metaVersion1 {
+	if len(fields) == 0 || fields[0] != metaVersion && fields[0] != metaVersion2 && fields[0] != metaVersion1 {
 		return g, false
 	}
 	g.customers, g.vehicles = positions{}, positions{}
+	g.mirrors = fields[0] == metaVersion
 	for _, f := range fields[1:] {
 		name, list, found := strings.Cut(f, "=")
-		if name == "version" && fields[0] == metaVersion {
+		if name == "version" && fields[0] != metaVersion1 {
 			v, err := strconv.ParseUint(list, 10, 64)
 			if err != nil {
 				return globalProgress{}, false

@@ -635,8 +635,9 @@ type Stats struct {
 	// batches and writes in flight).
 	BufferedRows int64
 	// Snapshots is the number of global tables whose mirror rows the
-	// node has still to send from its state after a bootstrap from
-	// nothing; the node is not idle before it is 0.
+	// node, as the mirror writer of a group that never committed
+	// partition 0, has still to send from its state; the node is not
+	// idle before it is 0.
 	Snapshots int64
 	// BootstrapSkipped counts the records of the global tables that a
 	// bootstrap from nothing, reading newest first, checked (for the

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"time"
 
@@ -126,7 +127,31 @@ type partitionActor struct {
 	// chunking: a call's facts are emitted in shares as credit allows
 	// (factChunk at the head of queued); records wait meanwhile.
 	chunking bool
+	// sendingMirrors holds the global tables whose mirror rows the
+	// partition, as the mirror writer, sends from the state (mirrorChunk)
+	// and the sinks have not all acknowledged.
+	sendingMirrors map[topology.Table]bool
 }
+
+// mirrorWriter reports whether the partition writes the mirror rows of
+// the global tables: partition 0 does, on whichever node owns it (see
+// the package doc, "The mirrors of the global tables").
+func (p *partitionActor) mirrorWriter() bool { return p.plan.n == 0 }
+
+// mirrorChunk is the next share of a global table's mirror rows that the
+// mirror writer sends from the state: the rows with ids above after.
+type mirrorChunk struct {
+	table topology.Table
+	after int64
+}
+
+// mirrorChunkRows is how many mirror rows one mirrorChunk sends.
+const mirrorChunkRows = 1000
+
+// longAgo is the Kafka timestamp the mirror rows sent from the state are
+// given: the last versions of rows, history by nature, late for the
+// sinks (sinks.BatchConfig.Late).
+var longAgo = time.Unix(1, 0)
 
 // factChunk is the rest of a call's facts (step.Result.More), emitted as
 // credit allows; the last share carries mark, and then runs after it.
@@ -280,6 +305,7 @@ func (p *partitionActor) start(c actor.Context) {
 	p.committable = p.plan.committed
 	p.subscribed = map[topology.Table]positions{}
 	p.catchingUp = map[topology.Table]bool{}
+	p.sendingMirrors = map[topology.Table]bool{}
 	for i := range p.tps {
 		p.reached[i] = p.plan.start[i] >= p.until(i)
 	}
@@ -426,13 +452,24 @@ func (p *partitionActor) run() {
 	ranges := map[topology.Table][2]positions{}
 	for t, y := range p.subscribed {
 		switch {
+		case !p.plan.hasCommit && p.mirrorWriter():
+			// Nothing of the partition is in the sinks, and the mirror
+			// rows the sinks have are unknown: the mirror writer sends
+			// every row of the table from state that has y.
+			*p.startG.of(t) = positions{}
+			p.catchingUp[t] = true
+			p.sendingMirrors[t] = true
+			p.env.metrics.snapshots.Add(1)
+			p.queued = append(p.queued, &mirrorChunk{table: t, after: math.MinInt64})
 		case !p.plan.hasCommit:
 			// Nothing of the partition is in the sinks: every fact is
 			// emitted from now on, from state that has y.
 			*p.startG.of(t) = y.clone()
 		default:
 			var g positions
-			if p.plan.progressOK {
+			if p.plan.progressOK && (p.plan.progress.mirrors || !p.mirrorWriter()) {
+				// Metadata older than the mirror writer says nothing of
+				// the mirror rows: the writer reads the whole topic.
 				g = *p.plan.progress.of(t)
 			}
 			*p.startG.of(t) = g.minWith(y)
@@ -762,6 +799,11 @@ func (p *partitionActor) reachedUnits() {
 		case m.table == topology.TableUnknown:
 		case m.catchUp:
 			p.catchingUp[m.table] = false
+			if p.sendingMirrors[m.table] {
+				delete(p.sendingMirrors, m.table)
+				p.env.metrics.snapshots.Add(-1)
+				p.log.Info().Stringer("table", m.table).Msg("mirror rows sent from the state")
+			}
 			changed = true
 		case m.through != nil:
 			*p.notified.of(m.table) = m.through
@@ -894,8 +936,27 @@ func (p *partitionActor) runQueued() {
 			p.emitState(m)
 		case *factChunk:
 			p.continueFacts(m)
+		case *mirrorChunk:
+			p.sendMirrors(m)
 		}
 	}
+}
+
+// sendMirrors sends a share of a global table's mirror rows from the
+// state and queues the next; the last, empty, share carries the mark
+// that ends the table's catch-up.
+func (p *partitionActor) sendMirrors(c *mirrorChunk) {
+	rows, last, err := p.env.store.Mirrors(c.table, c.after, mirrorChunkRows, nil)
+	if err != nil {
+		p.env.fail(fmt.Errorf("reading %s to send its mirror rows: %w", c.table, err))
+		return
+	}
+	if len(rows) == 0 {
+		p.emit(&step.Result{}, pmark{table: c.table, catchUp: true}, nil, time.Time{})
+		return
+	}
+	p.queued = append(p.queued, &mirrorChunk{table: c.table, after: last})
+	p.emit(&step.Result{Mirrors: rows}, pmark{}, nil, longAgo)
 }
 
 // refresh re-emits the facts that join the given rows of a global table,
@@ -908,6 +969,12 @@ func (p *partitionActor) refresh(t topology.Table, ids []int64, m pmark, written
 	if err != nil {
 		p.env.fail(fmt.Errorf("refreshing partition %d for %s: %w", p.plan.n, t, err))
 		return
+	}
+	if p.mirrorWriter() {
+		if res.Mirrors, err = p.env.store.MirrorsOf(t, ids, res.Mirrors); err != nil {
+			p.env.fail(fmt.Errorf("reading the %s mirror rows to write: %w", t, err))
+			return
+		}
 	}
 	if !b.Empty() {
 		if err := b.Commit(); err != nil {
@@ -969,6 +1036,8 @@ func (p *partitionActor) stop() {
 	p.applyPause()
 	p.env.metrics.inflightRows.Add(-int64(p.track.inflight))
 	p.track.inflight = 0
+	p.env.metrics.snapshots.Add(-int64(len(p.sendingMirrors)))
+	clear(p.sendingMirrors)
 	if p.env.progress != nil {
 		p.env.progress.remove(p.plan.n)
 	}

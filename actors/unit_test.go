@@ -83,10 +83,17 @@ func TestTrackerReachesMarksInOrder(t *testing.T) {
 func TestProgressMetadata(t *testing.T) {
 	g := globalProgress{customers: positions{0: 120, 1: 98}, vehicles: positions{0: 4000}, version: 1796661556148904294}
 	s := encodeProgress(g)
-	assert.Equal(t, "drivetrain/2 version=1796661556148904294 customers=0:120,1:98 vehicles=0:4000", s)
+	assert.Equal(t, "drivetrain/3 version=1796661556148904294 customers=0:120,1:98 vehicles=0:4000", s)
 	got, ok := parseProgress(s)
 	require.True(t, ok)
+	g.mirrors = true // what this format says
 	assert.Equal(t, g, got)
+
+	// The second format says nothing of the mirror rows.
+	v2, ok := parseProgress("drivetrain/2 version=1796661556148904294 customers=0:120,1:98 vehicles=0:4000")
+	require.True(t, ok)
+	g.mirrors = false
+	assert.Equal(t, g, v2)
 
 	// Metadata of the first format has no reservation.
 	old, ok := parseProgress("drivetrain/1 customers=0:120,1:98 vehicles=0:4000")
@@ -97,7 +104,7 @@ func TestProgressMetadata(t *testing.T) {
 	require.True(t, ok)
 	assert.Empty(t, empty.customers)
 
-	for _, bad := range []string{"", "other", "drivetrain/1 orders=0:1", "drivetrain/1 customers=0", "drivetrain/1 customers=x:1", "drivetrain/1 customers=0:-1", "drivetrain/2 version=x", "drivetrain/1 version=5"} {
+	for _, bad := range []string{"", "other", "drivetrain/1 orders=0:1", "drivetrain/1 customers=0", "drivetrain/1 customers=x:1", "drivetrain/1 customers=0:-1", "drivetrain/2 version=x", "drivetrain/3 version=x", "drivetrain/1 version=5"} {
 		_, ok := parseProgress(bad)
 		assert.False(t, ok, bad)
 	}

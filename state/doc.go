@@ -26,7 +26,6 @@
 //	g V <vehicle>                   vehicle row, features only as NULL or not
 //	g F <vehicle>                   vehicle's features text (the last one not NULL)
 //	g o <topic> 0 <partition>       next offset of a global topic partition
-//	g s C|V                         mark: the table's mirror rows are to be sent from the state (MarkSnapshot)
 //	p <n> O <order>                 order row
 //	p <n> O <order> I <item>        item row, clustered under its order
 //	p <n> O <order> P <payment>     payment row, clustered under its order

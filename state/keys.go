@@ -24,8 +24,7 @@ const (
 	kindVehItems   = 'v' // p n v vehicle order item → ∅ (index)
 	kindFactClock  = 'f' // p n f → uvarint highest fact version emitted
 
-	kindOffset   = 'o' // g o topic 0 partition(4) / p n o topic 0 partition(4) → uvarint next offset
-	kindSnapshot = 's' // g s C|V → ∅: the table's mirror rows are to be sent from the state
+	kindOffset = 'o' // g o topic 0 partition(4) / p n o topic 0 partition(4) → uvarint next offset
 )
 
 // metaFormat is the key of the layout version; formatVersion the version

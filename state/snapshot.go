@@ -10,16 +10,10 @@ import (
 	"github.com/drivetrain-cdc/drivetrain/topology"
 )
 
-// A global table bootstrapped from nothing need not send the sinks every
-// version of every row: the last one of each is what the mirror keeps.
-// The global actor then sends its mirror rows from the state once the
-// bootstrap ends (Mirrors), and marks the table meanwhile (MarkSnapshot):
-// the stored offsets may run ahead of rows the sinks never got, and a
-// node that finds the mark at start sends them all again.
-
-// snapshotKey returns the key of the mark of a global table's pending
-// snapshot.
-func snapshotKey(kind byte) []byte { return []byte{rangeGlobal, kindSnapshot, kind} }
+// The mirror rows of the global tables are written by one node, the
+// mirror writer (see package actors), from the state: all of them when it
+// starts from nothing (Mirrors), and those of the rows that records
+// changed after that (MirrorsOf).
 
 // dimensionKind returns the key kind of a global table's rows.
 func dimensionKind(t topology.Table) (byte, error) {
@@ -30,55 +24,6 @@ func dimensionKind(t topology.Table) (byte, error) {
 		return kindVehicle, nil
 	}
 	return 0, fmt.Errorf("%s: %w", t, topology.ErrWrongScope)
-}
-
-// MarkSnapshot records, durably, that the mirror rows of global table t
-// are to be sent from the state (see Mirrors); ClearSnapshot removes the
-// mark once the sinks have them all.
-func (s *Store) MarkSnapshot(t topology.Table) error {
-	return s.setSnapshot(t, true)
-}
-
-// ClearSnapshot removes the mark of MarkSnapshot.
-func (s *Store) ClearSnapshot(t topology.Table) error {
-	return s.setSnapshot(t, false)
-}
-
-func (s *Store) setSnapshot(t topology.Table, on bool) error {
-	kind, err := dimensionKind(t)
-	if err != nil {
-		return err
-	}
-	b := s.db.NewBatch()
-	if on {
-		err = b.Set(snapshotKey(kind), nil, nil)
-	} else {
-		err = b.Delete(snapshotKey(kind), nil)
-	}
-	if err == nil {
-		err = s.commit(b)
-	}
-	if err = joinClose(err, b); err != nil {
-		return fmt.Errorf("marking the snapshot of %s: %w", t, err)
-	}
-	return nil
-}
-
-// SnapshotPending reports whether global table t is marked by
-// MarkSnapshot.
-func (s *Store) SnapshotPending(t topology.Table) (bool, error) {
-	kind, err := dimensionKind(t)
-	if err != nil {
-		return false, err
-	}
-	_, closer, err := s.db.Get(snapshotKey(kind))
-	switch {
-	case errors.Is(err, pebble.ErrNotFound):
-		return false, nil
-	case err != nil:
-		return false, fmt.Errorf("reading the snapshot mark of %s: %w", t, err)
-	}
-	return true, closer.Close()
 }
 
 // Mirrors appends to dst the mirror rows of global table t, deleted rows
@@ -136,4 +81,34 @@ func (s *Store) Mirrors(t topology.Table, after int64, limit int, dst []topology
 		return dst, after, err
 	}
 	return dst, last, nil
+}
+
+// MirrorsOf appends to dst the mirror rows of the given rows of global
+// table t, deleted rows included, in the order of ids; ids not stored are
+// skipped. Rows are read like Customer and Vehicle (the dimension cache,
+// the stage, then Pebble).
+func (s *Store) MirrorsOf(t topology.Table, ids []int64, dst []topology.Mirror) ([]topology.Mirror, error) {
+	for _, id := range ids {
+		switch t {
+		case topology.TableCustomers:
+			c, ok, err := s.view.Customer(id)
+			if err != nil {
+				return dst, err
+			}
+			if ok {
+				dst = append(dst, topology.Mirror{Row: topology.CustomerRow(c.Row), Version: c.LSN, Deleted: c.Deleted})
+			}
+		case topology.TableVehicles:
+			v, ok, err := s.view.Vehicle(id)
+			if err != nil {
+				return dst, err
+			}
+			if ok {
+				dst = append(dst, topology.Mirror{Row: topology.VehicleRow(v.Row), Version: v.LSN, Deleted: v.Deleted})
+			}
+		default:
+			return dst, fmt.Errorf("%s: %w", t, topology.ErrWrongScope)
+		}
+	}
+	return dst, nil
 }
