@@ -17,6 +17,7 @@ import (
 	"github.com/drivetrain-cdc/drivetrain/bench/workload"
 	"github.com/drivetrain-cdc/drivetrain/sinks"
 	"github.com/drivetrain-cdc/drivetrain/tool/connect"
+	"github.com/drivetrain-cdc/drivetrain/tool/observe"
 )
 
 var demoCommand = command{
@@ -88,7 +89,7 @@ func runDemo(ctx context.Context, a *app, c command, args []string) error {
 	// waits for Debezium to create the topics, which the workload's first
 	// changes do.
 	if err := waitFor(ctx, 2*time.Minute, func(ctx context.Context) (bool, string) {
-		_, err := fetchStatus(ctx, nodeURL)
+		_, err := observe.FetchStatus(ctx, nodeURL)
 		return err == nil, fmt.Sprint(err)
 	}); err != nil {
 		return fmt.Errorf("the node did not start (see .stack/logs/drivetrain-node.log): %w", err)
@@ -109,9 +110,9 @@ func runDemo(ctx context.Context, a *app, c command, args []string) error {
 	fmt.Fprintf(a.stdout, "workload done: %d changes in %d transactions (%.0f/s)\n", rep.Changes, rep.Transactions, rep.Rate)
 
 	step("waiting for the node to catch up")
-	var last *nodeStatus
+	var last *observe.Status
 	if err := waitFor(ctx, 3*time.Minute, func(ctx context.Context) (bool, string) {
-		st, err := fetchStatus(ctx, nodeURL)
+		st, err := observe.FetchStatus(ctx, nodeURL)
 		if err != nil {
 			return false, err.Error()
 		}
@@ -163,7 +164,7 @@ Everything keeps running: PostgreSQL, Kafka, Kafka Connect, ClickHouse and the d
 // outlives the demo (its pid in .stack/run/drivetrain-node.pid, which
 // `stack.sh down` stops), unless one already answers on demoNodeAddr.
 func startDemoNode(ctx context.Context, a *app, root string, ep *endpoints) error {
-	if _, err := fetchStatus(ctx, "http://"+demoNodeAddr); err == nil {
+	if _, err := observe.FetchStatus(ctx, "http://"+demoNodeAddr); err == nil {
 		fmt.Fprintf(a.stdout, "a node already serves %s; using it\n", demoNodeAddr)
 		return nil
 	}
@@ -235,11 +236,11 @@ type demoProgress struct {
 func (p *demoProgress) print(pr workload.Progress) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	st, _ := fetchStatus(ctx, p.nodeURL)
+	st, _ := observe.FetchStatus(ctx, p.nodeURL)
 	p.line(st, &pr)
 }
 
-func (p *demoProgress) line(st *nodeStatus, pr *workload.Progress) {
+func (p *demoProgress) line(st *observe.Status, pr *workload.Progress) {
 	var parts []string
 	if pr != nil {
 		if pr.Phase == "seeding" {

@@ -19,6 +19,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
+
+	"github.com/drivetrain-cdc/drivetrain/tool/observe"
 )
 
 func TestDeployConfigMapLoads(t *testing.T) {
@@ -110,7 +112,7 @@ func TestComposeNodeEnvironment(t *testing.T) {
 }
 
 // TestDashboardQueriesExposedMetrics checks that every drivetrain metric
-// the Grafana dashboard queries is one /metrics exposes (metricNames;
+// the Grafana dashboard queries is one /metrics exposes (observe.MetricNames;
 // histograms through their _bucket, _sum and _count series).
 func TestDashboardQueriesExposedMetrics(t *testing.T) {
 	data, err := os.ReadFile("../../deploy/grafana/dashboards/drivetrain.json")
@@ -139,16 +141,17 @@ func TestDashboardQueriesExposedMetrics(t *testing.T) {
 			for _, m := range metrics {
 				family := m
 				for _, suffix := range []string{"_bucket", "_sum", "_count"} {
-					if base, ok := strings.CutSuffix(m, suffix); ok && metricHistograms[base] {
+					if base, ok := strings.CutSuffix(m, suffix); ok && observe.MetricHistograms[base] {
 						family = base
 					}
 				}
-				assert.True(t, slices.Contains(metricNames, family), "panel %q queries %s, which /metrics does not expose", p.Title, m)
+				assert.True(t, slices.Contains(observe.MetricNames, family), "panel %q queries %s, which /metrics does not expose", p.Title, m)
 				used[family] = true
 			}
 		}
 	}
-	for _, want := range []string{metricEventsConsumed, metricRowsWritten, metricLagTotal, metricFreshness, metricDeadLetters, metricInsertDuration} {
+	for _, want := range []string{"drivetrain_events_consumed_total", "drivetrain_rows_written_total", "drivetrain_consumer_lag_total",
+		"drivetrain_freshness_seconds", "drivetrain_dead_letters_total", "drivetrain_insert_duration_seconds"} {
 		assert.True(t, used[want], "the dashboard shows %s", want)
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/drivetrain-cdc/drivetrain/bench/oracle"
 	"github.com/drivetrain-cdc/drivetrain/bench/workload"
 	"github.com/drivetrain-cdc/drivetrain/sinks"
+	"github.com/drivetrain-cdc/drivetrain/tool/observe"
 )
 
 var (
@@ -142,10 +143,10 @@ func (n *testNode) dumpLog() {
 	n.t.Logf("--- tail of %s ---\n%s", n.logPath, bytes.TrimSpace(data))
 }
 
-func (n *testNode) status(ctx context.Context) (*nodeStatus, error) {
+func (n *testNode) status(ctx context.Context) (*observe.Status, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	return fetchStatus(ctx, n.url)
+	return observe.FetchStatus(ctx, n.url)
 }
 
 // waitReady waits until the node's /status says ready.

@@ -7,15 +7,16 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"sync"
 	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/drivetrain-cdc/drivetrain/actors"
 	"github.com/drivetrain-cdc/drivetrain/sinks"
+	"github.com/drivetrain-cdc/drivetrain/tool/observe"
 	"github.com/drivetrain-cdc/drivetrain/topology"
 )
 
@@ -46,6 +47,11 @@ type runConfig struct {
 	// acknowledgement) before /readyz reports the node not ready: a sink
 	// that takes nothing, an actor stuck on a batch. Default 2m; 0: never.
 	ReadyMaxStall time.Duration `yaml:"ready_max_stall"`
+	// ReadyMaxUnreachable is how long ClickHouse or Kafka may fail the
+	// node's probes (a query of ClickHouse and a metadata request to
+	// Kafka, every 5 s) before /readyz reports the node not ready; it is
+	// ready again at the first probe that succeeds. Default 30s; 0: never.
+	ReadyMaxUnreachable time.Duration `yaml:"ready_max_unreachable"`
 	// SummaryInterval is how often the node logs its one-line summary
 	// (events consumed, rows written, lag, backlog, freshness, dead
 	// letters). Default 30s; negative: never.
@@ -72,7 +78,7 @@ var runEnvAliases = map[string]string{
 }
 
 func defaultRunConfig() runConfig {
-	c := runConfig{HTTPAddr: "127.0.0.1:18090", ShutdownTimeout: time.Minute, ReadyMaxLag: 100_000, ReadyMaxStall: 2 * time.Minute, SummaryInterval: 30 * time.Second}
+	c := runConfig{HTTPAddr: "127.0.0.1:18090", ShutdownTimeout: time.Minute, ReadyMaxLag: 100_000, ReadyMaxStall: 2 * time.Minute, ReadyMaxUnreachable: 30 * time.Second, SummaryInterval: 30 * time.Second}
 	c.Processor.Brokers = []string{defaultKafka}
 	c.Processor.StateDir = "drivetrain-state"
 	if h, err := os.Hostname(); err == nil {
@@ -143,10 +149,10 @@ func (f *nodeFlags) load() (runConfig, string, error) {
 		return cfg, where, fmt.Errorf("%s: clickhouse: %w", where, err)
 	}
 	if cfg.PprofAddr != "" {
-		if _, _, err := net.SplitHostPort(pprofListenAddr(cfg.PprofAddr)); err != nil {
+		if _, _, err := net.SplitHostPort(observe.PprofListenAddr(cfg.PprofAddr)); err != nil {
 			return cfg, where, fmt.Errorf("%s: pprof_addr %q is not host:port or :port", where, cfg.PprofAddr)
 		}
-		if pprofListenAddr(cfg.PprofAddr) == cfg.HTTPAddr {
+		if observe.PprofListenAddr(cfg.PprofAddr) == cfg.HTTPAddr {
 			return cfg, where, fmt.Errorf("%s: pprof_addr must differ from http_addr (%s): profiles are not served with /metrics", where, cfg.HTTPAddr)
 		}
 	}
@@ -165,12 +171,22 @@ func runRun(ctx context.Context, a *app, c command, args []string) error {
 	printConfig := fs.Bool("print-config", false, "print the effective config (secrets masked) and exit")
 	nf.pprofAddr = fs.String("pprof-addr", "", "serve Go's /debug/pprof profiles on this address, off by default (pprof_addr); "+
 		"a bare :port listens on 127.0.0.1 only; profiles and traces are refused above 60s; never the http-addr")
+	readyMaxUnreachable := fs.Duration("ready-max-unreachable", 0, "/readyz fails once ClickHouse or Kafka have failed the node's probes (every 5s) "+
+		"for this long, and succeeds again at their first answer; /healthz stays a liveness check (ready_max_unreachable; default 30s; 0: never)")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
 	cfg, where, err := nf.load()
 	if err != nil {
 		return err
+	}
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "ready-max-unreachable" {
+			cfg.ReadyMaxUnreachable = *readyMaxUnreachable
+		}
+	})
+	if cfg.ReadyMaxUnreachable < 0 {
+		return fmt.Errorf("%s: ready_max_unreachable must not be negative, got %s", where, cfg.ReadyMaxUnreachable)
 	}
 	if *printConfig {
 		shown := cfg
@@ -188,18 +204,20 @@ func runRun(ctx context.Context, a *app, c command, args []string) error {
 	}
 
 	log := a.log
-	srvStatus := &nodeStatusSource{id: cfg.Processor.NodeID}
-	prom := newNodeMetrics(srvStatus.metrics, cfg.Processor.StateDir)
-	srv := newStatusServer(srvStatus.get, prom.handler())
-	ln, err := srv.listen(cfg.HTTPAddr)
+	status := observe.NewSource(cfg.Processor.NodeID, observe.Readiness{
+		MaxLag: cfg.ReadyMaxLag, MaxStall: cfg.ReadyMaxStall, MaxUnreachable: cfg.ReadyMaxUnreachable,
+	})
+	prom := observe.NewMetrics(status.Snapshot, cfg.Processor.StateDir)
+	srv := observe.NewServer(status.Status, prom.Handler())
+	ln, err := srv.Listen(cfg.HTTPAddr)
 	if err != nil {
 		return err
 	}
-	var pp *pprofServer
+	var pp *observe.PprofServer
 	var pln net.Listener
 	if cfg.PprofAddr != "" {
-		pp = newPprofServer()
-		if pln, err = pp.listen(cfg.PprofAddr); err != nil {
+		pp = observe.NewPprofServer()
+		if pln, err = pp.Listen(cfg.PprofAddr); err != nil {
 			_ = ln.Close()
 			return err
 		}
@@ -229,17 +247,17 @@ func runRun(ctx context.Context, a *app, c command, args []string) error {
 			os.Exit(1)
 		}
 	}()
-	go func() { _ = srv.serve(ctx, ln) }()
+	go func() { _ = srv.Serve(ctx, ln) }()
 	if pp != nil {
 		ev := log.Info()
-		if !isLoopback(pln.Addr().String()) {
+		if !observe.IsLoopback(pln.Addr().String()) {
 			ev = log.Warn().Str("risk", "profiles and traces reveal the process's memory and code paths to whoever reaches this address")
 		}
 		ev.Str("addr", pln.Addr().String()).Msg("serving /debug/pprof (pprof_addr)")
-		go func() { _ = pp.serve(ctx, pln) }()
+		go func() { _ = pp.Serve(ctx, pln) }()
 	}
 
-	client, err := dialClickHouse(ctx, cfg.ClickHouse, srvStatus, log)
+	client, err := dialClickHouse(ctx, cfg.ClickHouse, status, log)
 	if err != nil {
 		return err
 	}
@@ -257,12 +275,11 @@ func runRun(ctx context.Context, a *app, c command, args []string) error {
 	if cfg.Processor.SinkBatch == (sinks.BatchConfig{}) {
 		cfg.Processor.SinkBatch = cfg.ClickHouse.Batch
 	}
-	facts := &factCounter{w: schema.FactWriter(), freshness: newHistogram(), now: time.Now, since: time.Now().UnixMicro(),
-		insert: prom.insertObserver("sales_facts"), promFreshness: prom.freshness}
+	facts := observe.NewFactCounter(schema.FactWriter(), prom)
 	mirrors := map[topology.Table]actors.Writer[topology.Mirror]{}
-	counters := map[string]*mirrorCounter{}
+	counters := map[string]*observe.MirrorCounter{}
 	for _, t := range topology.Tables {
-		mc := &mirrorCounter{w: schema.MirrorWriter(t), insert: prom.insertObserver(t.String())}
+		mc := observe.NewMirrorCounter(schema.MirrorWriter(t), t.String(), prom)
 		mirrors[t], counters[t.String()] = mc, mc
 	}
 	kafkaOpts, _ := cfg.Kafka.opts() // validated by load
@@ -284,19 +301,35 @@ func runRun(ctx context.Context, a *app, c command, args []string) error {
 	if groupID == "" {
 		groupID = actors.DefaultGroup
 	}
-	var streamTopics []string
-	for _, t := range orderStreamTables {
-		streamTopics = append(streamTopics, prefix+".public."+t.String())
+	var streamTopics, globalTopics []string
+	for _, t := range topology.Tables {
+		if t.Global() {
+			globalTopics = append(globalTopics, prefix+".public."+t.String())
+		} else {
+			streamTopics = append(streamTopics, prefix+".public."+t.String())
+		}
 	}
-	lag, lagClient, err := newLagWatcher(append([]kgo.Opt{kgo.SeedBrokers(cfg.Processor.Brokers...)}, kafkaOpts...), groupID, streamTopics)
+	kcl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(cfg.Processor.Brokers...)}, kafkaOpts...)...)
 	if err != nil {
 		return fmt.Errorf("creating a Kafka client: %w", err)
 	}
-	defer lagClient.Close()
-	go lag.run(ctx)
-	srvStatus.set(node, facts, counters, lag, cfg.ReadyMaxLag, cfg.ReadyMaxStall)
+	defer kcl.Close()
+	adm := kadm.NewClient(kcl)
+	lag := observe.NewLagWatcher(adm, groupID, streamTopics, globalTopics)
+	go lag.Run(ctx)
+	probes := observe.NewProber(5*time.Second,
+		observe.Probe{Name: "clickhouse", Check: func(ctx context.Context) error {
+			_, err := client.Query(ctx, "SELECT toString(1)", 1)
+			return err
+		}},
+		observe.Probe{Name: "kafka", Check: func(ctx context.Context) error {
+			_, err := adm.BrokerMetadata(ctx)
+			return err
+		}})
+	go probes.Run(ctx)
+	status.Attach(observe.Figures{Node: node, Facts: facts, Mirrors: counters, Lag: lag, Probes: probes})
 	if cfg.SummaryInterval > 0 {
-		go logSummaries(ctx, log, cfg.SummaryInterval, srvStatus.get)
+		go observe.LogSummaries(ctx, log, cfg.SummaryInterval, status.Status)
 	}
 	log.Info().Str("clickhouse", client.String()).Str("http", ln.Addr().String()).Strs("brokers", cfg.Processor.Brokers).Msg("node starting")
 	if err := node.Run(ctx); err != nil {
@@ -309,7 +342,7 @@ func runRun(ctx context.Context, a *app, c command, args []string) error {
 // dialClickHouse connects, retrying with backoff while the server is
 // unreachable (reported on /readyz); a configuration or authentication
 // error stops at once. It returns nil, nil when ctx ends first.
-func dialClickHouse(ctx context.Context, cfg sinks.Config, st *nodeStatusSource, log zerolog.Logger) (*sinks.Client, error) {
+func dialClickHouse(ctx context.Context, cfg sinks.Config, st *observe.Source, log zerolog.Logger) (*sinks.Client, error) {
 	backoff := 200 * time.Millisecond
 	for {
 		client, err := sinks.Dial(ctx, cfg, log)
@@ -322,7 +355,7 @@ func dialClickHouse(ctx context.Context, cfg sinks.Config, st *nodeStatusSource,
 		if !sinks.IsRetryable(err) {
 			return nil, fmt.Errorf("connecting to clickhouse: %w", err)
 		}
-		st.setReason("clickhouse unreachable: " + err.Error())
+		st.SetReason("clickhouse unreachable: " + err.Error())
 		log.Warn().Err(err).Dur("retry_in", backoff).Msg("clickhouse unreachable; retrying")
 		select {
 		case <-ctx.Done():
@@ -330,105 +363,5 @@ func dialClickHouse(ctx context.Context, cfg sinks.Config, st *nodeStatusSource,
 		case <-time.After(backoff):
 		}
 		backoff = min(2*backoff, 10*time.Second)
-	}
-}
-
-// nodeStatusSource feeds /status and /readyz from the node once it exists.
-type nodeStatusSource struct {
-	id      string
-	mu      sync.Mutex
-	node    *actors.Node
-	facts   *factCounter
-	mirrors map[string]*mirrorCounter
-	lag     *lagWatcher
-	maxLag  int64
-	// maxStall: see runConfig.ReadyMaxStall.
-	maxStall time.Duration
-	reason   string
-}
-
-func (s *nodeStatusSource) set(n *actors.Node, facts *factCounter, mirrors map[string]*mirrorCounter, lag *lagWatcher, maxLag int64, maxStall time.Duration) {
-	s.mu.Lock()
-	s.node, s.facts, s.mirrors, s.lag, s.maxLag, s.maxStall, s.reason = n, facts, mirrors, lag, maxLag, maxStall, ""
-	s.mu.Unlock()
-}
-
-func (s *nodeStatusSource) setReason(r string) {
-	s.mu.Lock()
-	s.reason = r
-	s.mu.Unlock()
-}
-
-func (s *nodeStatusSource) get() nodeStatus {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st := nodeStatus{Node: s.id, Reason: s.reason}
-	if s.node == nil {
-		if st.Reason == "" {
-			st.Reason = "starting"
-		}
-		return st
-	}
-	ns := s.node.Stats()
-	st.SinkBacklog = ns.InflightRows + ns.BufferedRows
-	st.DLQ = ns.DeadLetters
-	st.Consumed = ns.Consumed
-	st.Bootstrapped = s.node.Ready()
-	st.FactsWritten = s.facts.written.Load()
-	st.Freshness = s.facts.freshness.summary()
-	st.RowsWritten = map[string]int64{"sales_facts": st.FactsWritten}
-	for t, c := range s.mirrors {
-		st.RowsWritten[t] = c.written.Load()
-	}
-	lag, measured, lastCommit, err := s.lag.snapshot()
-	st.Lag, st.LastCommit = lag, lastCommit
-	st.State = nodeState(s.node)
-	if s.maxStall > 0 {
-		st.Stalled = s.node.Stalled(s.maxStall)
-	}
-	switch {
-	case !st.Bootstrapped:
-		st.Reason = "bootstrapping the global tables or joining the group"
-	case err != nil:
-		st.Reason = "measuring consumer lag: " + err.Error()
-	case !measured:
-		st.Reason = "measuring consumer lag"
-	case lag > s.maxLag:
-		st.Reason = fmt.Sprintf("consumer lag %d above %d", lag, s.maxLag)
-	case len(st.Stalled) > 0:
-		st.Reason = fmt.Sprintf("partitions %v have had work and made no progress for over %v (is ClickHouse taking rows?)", st.Stalled, s.maxStall)
-	default:
-		st.Ready = true
-	}
-	// A global table bootstrapped from nothing sends its mirror rows once
-	// bootstrapped; between two chunks nothing may be in flight.
-	st.Idle = st.Ready && lag == 0 && st.SinkBacklog == 0 && ns.Snapshots == 0
-	return st
-}
-
-// logSummaries logs one line per interval with the node's figures.
-func logSummaries(ctx context.Context, log zerolog.Logger, every time.Duration, status func() nodeStatus) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		st := status()
-		var consumed, written, dlq int64
-		for _, v := range st.Consumed {
-			consumed += v
-		}
-		for _, v := range st.RowsWritten {
-			written += v
-		}
-		for _, v := range st.DLQ {
-			dlq += v
-		}
-		log.Info().Bool("ready", st.Ready).Bool("idle", st.Idle).Int64("consumed", consumed).Int64("rows_written", written).
-			Int64("facts_written", st.FactsWritten).Int64("lag", st.Lag).Int64("sink_backlog", st.SinkBacklog).
-			Int64("dead_letters", dlq).Float64("freshness_p99_ms", st.Freshness.P99).Msg("summary")
 	}
 }

@@ -15,6 +15,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/drivetrain-cdc/drivetrain/bench/workload"
+	"github.com/drivetrain-cdc/drivetrain/tool/observe"
+	"github.com/drivetrain-cdc/drivetrain/tool/observe/observetest"
 )
 
 // TestIntegrationStatus runs a node on the real stack and checks what
@@ -41,7 +43,7 @@ func TestIntegrationStatus(t *testing.T) {
 
 	stdout, stderr, code := runCLI(t, "status", "--group", group, "--nodes", node.url, "--json")
 	require.Zero(t, code, stderr)
-	var st clusterStatus
+	var st observe.ClusterStatus
 	require.NoError(t, json.Unmarshal([]byte(stdout), &st), stdout)
 	assert.Equal(t, "Stable", st.State)
 	assert.Zero(t, st.TotalLag)
@@ -68,12 +70,12 @@ func TestIntegrationStatus(t *testing.T) {
 	assert.Contains(t, stdout, "node status-1 ("+node.url+"): ready, idle;")
 	assert.Regexp(t, `\n  state [0-9.]+ [KMG]?i?B on disk \(global `, stdout)
 
-	families := scrape(t, node.url+"/metrics")
-	for _, name := range metricNames {
+	families := observetest.Scrape(t, node.url+"/metrics")
+	for _, name := range observe.MetricNames {
 		if strings.HasPrefix(name, "drivetrain_pebble_") {
 			assert.Contains(t, families, name, "/metrics of a running node")
 		}
 	}
-	assert.Positive(t, families[metricPebbleDiskBytes].GetMetric()[0].GetGauge().GetValue())
-	assert.Positive(t, families[metricPebbleWALBytesIn].GetMetric()[0].GetCounter().GetValue())
+	assert.Positive(t, families["drivetrain_pebble_disk_bytes"].GetMetric()[0].GetGauge().GetValue())
+	assert.Positive(t, families["drivetrain_pebble_wal_bytes_in_total"].GetMetric()[0].GetCounter().GetValue())
 }

@@ -1,41 +1,44 @@
-package main
+package observe
 
 import (
 	"context"
+	"maps"
 	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// lagWatcher measures the consumer group's lag on the order-stream topics
-// once a second: the sum over partitions of end offset minus committed
-// offset (offsets commit only after ClickHouse acknowledged the rows, so
-// lag 0 means everything read so far is in ClickHouse).
-type lagWatcher struct {
-	adm    *kadm.Client
-	group  string
-	topics []string
+// LagWatcher measures, once a second, the consumer group's lag on the
+// order-stream topics (the sum over partitions of end offset minus
+// committed offset; offsets commit only after ClickHouse acknowledged the
+// rows, so lag 0 means everything read so far is in ClickHouse) and the
+// end offsets of the global topics, whose lag depends on the node
+// (Source subtracts actors.Stats.GlobalDone). Safe for concurrent use.
+type LagWatcher struct {
+	adm          *kadm.Client
+	group        string
+	topics       []string
+	globalTopics []string
 
 	mu         sync.Mutex
 	lag        int64
 	perPart    map[string]map[int32]int64
+	globalEnds map[string]map[int32]int64
 	measured   bool
 	err        error
 	lastCommit time.Time
 	committed  int64
 }
 
-func newLagWatcher(opts []kgo.Opt, group string, topics []string) (*lagWatcher, *kgo.Client, error) {
-	cl, err := kgo.NewClient(opts...)
-	if err != nil {
-		return nil, nil, err
-	}
-	return &lagWatcher{adm: kadm.NewClient(cl), group: group, topics: topics}, cl, nil
+// NewLagWatcher watches group's lag on topics (the order stream) and the
+// end offsets of globalTopics (customers, vehicles) through adm.
+func NewLagWatcher(adm *kadm.Client, group string, topics, globalTopics []string) *LagWatcher {
+	return &LagWatcher{adm: adm, group: group, topics: topics, globalTopics: globalTopics}
 }
 
-func (w *lagWatcher) run(ctx context.Context) {
+// Run measures once a second until ctx ends.
+func (w *LagWatcher) Run(ctx context.Context) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {
@@ -48,10 +51,10 @@ func (w *lagWatcher) run(ctx context.Context) {
 	}
 }
 
-func (w *lagWatcher) measure(ctx context.Context) {
+func (w *LagWatcher) measure(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	ends, err := w.adm.ListEndOffsets(ctx, w.topics...)
+	ends, err := w.adm.ListEndOffsets(ctx, append(append([]string(nil), w.topics...), w.globalTopics...)...)
 	if err == nil {
 		err = ends.Error()
 	}
@@ -65,9 +68,21 @@ func (w *lagWatcher) measure(ctx context.Context) {
 	if err != nil {
 		return
 	}
+	global := map[string]bool{}
+	for _, t := range w.globalTopics {
+		global[t] = true
+	}
 	var total, sumCommitted int64
 	per := map[string]map[int32]int64{}
+	globalEnds := map[string]map[int32]int64{}
 	ends.Each(func(o kadm.ListedOffset) {
+		if global[o.Topic] {
+			if globalEnds[o.Topic] == nil {
+				globalEnds[o.Topic] = map[int32]int64{}
+			}
+			globalEnds[o.Topic][o.Partition] = o.Offset
+			return
+		}
 		c, ok := committed.Lookup(o.Topic, o.Partition)
 		at := int64(0)
 		if ok && c.Err == nil && c.At >= 0 {
@@ -84,13 +99,41 @@ func (w *lagWatcher) measure(ctx context.Context) {
 	if sumCommitted != w.committed {
 		w.committed, w.lastCommit = sumCommitted, time.Now()
 	}
-	w.lag, w.perPart, w.measured = total, per, true
+	w.lag, w.perPart, w.globalEnds, w.measured = total, per, globalEnds, true
 }
 
-// snapshot returns the last measured lag, whether one was measured, and
-// the error of the last attempt.
-func (w *lagWatcher) snapshot() (lag int64, measured bool, lastCommit time.Time, err error) {
+// snapshot returns the last measured group lag, whether one was measured,
+// when the group last committed, and the error of the last attempt.
+func (w *LagWatcher) snapshot() (lag int64, measured bool, lastCommit time.Time, err error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.lag, w.measured, w.lastCommit, w.err
+}
+
+// partitionLags returns a copy of the last measured group lag by topic
+// and partition.
+func (w *LagWatcher) partitionLags() map[string]map[int32]int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make(map[string]map[int32]int64, len(w.perPart))
+	for t, parts := range w.perPart {
+		out[t] = maps.Clone(parts)
+	}
+	return out
+}
+
+// globalLags returns, per global topic and partition, the last measured
+// end offset minus done (actors.Stats.GlobalDone; a partition missing
+// from it has done nothing).
+func (w *LagWatcher) globalLags(done map[string]map[int32]int64) map[string]map[int32]int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make(map[string]map[int32]int64, len(w.globalEnds))
+	for t, parts := range w.globalEnds {
+		out[t] = make(map[int32]int64, len(parts))
+		for p, end := range parts {
+			out[t][p] = max(end-done[t][p], 0)
+		}
+	}
+	return out
 }

@@ -1,8 +1,7 @@
-package main
+package observe
 
 import (
 	"io/fs"
-	"maps"
 	"net/http"
 	"path/filepath"
 	"strconv"
@@ -18,7 +17,7 @@ import (
 )
 
 // The metrics a node serves on /metrics, besides the Go runtime (go_*) and
-// process (process_*) collectors. metricNames lists them all: the tests
+// process (process_*) collectors. MetricNames lists them all: the tests
 // check that /metrics exposes exactly these and that the Grafana dashboard
 // (deploy/grafana) queries nothing else.
 //
@@ -61,8 +60,8 @@ const (
 	metricPebbleBlockCacheMisses = "drivetrain_pebble_block_cache_misses_total"
 )
 
-// metricNames is every drivetrain_* metric family /metrics exposes.
-var metricNames = []string{
+// MetricNames is every drivetrain_* metric family /metrics exposes.
+var MetricNames = []string{
 	metricEventsConsumed, metricDeadLetters, metricRowsEmitted, metricRowsWritten, metricBootSkipped,
 	metricInsertDuration, metricInsertRows, metricLag, metricLagTotal,
 	metricSinkBacklog, metricFreshness, metricReady, metricStateBytes,
@@ -73,14 +72,14 @@ var metricNames = []string{
 	metricPebbleBlockCacheBytes, metricPebbleBlockCacheHits, metricPebbleBlockCacheMisses,
 }
 
-// metricHistograms are the metricNames that are histograms (exposed as
+// MetricHistograms are the MetricNames that are histograms (exposed as
 // _bucket, _sum and _count series).
-var metricHistograms = map[string]bool{
+var MetricHistograms = map[string]bool{
 	metricInsertDuration: true, metricInsertRows: true, metricFreshness: true,
 }
 
-// metricsSnapshot is what the node collector reads at scrape time.
-type metricsSnapshot struct {
+// Snapshot is what the node collector reads at scrape time.
+type Snapshot struct {
 	// Running: the node exists (false while connecting to ClickHouse);
 	// without it only Ready and the state size are reported.
 	Running bool
@@ -100,20 +99,20 @@ type metricsSnapshot struct {
 	StateOpen bool
 }
 
-// nodeMetrics is one node's Prometheus registry (never the global default
+// Metrics is one node's Prometheus registry (never the global default
 // registry) and the histograms the sink wrappers of observe.go observe.
-type nodeMetrics struct {
+type Metrics struct {
 	reg            *prometheus.Registry
 	insertDuration *prometheus.HistogramVec
 	insertRows     *prometheus.HistogramVec
 	freshness      prometheus.Histogram
 }
 
-// newNodeMetrics builds the registry. snapshot is called once per scrape;
+// NewMetrics builds the registry. snapshot is called once per scrape;
 // stateDir (may be empty) is the directory whose size
 // drivetrain_state_bytes reports, walked at most every 10 seconds.
-func newNodeMetrics(snapshot func() metricsSnapshot, stateDir string) *nodeMetrics {
-	m := &nodeMetrics{
+func NewMetrics(snapshot func() Snapshot, stateDir string) *Metrics {
+	m := &Metrics{
 		reg: prometheus.NewRegistry(),
 		insertDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    metricInsertDuration,
@@ -142,13 +141,13 @@ func newNodeMetrics(snapshot func() metricsSnapshot, stateDir string) *nodeMetri
 }
 
 // handler serves the registry in the Prometheus exposition format.
-func (m *nodeMetrics) handler() http.Handler {
+func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
 }
 
 // insertObserver returns the table's insert histograms, or nil when m is
 // nil (tests that need no metrics).
-func (m *nodeMetrics) insertObserver(table string) *insertObserver {
+func (m *Metrics) insertObserver(table string) *insertObserver {
 	if m == nil {
 		return nil
 	}
@@ -178,8 +177,8 @@ var (
 	descRowsEmitted    = prometheus.NewDesc(metricRowsEmitted, "Rows (facts and mirror rows) the processor handed to the sinks.", nil, nil)
 	descRowsWritten    = prometheus.NewDesc(metricRowsWritten, "Rows ClickHouse acknowledged, by table.", []string{"table"}, nil)
 	descBootSkipped    = prometheus.NewDesc(metricBootSkipped, "Records of the global tables a bootstrap from nothing, reading newest first, checked but did not apply: a later record of the same row replaced them.", nil, nil)
-	descLag            = prometheus.NewDesc(metricLag, "Consumer group lag (end offset minus committed offset) of an order-stream partition.", []string{"topic", "partition"}, nil)
-	descLagTotal       = prometheus.NewDesc(metricLagTotal, "Consumer group lag summed over the order-stream partitions.", nil, nil)
+	descLag            = prometheus.NewDesc(metricLag, "Lag of a partition the node reads: for the order stream, the consumer group's end offset minus committed offset; for the global tables, the end offset minus the node's next offset fully processed (mirror rows and refreshed facts acknowledged).", []string{"topic", "partition"}, nil)
+	descLagTotal       = prometheus.NewDesc(metricLagTotal, "drivetrain_consumer_lag summed over every partition the node reads, global tables included.", nil, nil)
 	descSinkBacklog    = prometheus.NewDesc(metricSinkBacklog, "Rows buffered in or in flight to the ClickHouse sinks.", nil, nil)
 	descReady          = prometheus.NewDesc(metricReady, "1 when /readyz answers ready (bootstrapped, ClickHouse reachable, lag below ready_max_lag), else 0.", nil, nil)
 	descStateBytes     = prometheus.NewDesc(metricStateBytes, "Size on disk of the node's state directory (walked at most every 10 s).", nil, nil)
@@ -217,7 +216,7 @@ var pebbleDescs = []*prometheus.Desc{
 // nodeCollector reads the node's counters at scrape time, so the actors
 // need no Prometheus instrumentation.
 type nodeCollector struct {
-	snapshot func() metricsSnapshot
+	snapshot func() Snapshot
 	dir      dirSizer
 }
 
@@ -348,35 +347,4 @@ func (d *dirSizer) size() (bytes int64, ok bool) {
 	}
 	d.bytes, d.at, d.walked = total, now, true
 	return total, true
-}
-
-// partitionLags returns a copy of the last measured lag by topic and
-// partition.
-func (w *lagWatcher) partitionLags() map[string]map[int32]int64 {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	out := make(map[string]map[int32]int64, len(w.perPart))
-	for t, parts := range w.perPart {
-		out[t] = maps.Clone(parts)
-	}
-	return out
-}
-
-// metrics is the nodeCollector's snapshot function for a running node.
-func (s *nodeStatusSource) metrics() metricsSnapshot {
-	st := s.get()
-	m := metricsSnapshot{Ready: st.Ready}
-	s.mu.Lock()
-	node, lag := s.node, s.lag
-	s.mu.Unlock()
-	if node == nil {
-		return m
-	}
-	m.Running = true
-	m.Stats = node.Stats()
-	m.RowsWritten = st.RowsWritten
-	m.LagTotal, m.LagMeasured, _, _ = lag.snapshot()
-	m.Lag = lag.partitionLags()
-	m.State, m.StateOpen = node.StateMetrics()
-	return m
 }

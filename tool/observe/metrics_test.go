@@ -1,9 +1,8 @@
-package main
+package observe
 
 import (
 	"context"
 	"encoding/json"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -13,13 +12,12 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/drivetrain-cdc/drivetrain/actors"
 	"github.com/drivetrain-cdc/drivetrain/state"
+	"github.com/drivetrain-cdc/drivetrain/tool/observe/observetest"
 	"github.com/drivetrain-cdc/drivetrain/topology"
 )
 
@@ -28,7 +26,7 @@ type nopMirrors struct{}
 func (nopMirrors) Write(context.Context, []topology.Mirror) error { return nil }
 
 // runningSnapshot is a node in the middle of its work.
-var runningSnapshot = metricsSnapshot{
+var runningSnapshot = Snapshot{
 	Running: true,
 	Ready:   true,
 	Stats: actors.Stats{
@@ -80,12 +78,12 @@ var runningState = state.Metrics{
 func TestNodeCollector(t *testing.T) {
 	tests := []struct {
 		name string
-		in   metricsSnapshot
+		in   Snapshot
 		want string
 	}{
 		{
 			name: "starting",
-			in:   metricsSnapshot{},
+			in:   Snapshot{},
 			want: `
 # HELP drivetrain_ready 1 when /readyz answers ready (bootstrapped, ClickHouse reachable, lag below ready_max_lag), else 0.
 # TYPE drivetrain_ready gauge
@@ -94,7 +92,7 @@ drivetrain_ready 0
 		},
 		{
 			name: "running, lag not measured yet",
-			in: metricsSnapshot{Running: true, Stats: actors.Stats{
+			in: Snapshot{Running: true, Stats: actors.Stats{
 				RowsEmitted: 1, Consumed: map[string]int64{"t": 1},
 			}},
 			want: `
@@ -118,7 +116,7 @@ drivetrain_sink_backlog_rows 0
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := &nodeCollector{snapshot: func() metricsSnapshot { return tt.in }}
+			c := &nodeCollector{snapshot: func() Snapshot { return tt.in }}
 			assert.NoError(t, testutil.CollectAndCompare(c, strings.NewReader(tt.want)))
 		})
 	}
@@ -132,14 +130,14 @@ func TestMetricsEndpoint(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "000001.sst"), make([]byte, 1000), 0o644))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "sub", "MANIFEST"), make([]byte, 24), 0o644))
 
-	m := newNodeMetrics(func() metricsSnapshot { return runningSnapshot }, dir)
+	m := NewMetrics(func() Snapshot { return runningSnapshot }, dir)
 
 	// A fact batch whose insert takes 20 ms by the fake clock, with rows
 	// committed 250 ms and 750 ms before the acknowledgement.
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	ack := start.Add(20 * time.Millisecond)
 	clock := []time.Time{start, ack}
-	facts := &factCounter{
+	facts := &FactCounter{
 		w: nopFacts{}, freshness: newHistogram(),
 		now: func() time.Time {
 			tm := clock[0]
@@ -152,15 +150,15 @@ func TestMetricsEndpoint(t *testing.T) {
 		{UpdatedAt: topology.TimestampOf(ack.Add(-250 * time.Millisecond))},
 		{UpdatedAt: topology.TimestampOf(ack.Add(-750 * time.Millisecond))},
 	}))
-	orders := &mirrorCounter{w: nopMirrors{}, insert: m.insertObserver("orders")}
+	orders := &MirrorCounter{w: nopMirrors{}, insert: m.insertObserver("orders")}
 	require.NoError(t, orders.Write(context.Background(), make([]topology.Mirror, 3)))
 
-	srv := newStatusServer(func() nodeStatus { return nodeStatus{} }, m.handler())
-	ln, err := srv.listen("127.0.0.1:0")
+	srv := NewServer(func() Status { return Status{} }, m.Handler())
+	ln, err := srv.Listen("127.0.0.1:0")
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- srv.serve(ctx, ln) }()
+	go func() { done <- srv.Serve(ctx, ln) }()
 	t.Cleanup(func() {
 		cancel()
 		assert.NoError(t, <-done)
@@ -186,12 +184,12 @@ drivetrain_rows_written_total{table="sales_facts"} 12
 # HELP drivetrain_bootstrap_records_skipped_total Records of the global tables a bootstrap from nothing, reading newest first, checked but did not apply: a later record of the same row replaced them.
 # TYPE drivetrain_bootstrap_records_skipped_total counter
 drivetrain_bootstrap_records_skipped_total 600
-# HELP drivetrain_consumer_lag Consumer group lag (end offset minus committed offset) of an order-stream partition.
+# HELP drivetrain_consumer_lag Lag of a partition the node reads: for the order stream, the consumer group's end offset minus committed offset; for the global tables, the end offset minus the node's next offset fully processed (mirror rows and refreshed facts acknowledged).
 # TYPE drivetrain_consumer_lag gauge
 drivetrain_consumer_lag{partition="0",topic="ecommerce.public.orders"} 3
 drivetrain_consumer_lag{partition="1",topic="ecommerce.public.orders"} 0
 drivetrain_consumer_lag{partition="0",topic="ecommerce.public.payments"} 4
-# HELP drivetrain_consumer_lag_total Consumer group lag summed over the order-stream partitions.
+# HELP drivetrain_consumer_lag_total drivetrain_consumer_lag summed over every partition the node reads, global tables included.
 # TYPE drivetrain_consumer_lag_total gauge
 drivetrain_consumer_lag_total 7
 # HELP drivetrain_sink_backlog_rows Rows buffered in or in flight to the ClickHouse sinks.
@@ -281,14 +279,14 @@ drivetrain_pebble_block_cache_hits_total 1000
 drivetrain_pebble_block_cache_misses_total 10
 `
 	var pebbleNames []string
-	for _, n := range metricNames {
+	for _, n := range MetricNames {
 		if strings.HasPrefix(n, "drivetrain_pebble_") {
 			pebbleNames = append(pebbleNames, n)
 		}
 	}
 	assert.NoError(t, testutil.ScrapeAndCompare(url, strings.NewReader(pebbleWant), pebbleNames...))
 
-	families := scrape(t, url)
+	families := observetest.Scrape(t, url)
 	var names []string
 	for name := range families {
 		if strings.HasPrefix(name, "drivetrain_") {
@@ -296,12 +294,12 @@ drivetrain_pebble_block_cache_misses_total 10
 		}
 	}
 	sort.Strings(names)
-	wantNames := append([]string(nil), metricNames...)
+	wantNames := append([]string(nil), MetricNames...)
 	sort.Strings(wantNames)
-	assert.Equal(t, wantNames, names, "/metrics exposes exactly metricNames")
+	assert.Equal(t, wantNames, names, "/metrics exposes exactly MetricNames")
 	assert.Contains(t, families, "go_goroutines")
 	assert.Contains(t, families, "process_resident_memory_bytes")
-	for name := range metricHistograms {
+	for name := range MetricHistograms {
 		assert.Equal(t, dto.MetricType_HISTOGRAM, families[name].GetType(), name)
 	}
 
@@ -324,18 +322,6 @@ drivetrain_pebble_block_cache_misses_total 10
 			assert.InDelta(t, h.sum, got.GetSampleSum(), 1e-9, "%s{table=%q} sum", h.name, h.table)
 		}
 	}
-}
-
-func scrape(t *testing.T, url string) map[string]*dto.MetricFamily {
-	t.Helper()
-	resp, err := http.Get(url)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := p.TextToMetricFamilies(resp.Body)
-	require.NoError(t, err)
-	return families
 }
 
 // findHistogram returns the histogram of f labelled table (or the only
@@ -391,17 +377,17 @@ func TestDirSizerCaches(t *testing.T) {
 // TestStateStatus checks the state size a node serves on /status and how
 // `drivetrain status` shows it, per member and per node.
 func TestStateStatus(t *testing.T) {
-	withState := nodeStatus{Node: "node-a", Ready: true, State: &stateStatus{
+	withState := Status{Node: "node-a", Ready: true, State: &StateStatus{
 		DiskBytes: 5 << 20, GlobalBytes: 1 << 10, PartitionBytes: map[int32]uint64{3: 512, 0: 2 << 20}, ReadAmplification: 3,
 	}}
 	t.Run("status JSON", func(t *testing.T) {
 		tests := []struct {
 			name string
-			in   nodeStatus
+			in   Status
 			want string // the "state" member, "" for none
 		}{
 			{"store open", withState, `{"disk_bytes":5242880,"global_bytes":1024,"partition_bytes":{"0":2097152,"3":512},"compaction_debt_bytes":0,"read_amplification":3}`},
-			{"store not open", nodeStatus{Node: "node-b"}, ""},
+			{"store not open", Status{Node: "node-b"}, ""},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -418,13 +404,13 @@ func TestStateStatus(t *testing.T) {
 		}
 	})
 
-	st := &clusterStatus{
+	st := &ClusterStatus{
 		Group: "g", State: "Stable",
-		Members: []memberStatus{
+		Members: []MemberStatus{
 			{ClientID: "node-a", Host: "10.0.0.1", Partitions: map[string][]int{"ecommerce.public.orders": {0, 3}}},
 			{ClientID: "node-b", Host: "10.0.0.2", Partitions: map[string][]int{"ecommerce.public.orders": {1}}},
 		},
-		Nodes: []nodeStatusErr{
+		Nodes: []NodeStatusErr{
 			{URL: "http://a:18090", Status: &withState},
 			{URL: "http://b:18090", Error: "connection refused"},
 		},
@@ -434,7 +420,7 @@ func TestStateStatus(t *testing.T) {
 	assert.Zero(t, st.Members[1].StateBytes, "node-b did not answer")
 
 	var out strings.Builder
-	writeClusterStatus(&out, st)
+	WriteCluster(&out, st)
 	lines := strings.Split(out.String(), "\n")
 	require.GreaterOrEqual(t, len(lines), 5, out.String())
 	assert.Regexp(t, `^  node-a .* orders\[0 3\] state 5\.0 MiB$`, lines[1])

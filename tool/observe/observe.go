@@ -1,4 +1,4 @@
-package main
+package observe
 
 import (
 	"context"
@@ -62,10 +62,10 @@ func bucketOf(v float64) int {
 
 // summary returns the count, quantiles (upper bound of the bucket holding
 // each quantile, capped at the maximum seen) and maximum.
-func (h *histogram) summary() freshnessSummary {
+func (h *histogram) summary() FreshnessSummary {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	s := freshnessSummary{Count: h.total, Max: h.max}
+	s := FreshnessSummary{Count: h.total, Max: h.max}
 	if h.total == 0 {
 		return s
 	}
@@ -87,11 +87,12 @@ func (h *histogram) summary() freshnessSummary {
 	return s
 }
 
-// factCounter wraps the sales_facts writer: after ClickHouse acknowledged
+// FactCounter wraps the sales_facts writer (it is an
+// actors.Writer[topology.Fact]): after ClickHouse acknowledged
 // a batch it counts the rows and records each row's freshness, the time
 // from its updated_at (the source commit time, source.ts_ms, of the latest
 // change that went into it) to the acknowledgement.
-type factCounter struct {
+type FactCounter struct {
 	w interface {
 		Write(ctx context.Context, rows []topology.Fact) error
 	}
@@ -107,7 +108,21 @@ type factCounter struct {
 	promFreshness prometheus.Observer
 }
 
-func (c *factCounter) Write(ctx context.Context, rows []topology.Fact) error {
+// NewFactCounter wraps w, the sales_facts writer, counting from now on;
+// m (nil: no metrics) gets its insert and freshness histograms.
+func NewFactCounter(w interface {
+	Write(ctx context.Context, rows []topology.Fact) error
+}, m *Metrics) *FactCounter {
+	c := &FactCounter{w: w, freshness: newHistogram(), now: time.Now, since: time.Now().UnixMicro()}
+	if m != nil {
+		c.insert, c.promFreshness = m.insertObserver("sales_facts"), m.freshness
+	}
+	return c
+}
+
+// Write writes rows with the wrapped writer and, once acknowledged,
+// counts them and records their freshness. Safe for concurrent use.
+func (c *FactCounter) Write(ctx context.Context, rows []topology.Fact) error {
 	start := c.now()
 	if err := c.w.Write(ctx, rows); err != nil {
 		return err
@@ -128,8 +143,9 @@ func (c *factCounter) Write(ctx context.Context, rows []topology.Fact) error {
 	return nil
 }
 
-// mirrorCounter wraps a mirror-table writer and counts acknowledged rows.
-type mirrorCounter struct {
+// MirrorCounter wraps a mirror-table writer (it is an
+// actors.Writer[topology.Mirror]) and counts acknowledged rows.
+type MirrorCounter struct {
 	w interface {
 		Write(ctx context.Context, rows []topology.Mirror) error
 	}
@@ -138,7 +154,17 @@ type mirrorCounter struct {
 	insert *insertObserver
 }
 
-func (c *mirrorCounter) Write(ctx context.Context, rows []topology.Mirror) error {
+// NewMirrorCounter wraps w, the writer of mirror table table; m (nil: no
+// metrics) gets its insert histograms.
+func NewMirrorCounter(w interface {
+	Write(ctx context.Context, rows []topology.Mirror) error
+}, table string, m *Metrics) *MirrorCounter {
+	return &MirrorCounter{w: w, insert: m.insertObserver(table)}
+}
+
+// Write writes rows with the wrapped writer and counts them once
+// acknowledged. Safe for concurrent use.
+func (c *MirrorCounter) Write(ctx context.Context, rows []topology.Mirror) error {
 	start := time.Now()
 	if err := c.w.Write(ctx, rows); err != nil {
 		return err

@@ -1,4 +1,4 @@
-package main
+package observe
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 
 func TestHistogramSummary(t *testing.T) {
 	h := newHistogram()
-	assert.Equal(t, freshnessSummary{}, h.summary())
+	assert.Equal(t, FreshnessSummary{}, h.summary())
 	h.observeN(10, 90)  // 90 rows at 10 ms
 	h.observeN(200, 9)  // 9 at 200 ms
 	h.observeN(5000, 1) // 1 at 5 s
@@ -30,7 +30,7 @@ func (n nopFacts) Write(context.Context, []topology.Fact) error { return n.err }
 
 func TestFactCounterRecordsFreshnessOnAck(t *testing.T) {
 	ack := time.Date(2026, 1, 1, 0, 0, 1, 0, time.UTC)
-	c := &factCounter{w: nopFacts{}, freshness: newHistogram(), now: func() time.Time { return ack }}
+	c := &FactCounter{w: nopFacts{}, freshness: newHistogram(), now: func() time.Time { return ack }}
 	rows := []topology.Fact{
 		{UpdatedAt: topology.TimestampOf(ack.Add(-250 * time.Millisecond))},
 		{UpdatedAt: topology.TimestampOf(ack.Add(-750 * time.Millisecond))},
@@ -41,7 +41,7 @@ func TestFactCounterRecordsFreshnessOnAck(t *testing.T) {
 	assert.Equal(t, int64(2), s.Count)
 	assert.Equal(t, 750.0, s.Max)
 
-	failing := &factCounter{w: nopFacts{err: context.Canceled}, freshness: newHistogram(), now: time.Now}
+	failing := &FactCounter{w: nopFacts{err: context.Canceled}, freshness: newHistogram(), now: time.Now}
 	assert.Error(t, failing.Write(context.Background(), rows))
 	assert.Zero(t, failing.written.Load(), "rows count only once ClickHouse acknowledged them")
 	assert.Zero(t, failing.freshness.summary().Count)

@@ -1,4 +1,4 @@
-package main
+package observe
 
 import (
 	"context"
@@ -11,28 +11,34 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/drivetrain-cdc/drivetrain/actors"
 )
 
-// nodeStatus is what a node serves as JSON on /status: the figures `demo`
+// Status is what a node serves as JSON on /status: the figures `demo`
 // shows and the tests wait on. Fields are stable.
-type nodeStatus struct {
+type Status struct {
 	Node string `json:"node"`
-	// Ready is what /readyz answers: bootstrapped, sinks healthy, lag below
-	// the threshold, no partition stalled; Reason says why not.
+	// Ready is what /readyz answers: bootstrapped, ClickHouse and Kafka
+	// answering (or not failing for longer than ready_max_unreachable),
+	// lag below ready_max_lag, no partition stalled; Reason says why not.
 	Ready  bool   `json:"ready"`
 	Reason string `json:"reason,omitempty"`
-	// Idle: nothing left to do right now: consumer lag 0 on every owned
-	// and global partition, nothing buffered or in flight to the sinks, and
-	// every acknowledged offset committed.
+	// Idle: nothing left to do right now: ready, lag 0 on every topic the
+	// node reads (order stream and global tables), nothing buffered or in
+	// flight to the sinks, every acknowledged offset committed.
 	Idle         bool `json:"idle"`
 	Bootstrapped bool `json:"bootstrapped"`
 	// Consumed counts records read per topic since start.
 	Consumed map[string]int64 `json:"consumed"`
-	// Lag is the sum over owned and global partitions of high watermark
-	// minus the next offset to process.
+	// Lag is the sum of LagByTopic.
 	Lag int64 `json:"lag"`
+	// LagByTopic is, per topic the node reads, the sum over its
+	// partitions of the end offset minus the next offset whose records
+	// are fully processed: for the order-stream topics, the consumer
+	// group's committed offset (of every partition, owned by this node or
+	// not); for the global tables (customers, vehicles), the node's own
+	// progress, records applied and the mirror rows and facts they
+	// changed acknowledged by ClickHouse.
+	LagByTopic map[string]int64 `json:"lag_by_topic,omitempty"`
 	// FactsWritten and RowsWritten count rows ClickHouse acknowledged
 	// (sales_facts, and per mirror table).
 	FactsWritten int64            `json:"facts_written"`
@@ -49,15 +55,15 @@ type nodeStatus struct {
 	// acknowledging its insert, in milliseconds; rows whose changes were
 	// committed before the node started (history it caught up on) are
 	// left out.
-	Freshness freshnessSummary `json:"freshness"`
+	Freshness FreshnessSummary `json:"freshness"`
 	// LastCommit is when offsets were last committed to Kafka.
 	LastCommit time.Time `json:"last_commit,omitzero"`
 	// State describes the state store while it is open.
-	State *stateStatus `json:"state,omitempty"`
+	State *StateStatus `json:"state,omitempty"`
 }
 
-// stateStatus is the size of a node's state store.
-type stateStatus struct {
+// StateStatus is the size of a node's state store.
+type StateStatus struct {
 	// DiskBytes is the disk space the Pebble store uses (tables, log,
 	// manifest).
 	DiskBytes uint64 `json:"disk_bytes"`
@@ -75,13 +81,13 @@ type stateStatus struct {
 	ReadAmplification   int    `json:"read_amplification"`
 }
 
-// nodeState reads n's state store; nil when it is not open.
-func nodeState(n *actors.Node) *stateStatus {
+// NodeState reads the state store of n; nil when it is not open.
+func NodeState(n NodeView) *StateStatus {
 	m, ok := n.StateMetrics()
 	if !ok {
 		return nil
 	}
-	st := &stateStatus{DiskBytes: m.DiskBytes, CompactionDebtBytes: m.CompactionDebtBytes, ReadAmplification: m.ReadAmplification}
+	st := &StateStatus{DiskBytes: m.DiskBytes, CompactionDebtBytes: m.CompactionDebtBytes, ReadAmplification: m.ReadAmplification}
 	u, ok, err := n.StateUsage()
 	switch {
 	case err != nil:
@@ -92,7 +98,7 @@ func nodeState(n *actors.Node) *stateStatus {
 	return st
 }
 
-type freshnessSummary struct {
+type FreshnessSummary struct {
 	Count int64   `json:"count"`
 	P50   float64 `json:"p50_ms"`
 	P90   float64 `json:"p90_ms"`
@@ -100,12 +106,12 @@ type freshnessSummary struct {
 	Max   float64 `json:"max_ms"`
 }
 
-// statusServer serves /healthz, /readyz, /status and /metrics for one node,
+// Server serves /healthz, /readyz, /status and /metrics for one node,
 // on http_addr. Go's profiles are not served here: they are off unless
-// pprof_addr is set, and then served by a pprofServer of their own.
-type statusServer struct {
+// pprof_addr is set, and then served by a PprofServer of their own.
+type Server struct {
 	mux      *http.ServeMux
-	status   func() nodeStatus
+	status   func() Status
 	timeouts serverTimeouts
 }
 
@@ -121,10 +127,10 @@ type serverTimeouts struct {
 // requests, responses built in milliseconds, scrapes every few seconds.
 var statusTimeouts = serverTimeouts{ReadHeader: 5 * time.Second, Read: 10 * time.Second, Write: 30 * time.Second, Idle: 60 * time.Second}
 
-// newStatusServer serves status on /status and /readyz and metrics (if not
+// NewServer serves status on /status and /readyz and metrics (if not
 // nil) on /metrics.
-func newStatusServer(status func() nodeStatus, metrics http.Handler) *statusServer {
-	s := &statusServer{mux: http.NewServeMux(), status: status, timeouts: statusTimeouts}
+func NewServer(status func() Status, metrics http.Handler) *Server {
+	s := &Server{mux: http.NewServeMux(), status: status, timeouts: statusTimeouts}
 	if metrics != nil {
 		s.mux.Handle("/metrics", metrics)
 	}
@@ -149,7 +155,7 @@ func newStatusServer(status func() nodeStatus, metrics http.Handler) *statusServ
 }
 
 // listen opens the listener first, so a taken port fails at start.
-func (s *statusServer) listen(addr string) (net.Listener, error) {
+func (s *Server) Listen(addr string) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listening on %s for /metrics and health checks: %w", addr, err)
@@ -158,7 +164,7 @@ func (s *statusServer) listen(addr string) (net.Listener, error) {
 }
 
 // serve serves on ln until ctx ends.
-func (s *statusServer) serve(ctx context.Context, ln net.Listener) error {
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return serveHTTP(ctx, ln, s.mux, s.timeouts)
 }
 
@@ -191,16 +197,16 @@ func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, t serverTim
 // cost of profiling, on for long.
 const maxProfileDuration = 60 * time.Second
 
-// pprofServer serves Go's /debug/pprof on an address of its own (pprof_addr,
+// PprofServer serves Go's /debug/pprof on an address of its own (pprof_addr,
 // off by default). /debug/pprof/cmdline is left out: the command line may
 // hold a ClickHouse URL with its password.
-type pprofServer struct {
+type PprofServer struct {
 	mux      *http.ServeMux
 	timeouts serverTimeouts
 }
 
-func newPprofServer() *pprofServer {
-	p := &pprofServer{mux: http.NewServeMux(), timeouts: serverTimeouts{
+func NewPprofServer() *PprofServer {
+	p := &PprofServer{mux: http.NewServeMux(), timeouts: serverTimeouts{
 		ReadHeader: 5 * time.Second,
 		Read:       10 * time.Second,
 		// A profile takes its seconds before the first byte is written.
@@ -217,7 +223,7 @@ func newPprofServer() *pprofServer {
 // ServeHTTP refuses a seconds parameter that is not a number from 0 to
 // maxProfileDuration, then serves pprof. It reads seconds as the pprof
 // handlers do (FormValue: a POST body's value wins over the query's).
-func (p *pprofServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (p *PprofServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if v := r.FormValue("seconds"); v != "" {
 		sec, err := strconv.ParseFloat(v, 64)
 		if err != nil || !(sec >= 0 && sec <= maxProfileDuration.Seconds()) {
@@ -230,22 +236,22 @@ func (p *pprofServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // listen opens the pprof listener; a bare port (":6060" or "6060") listens
 // on loopback only.
-func (p *pprofServer) listen(addr string) (net.Listener, error) {
-	ln, err := net.Listen("tcp", pprofListenAddr(addr))
+func (p *PprofServer) Listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", PprofListenAddr(addr))
 	if err != nil {
-		return nil, fmt.Errorf("listening on %s for /debug/pprof (pprof_addr): %w", pprofListenAddr(addr), err)
+		return nil, fmt.Errorf("listening on %s for /debug/pprof (pprof_addr): %w", PprofListenAddr(addr), err)
 	}
 	return ln, nil
 }
 
-func (p *pprofServer) serve(ctx context.Context, ln net.Listener) error {
+func (p *PprofServer) Serve(ctx context.Context, ln net.Listener) error {
 	return serveHTTP(ctx, ln, p, p.timeouts)
 }
 
-// pprofListenAddr returns addr with an empty host replaced by 127.0.0.1:
+// PprofListenAddr returns addr with an empty host replaced by 127.0.0.1:
 // profiles are for someone on the machine (or at the end of an ssh or
 // kubectl port-forward), never for the network unless asked by name.
-func pprofListenAddr(addr string) string {
+func PprofListenAddr(addr string) string {
 	if !strings.Contains(addr, ":") {
 		addr = ":" + addr
 	}
@@ -256,9 +262,9 @@ func pprofListenAddr(addr string) string {
 	return net.JoinHostPort("127.0.0.1", port)
 }
 
-// isLoopback reports whether a listen address's host is a loopback address
+// IsLoopback reports whether a listen address's host is a loopback address
 // or localhost.
-func isLoopback(addr string) bool {
+func IsLoopback(addr string) bool {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return false
@@ -270,8 +276,8 @@ func isLoopback(addr string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// fetchStatus reads a node's /status.
-func fetchStatus(ctx context.Context, base string) (*nodeStatus, error) {
+// FetchStatus reads a node's /status.
+func FetchStatus(ctx context.Context, base string) (*Status, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/status", nil)
 	if err != nil {
 		return nil, err
@@ -284,7 +290,7 @@ func fetchStatus(ctx context.Context, base string) (*nodeStatus, error) {
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("GET %s/status: %s", base, resp.Status)
 	}
-	var st nodeStatus
+	var st Status
 	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
 		return nil, fmt.Errorf("decoding %s/status: %w", base, err)
 	}

@@ -1,4 +1,4 @@
-package main
+package observe
 
 import (
 	"bufio"
@@ -50,8 +50,8 @@ func get(t *testing.T, method, u, body string) (int, string) {
 
 func TestStatusServerServesNoProfiles(t *testing.T) {
 	metrics := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "m 1\n") })
-	srv := newStatusServer(func() nodeStatus { return nodeStatus{Ready: true} }, metrics)
-	base := startServer(t, srv.listen, srv.serve)
+	srv := NewServer(func() Status { return Status{Ready: true} }, metrics)
+	base := startServer(t, srv.Listen, srv.Serve)
 
 	for _, path := range []string{"/metrics", "/healthz", "/readyz", "/status"} {
 		code, _ := get(t, http.MethodGet, base+path, "")
@@ -64,8 +64,8 @@ func TestStatusServerServesNoProfiles(t *testing.T) {
 }
 
 func TestPprofServer(t *testing.T) {
-	pp := newPprofServer()
-	base := startServer(t, pp.listen, pp.serve)
+	pp := NewPprofServer()
+	base := startServer(t, pp.Listen, pp.Serve)
 
 	code, body := get(t, http.MethodGet, base+"/debug/pprof/", "")
 	require.Equal(t, http.StatusOK, code)
@@ -110,13 +110,13 @@ func TestPprofListenAddr(t *testing.T) {
 		{"0.0.0.0:6060", "0.0.0.0:6060"}, // asked by name: served, with a warning
 	}
 	for _, tt := range tests {
-		assert.Equal(t, tt.want, pprofListenAddr(tt.in), tt.in)
+		assert.Equal(t, tt.want, PprofListenAddr(tt.in), tt.in)
 	}
-	assert.True(t, isLoopback("127.0.0.1:6060"))
-	assert.True(t, isLoopback("[::1]:6060"))
-	assert.True(t, isLoopback("localhost:6060"))
-	assert.False(t, isLoopback("0.0.0.0:6060"))
-	assert.False(t, isLoopback("10.1.2.3:6060"))
+	assert.True(t, IsLoopback("127.0.0.1:6060"))
+	assert.True(t, IsLoopback("[::1]:6060"))
+	assert.True(t, IsLoopback("localhost:6060"))
+	assert.False(t, IsLoopback("0.0.0.0:6060"))
+	assert.False(t, IsLoopback("10.1.2.3:6060"))
 }
 
 // TestServersCloseIdleConnections holds a keep-alive connection open after
@@ -124,13 +124,13 @@ func TestPprofListenAddr(t *testing.T) {
 func TestServersCloseIdleConnections(t *testing.T) {
 	const idle = 200 * time.Millisecond
 	short := serverTimeouts{ReadHeader: time.Second, Read: time.Second, Write: time.Second, Idle: idle}
-	st := newStatusServer(func() nodeStatus { return nodeStatus{} }, nil)
+	st := NewServer(func() Status { return Status{} }, nil)
 	st.timeouts = short
-	pp := newPprofServer()
+	pp := NewPprofServer()
 	pp.timeouts = short
 	for name, base := range map[string]string{
-		"status": startServer(t, st.listen, st.serve),
-		"pprof":  startServer(t, pp.listen, pp.serve),
+		"status": startServer(t, st.Listen, st.Serve),
+		"pprof":  startServer(t, pp.Listen, pp.Serve),
 	} {
 		t.Run(name, func(t *testing.T) {
 			u, err := url.Parse(base)
@@ -164,37 +164,11 @@ func TestServersCloseIdleConnections(t *testing.T) {
 }
 
 func TestStatusTimeoutsAllSet(t *testing.T) {
-	for name, to := range map[string]serverTimeouts{"status": statusTimeouts, "pprof": newPprofServer().timeouts} {
+	for name, to := range map[string]serverTimeouts{"status": statusTimeouts, "pprof": NewPprofServer().timeouts} {
 		assert.Positive(t, to.ReadHeader, name)
 		assert.Positive(t, to.Read, name)
 		assert.Positive(t, to.Write, name)
 		assert.Positive(t, to.Idle, name)
 	}
-	assert.Greater(t, newPprofServer().timeouts.Write, maxProfileDuration, "a profile of the longest allowed duration is still delivered")
-}
-
-func TestRunPprofConfig(t *testing.T) {
-	out, errOut, code := runCLI(t, "run", "--help")
-	require.Zero(t, code, errOut)
-	assert.Contains(t, out, "-pprof-addr")
-	assert.Contains(t, out, "off by default")
-	assert.Contains(t, out, "60s")
-
-	out, errOut, code = runCLI(t, "run", "--print-config")
-	require.Zero(t, code, errOut)
-	assert.Contains(t, out, "pprof_addr: \"\"", "off by default")
-
-	out, errOut, code = runCLI(t, "run", "--print-config", "--pprof-addr", ":6060")
-	require.Zero(t, code, errOut)
-	assert.Contains(t, out, "pprof_addr: :6060")
-
-	t.Setenv("DRIVETRAIN_PPROF_ADDR", "127.0.0.1:6061")
-	out, errOut, code = runCLI(t, "run", "--print-config")
-	require.Zero(t, code, errOut)
-	assert.Contains(t, out, "pprof_addr: 127.0.0.1:6061")
-
-	_, errOut, code = runCLI(t, "run", "--print-config", "--http-addr", "127.0.0.1:18090", "--pprof-addr", ":18090")
-	assert.NotZero(t, code)
-	assert.Contains(t, errOut, "pprof_addr must differ from http_addr")
-	assert.Equal(t, 1, strings.Count(strings.TrimSpace(errOut), "\n")+1, "one line: %q", errOut)
+	assert.Greater(t, NewPprofServer().timeouts.Write, maxProfileDuration, "a profile of the longest allowed duration is still delivered")
 }
