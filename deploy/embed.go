@@ -18,3 +18,9 @@ var ConnectorJSON []byte
 //
 //go:embed postgres/schema.sql
 var SchemaSQL string
+
+// QueriesSQL is deploy/clickhouse/queries.sql: the canned reports and the
+// dashboard's queries over the ClickHouse tables.
+//
+//go:embed clickhouse/queries.sql
+var QueriesSQL string

@@ -66,6 +66,15 @@ func TestSchemaFiles(t *testing.T) {
 	}
 	for _, f := range files {
 		path := filepath.Join("..", "deploy", "clickhouse", f.path)
+		if f.path == "queries.sql" {
+			// The dashboard's queries (tool/dashboard) follow the reports,
+			// written by hand: -update keeps them, the check skips them.
+			if old, err := os.ReadFile(path); err == nil {
+				if i := strings.Index(string(old), "\n-- The dashboard's queries"); i >= 0 {
+					f.content += string(old[i:])
+				}
+			}
+		}
 		if *update {
 			require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
 			require.NoError(t, os.WriteFile(path, []byte(f.content), 0o644))

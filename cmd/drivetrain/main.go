@@ -41,6 +41,7 @@ var commands = []command{
 	// Keep alphabetical; each command lives in its own file.
 	benchCommand,
 	connectorCommand,
+	dashboardCommand,
 	demoCommand,
 	generateCommand,
 	healthCommand,
