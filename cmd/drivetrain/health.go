@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/drivetrain-cdc/drivetrain/tool/config"
 	"github.com/drivetrain-cdc/drivetrain/tool/connect"
 	"github.com/drivetrain-cdc/drivetrain/topology"
 )
@@ -71,7 +72,7 @@ func runHealth(ctx context.Context, a *app, c command, args []string) error {
 		checks = append(checks, f(cctx)...)
 	}
 	run(func(ctx context.Context) []healthCheck { return checkPostgres(ctx, ep.postgres) })
-	run(func(ctx context.Context) []healthCheck { return checkKafka(ctx, ep.brokers(), ep.topicPrefix) })
+	run(func(ctx context.Context) []healthCheck { return checkKafka(ctx, ep.cfg.Kafka, ep.topicPrefix) })
 	run(func(ctx context.Context) []healthCheck { return checkConnector(ctx, ep.connect, *connector) })
 	run(func(ctx context.Context) []healthCheck { return checkClickHouse(ctx, ep.clickhouse) })
 
@@ -217,9 +218,13 @@ func redactErr(err error, dsn string) string {
 	return msg
 }
 
-func checkKafka(ctx context.Context, brokers []string, prefix string) []healthCheck {
-	where := strings.Join(brokers, ",")
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.DialTimeout(3*time.Second))
+func checkKafka(ctx context.Context, kafka config.Kafka, prefix string) []healthCheck {
+	where := strings.Join(kafka.Brokers, ",")
+	opts, err := kafka.ClientOpts()
+	if err != nil {
+		return []healthCheck{{name: "Kafka reachable", detail: err.Error(), fix: "check the kafka section of the configuration"}}
+	}
+	cl, err := kgo.NewClient(append(opts, kgo.DialTimeout(3*time.Second))...)
 	if err != nil {
 		return []healthCheck{{name: "Kafka reachable", detail: err.Error(), fix: "check --kafka / DRIVETRAIN_KAFKA_BROKERS"}}
 	}

@@ -68,11 +68,11 @@ func runInspect(ctx context.Context, a *app, c command, args []string) error {
 		if *timeout <= 0 {
 			return fmt.Errorf("--timeout must be positive, got %s", *timeout)
 		}
-		brokers := ep.brokers()
-		if len(brokers) == 0 {
-			return errors.New("--kafka: no broker address given")
+		kafkaOpts, err := ep.kafkaOpts()
+		if err != nil {
+			return err
 		}
-		rec, err := fetchRecord(ctx, brokers, *topic, int32(*partition), *offset, *timeout)
+		rec, err := fetchRecord(ctx, kafkaOpts, *topic, int32(*partition), *offset, *timeout)
 		if err != nil {
 			return err
 		}
@@ -107,14 +107,14 @@ func runInspect(ctx context.Context, a *app, c command, args []string) error {
 // oneLine keeps an error message on one line.
 func oneLine(s string) string { return strings.ReplaceAll(s, "\n", " ") }
 
-// fetchRecord reads the record at topic/partition/offset.
-func fetchRecord(ctx context.Context, brokers []string, topic string, partition int32, offset int64, timeout time.Duration) (*kgo.Record, error) {
+// fetchRecord reads the record at topic/partition/offset with a client of
+// the options kafka (brokers, TLS, SASL).
+func fetchRecord(ctx context.Context, kafka []kgo.Opt, topic string, partition int32, offset int64, timeout time.Duration) (*kgo.Record, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	cl, err := kgo.NewClient(
-		kgo.SeedBrokers(brokers...),
+	cl, err := kgo.NewClient(append(kafka,
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: {partition: kgo.NewOffset().At(offset)}}),
-	)
+	)...)
 	if err != nil {
 		return nil, fmt.Errorf("creating the Kafka client: %w", err)
 	}
