@@ -29,8 +29,9 @@ type stackState struct {
 	// refGroup and refDB are the group and database of drivetrain's
 	// last catch-up, kept until the end of the run.
 	refGroup, refDB string
-	// drop lists the databases to drop when the run ends.
-	drop []string
+	// drop lists the databases to drop when the run ends, groups the
+	// consumer groups to delete.
+	drop, groups []string
 }
 
 // workload describes the preloaded topics. It is stored as the last
@@ -110,6 +111,11 @@ func (s *stackState) close() {
 		s.ch.Close()
 	}
 	if s.kafka != nil {
+		if len(s.groups) > 0 {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			_, _ = kadm.NewClient(s.kafka).DeleteGroups(ctx, s.groups...)
+			cancel()
+		}
 		s.kafka.Close()
 	}
 }

@@ -104,7 +104,7 @@ func runCatchup(ctx context.Context, r *runner) error {
 // database as the reference.
 func (r *runner) catchupOnce(ctx context.Context, w *workload, label string) (toLast, toIdle sample, err error) {
 	name := r.name("catchup")
-	r.stack.drop = append(r.stack.drop, name)
+	r.stack.drop, r.stack.groups = append(r.stack.drop, name), append(r.stack.groups, name)
 	start := time.Now()
 	n, err := r.startNode(ctx, name, name, name, "")
 	if err != nil {
