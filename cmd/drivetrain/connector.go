@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/drivetrain-cdc/drivetrain/actors"
+	"github.com/drivetrain-cdc/drivetrain/tool/config"
 	"github.com/drivetrain-cdc/drivetrain/tool/connect"
 )
 
@@ -36,6 +38,7 @@ func runConnector(ctx context.Context, a *app, c command, args []string) error {
 	fs := newFlagSet(a, c)
 	var ep endpoints
 	fs.connectFlag(&ep)
+	fs.kafkaFlag(&ep)
 	file := fs.String("file", "", "connector JSON ({\"name\":…,\"config\":{…}}); default: the built-in deploy/debezium/connector.json")
 	name := fs.String("name", "", "connector name (default: the file's name, drivetrain-postgres)")
 	sets := setFlags{}
@@ -43,7 +46,7 @@ func runConnector(ctx context.Context, a *app, c command, args []string) error {
 	passwordFile := fs.String("password-file", "", "register: a file holding the database password, sent in place of the built-in "+
 		connect.PasswordRef+" for a Connect worker without a config provider (Connect then stores the password itself); a trailing newline is ignored")
 	timeout := fs.Duration("timeout", 3*time.Minute, "register: how long to wait for the connector and its task to be RUNNING")
-	asJSON := fs.Bool("json", false, "status: print Connect's status object as JSON")
+	asJSON := fs.Bool("json", false, "status: print Connect's status object as JSON (without the Kafka checks)")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
@@ -85,7 +88,10 @@ func runConnector(ctx context.Context, a *app, c command, args []string) error {
 	case "register":
 		return connect.Register(ctx, a.stdout, a.stderr, cc, cf, *timeout)
 	case "status":
-		return printConnectorStatus(ctx, a, cc, cf.Name, *asJSON)
+		if err := printConnectorStatus(ctx, a, cc, cf.Name, *asJSON); err != nil || *asJSON {
+			return err
+		}
+		return printConnectorTopics(ctx, a, ep.cfg.Kafka, cf.Config["topic.prefix"], *timeout)
 	case "delete":
 		if err := cc.Delete(ctx, cf.Name); errors.Is(err, connect.ErrNotFound) {
 			fmt.Fprintf(a.stdout, "connector %s does not exist; nothing to delete\n", cf.Name)
@@ -120,6 +126,26 @@ func printConnectorStatus(ctx context.Context, a *app, cc *connect.Client, name 
 	}
 	if !st.Running() {
 		return &exitError{code: 1, msg: "drivetrain connector: not RUNNING"}
+	}
+	return nil
+}
+
+// printConnectorTopics prints the Kafka checks of the connector's topics
+// (reachable, present, co-partitioned, compacted), through a client that
+// connects as the kafka section says. They inform: a topic appears with
+// the first change of its table, so missing topics do not fail the
+// command; an unreachable Kafka does.
+func printConnectorTopics(ctx context.Context, a *app, kafka config.Kafka, prefix string, timeout time.Duration) error {
+	if prefix == "" {
+		prefix = actors.DefaultTopicPrefix
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	checks := checkKafka(ctx, kafka, prefix)
+	fmt.Fprintln(a.stdout)
+	printChecks(a.stdout, checks)
+	if !checks[0].ok {
+		return &exitError{code: 1, msg: "drivetrain connector: Kafka unreachable: " + checks[0].detail}
 	}
 	return nil
 }
