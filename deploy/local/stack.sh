@@ -92,6 +92,8 @@ need_tools() {
 	command -v curl >/dev/null || apt_install "curl (readiness checks)" curl
 	command -v runuser >/dev/null || apt_install "runuser" util-linux
 	command -v flock >/dev/null || apt_install "flock" util-linux
+	# The dashboard's browser test (cmd/drivetrain, TestIntegrationDashboard).
+	command -v chromium >/dev/null || apt_install "Chromium (headless, for the dashboard's browser test)" chromium fonts-liberation
 }
 
 need_postgres() {
