@@ -3,7 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -77,4 +83,63 @@ func flagError(err error) error {
 		}
 	}
 	return err
+}
+
+// demoDashboardAddr is where `drivetrain demo` serves the dashboard.
+const demoDashboardAddr = dashboard.DefaultListen
+
+// startDemoDashboard starts `drivetrain dashboard` as a background process
+// that outlives the demo (its pid in .stack/run/drivetrain-dashboard.pid,
+// which `stack.sh down` stops), showing the demo node on its pipeline
+// page, unless a dashboard already answers on demoDashboardAddr. It
+// returns the dashboard's address once it answers.
+func startDemoDashboard(ctx context.Context, a *app, root string, ep *endpoints, nodeURL string) (string, error) {
+	base := "http://" + demoDashboardAddr
+	alive := func(ctx context.Context) (bool, string) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/healthz", nil)
+		if err != nil {
+			return false, err.Error()
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return false, err.Error()
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, resp.Status
+	}
+	if ok, _ := alive(ctx); ok {
+		fmt.Fprintf(a.stdout, "a dashboard already serves %s; using it\n", demoDashboardAddr)
+		return base + "/", nil
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("finding the drivetrain binary: %w", err)
+	}
+	for _, d := range []string{".stack/logs", ".stack/run"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			return "", err
+		}
+	}
+	logPath := filepath.Join(root, ".stack/logs/drivetrain-dashboard.log")
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return "", err
+	}
+	defer logf.Close()
+	cmd := exec.Command(self, "dashboard", "--listen", demoDashboardAddr, "--node", nodeURL)
+	cmd.Env = append(os.Environ(), "DRIVETRAIN_CLICKHOUSE_URL="+ep.clickhouse)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return "", fmt.Errorf("starting drivetrain dashboard: %w", err)
+	}
+	pid := cmd.Process.Pid
+	_ = cmd.Process.Release()
+	if err := os.WriteFile(filepath.Join(root, ".stack/run/drivetrain-dashboard.pid"), []byte(strconv.Itoa(pid)+"\n"), 0o644); err != nil {
+		return "", err
+	}
+	if err := waitFor(ctx, time.Minute, alive); err != nil {
+		return "", fmt.Errorf("the dashboard did not start (see %s): %w", logPath, err)
+	}
+	return base + "/", nil
 }

@@ -94,6 +94,11 @@ func runDemo(ctx context.Context, a *app, c command, args []string) error {
 	}); err != nil {
 		return fmt.Errorf("the node did not start (see .stack/logs/drivetrain-node.log): %w", err)
 	}
+	dashboardURL, err := startDemoDashboard(ctx, a, stackRoot, &ep, nodeURL)
+	if err != nil {
+		return err
+	}
+	step("the sales dashboard refreshes live at %s (logs in .stack/logs/drivetrain-dashboard.log)", dashboardURL)
 
 	step("running the workload: %s at %.0f changes/s", *duration, *rate)
 	gen, err := workload.Open(ctx, ep.postgres, a.log.Level(zerolog.WarnLevel))
@@ -149,14 +154,15 @@ func runDemo(ctx context.Context, a *app, c command, args []string) error {
 
 	chHost := hostOf(ep.clickhouse)
 	fmt.Fprintf(a.stdout, `
-Everything keeps running: PostgreSQL, Kafka, Kafka Connect, ClickHouse and the drivetrain node.
+Everything keeps running: PostgreSQL, Kafka, Kafka Connect, ClickHouse, the drivetrain node and the dashboard.
+  sales dashboard:   %s
   query ClickHouse:  curl -s 'http://%s/' --data-binary 'SELECT * FROM drivetrain.sales_facts_current LIMIT 5 FORMAT PrettyCompact'
                      clickhouse-client --port 19000 --query 'SELECT count() FROM drivetrain.sales_facts_current'
   reports:           bin/drivetrain report [--format csv|json] [--sql]
   node status:       curl -s %s/status
   more changes:      bin/drivetrain generate --duration 5m --rate 500
   stop everything:   make stack-down
-`, chHost, nodeURL)
+`, dashboardURL, chHost, nodeURL)
 	return nil
 }
 
