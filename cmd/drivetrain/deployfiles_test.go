@@ -1,7 +1,7 @@
 package main
 
 // Checks of the deployment files (deploy/) against the binary's own types:
-// the Kubernetes ConfigMap's drivetrain.yaml loads into runConfig, the
+// the Kubernetes ConfigMap's drivetrain.yaml loads as a configuration, the
 // compose nodes' environment is read by the binary, and the Grafana
 // dashboard queries only metrics /metrics exposes. deploy/validate_test.go
 // checks their structure.
@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -20,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 
+	"github.com/drivetrain-cdc/drivetrain/tool/config"
 	"github.com/drivetrain-cdc/drivetrain/tool/observe"
 )
 
@@ -45,14 +45,13 @@ func TestDeployConfigMapLoads(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "drivetrain.yaml")
 			require.NoError(t, os.WriteFile(path, []byte(tt.in), 0o644))
-			cfg := defaultRunConfig()
-			err := loadYAML(path, &cfg)
+			cfg, err := config.Load(config.Sources{File: path, Environ: func() []string { return nil }})
 			if tt.wantErr != "" {
 				assert.ErrorContains(t, err, tt.wantErr)
 				return
 			}
 			require.NoError(t, err)
-			assert.NoError(t, cfg.ClickHouse.Validate())
+			assert.Equal(t, []string{"kafka:9092"}, cfg.Kafka.Brokers)
 			assert.Equal(t, "0.0.0.0:18090", cfg.HTTPAddr)
 			assert.Equal(t, "clickhouse://clickhouse:9000", cfg.ClickHouse.Addr)
 			assert.Equal(t, "/var/lib/drivetrain", cfg.Processor.StateDir)
@@ -61,19 +60,15 @@ func TestDeployConfigMapLoads(t *testing.T) {
 	}
 }
 
-// runEnvNames returns every DRIVETRAIN_* variable `drivetrain run` reads
-// into runConfig.
+// runEnvNames returns every DRIVETRAIN_* variable of a configuration key.
 func runEnvNames(t *testing.T) map[string]bool {
 	t.Helper()
 	names := map[string]bool{}
-	for env := range runEnvAliases {
-		names[env] = true
+	for _, k := range config.Keys() {
+		for _, n := range config.EnvNames(k) {
+			names[n] = true
+		}
 	}
-	cfg := defaultRunConfig()
-	require.NoError(t, walkConfig(reflect.ValueOf(&cfg).Elem(), nil, func(path []string, _ reflect.Value) error {
-		names["DRIVETRAIN_"+strings.ToUpper(strings.Join(path, "_"))] = true
-		return nil
-	}))
 	return names
 }
 
@@ -99,16 +94,16 @@ func TestComposeNodeEnvironment(t *testing.T) {
 		assert.True(t, known[name], "%s is read by drivetrain", name)
 	}
 
+	var environ []string
 	for name, v := range env {
-		t.Setenv(name, v)
+		environ = append(environ, name+"="+v)
 	}
-	cfg := defaultRunConfig()
-	require.NoError(t, envOverrides(&cfg, runEnvAliases))
+	cfg, err := config.Load(config.Sources{Environ: func() []string { return environ }})
+	require.NoError(t, err)
 	assert.Equal(t, "drivetrain-1", cfg.Processor.NodeID)
-	assert.Equal(t, []string{"kafka:9092"}, cfg.Processor.Brokers)
+	assert.Equal(t, []string{"kafka:9092"}, cfg.Kafka.Brokers)
 	assert.Equal(t, "clickhouse://clickhouse:9000", cfg.ClickHouse.Addr)
 	assert.Equal(t, "0.0.0.0:18090", cfg.HTTPAddr)
-	assert.NoError(t, cfg.ClickHouse.Validate())
 }
 
 // TestDashboardQueriesExposedMetrics checks that every drivetrain metric

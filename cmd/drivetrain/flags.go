@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"slices"
 	"strings"
@@ -11,16 +12,11 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/drivetrain-cdc/drivetrain/tool/config"
+	"github.com/drivetrain-cdc/drivetrain/tool/observe"
 )
 
 // errHelpShown reports that --help printed the usage; the command succeeds.
 var errHelpShown = errors.New("help shown")
-
-// The local stack's addresses, the defaults of the configuration.
-const (
-	defaultKafka      = config.DefaultKafkaBrokers
-	defaultClickHouse = config.DefaultClickHouse
-)
 
 // flagSet wraps flag.FlagSet with drivetrain's conventions: usage on --help
 // (exit 0), one-line errors naming the flag, and the configuration of
@@ -216,6 +212,45 @@ func (e *endpoints) brokers() []string {
 // kafkaOpts returns the options of a Kafka client that connects as the
 // kafka section says (brokers, client id, TLS, SASL).
 func (e *endpoints) kafkaOpts() ([]kgo.Opt, error) { return e.cfg.Kafka.ClientOpts() }
+
+// nodeFlags are the flags of the commands that run a node (run, replay):
+// each sets a configuration key.
+type nodeFlags struct {
+	fs                                                             *flagSet
+	nodeID, stateDir, httpAddr, kafka, clickhouse, database, group string
+}
+
+func registerNodeFlags(fs *flagSet) *nodeFlags {
+	f := &nodeFlags{fs: fs}
+	fs.keyString(&f.nodeID, "node-id", "processor.node_id", "node name")
+	fs.keyString(&f.stateDir, "state-dir", "processor.state_dir", "state directory")
+	fs.keyString(&f.httpAddr, "http-addr", "http_addr", "address of /metrics, /healthz, /readyz, /status; a client has 10s to send a request "+
+		"and 30s to read the answer, idle connections close after 60s; no /debug/pprof here (pprof_addr)")
+	fs.keyString(&f.kafka, "kafka", "kafka.brokers", "Kafka bootstrap brokers, comma-separated")
+	fs.keyString(&f.clickhouse, "clickhouse", "clickhouse.addr", "ClickHouse URL: http(s)://host:port or clickhouse://host:port")
+	fs.keyString(&f.database, "database", "clickhouse.database", "ClickHouse database (empty: the URL's, else drivetrain)")
+	fs.keyString(&f.group, "group", "processor.group", "consumer group")
+	return f
+}
+
+// load returns the configuration parse loaded, checked for a node (the
+// profiles' address), and a name for where it came from, for messages.
+func (f *nodeFlags) load() (runConfig, string, error) {
+	cfg := f.fs.config()
+	where := "config"
+	if p := f.fs.Lookup("config").Value.String(); p != "" {
+		where = "config " + p
+	}
+	if cfg.PprofAddr != "" {
+		if _, _, err := net.SplitHostPort(observe.PprofListenAddr(cfg.PprofAddr)); err != nil {
+			return cfg, where, fmt.Errorf("%s: pprof_addr %q is not host:port or :port", where, cfg.PprofAddr)
+		}
+		if observe.PprofListenAddr(cfg.PprofAddr) == cfg.HTTPAddr {
+			return cfg, where, fmt.Errorf("%s: pprof_addr must differ from http_addr (%s): profiles are not served with /metrics", where, cfg.HTTPAddr)
+		}
+	}
+	return cfg, where, nil
+}
 
 type discard struct{}
 

@@ -54,7 +54,10 @@ func runReplay(ctx context.Context, a *app, c command, args []string) error {
 	if prefix == "" {
 		prefix = actors.DefaultTopicPrefix
 	}
-	kafkaOpts, _ := cfg.Kafka.opts() // validated by load
+	kafkaOpts, err := cfg.Kafka.SecurityOpts()
+	if err != nil {
+		return err
+	}
 	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(cfg.Processor.Brokers...)}, kafkaOpts...)...)
 	if err != nil {
 		return err
@@ -102,9 +105,6 @@ func runReplay(ctx context.Context, a *app, c command, args []string) error {
 	mirrors := map[topology.Table]actors.Writer[topology.Mirror]{}
 	for _, t := range topology.Tables {
 		mirrors[t] = schema.MirrorWriter(t)
-	}
-	if cfg.Processor.SinkBatch == (sinks.BatchConfig{}) {
-		cfg.Processor.SinkBatch = cfg.ClickHouse.Batch
 	}
 	node, err := actors.NewNode(cfg.Processor, actors.Deps{Log: a.log, Facts: schema.FactWriter(), Mirrors: mirrors, Retryable: sinks.IsRetryable, KafkaOpts: kafkaOpts})
 	if err != nil {
