@@ -24,7 +24,8 @@ func runStatus(ctx context.Context, a *app, c command, args []string) error {
 	var ep endpoints
 	fs.kafkaFlag(&ep)
 	fs.topicPrefixFlag(&ep)
-	group := fs.String("group", "drivetrain", "the nodes' consumer group")
+	var group string
+	fs.keyString(&group, "group", "processor.group", "the nodes' consumer group")
 	var nodes string
 	fs.envString(&nodes, "nodes", "DRIVETRAIN_STATUS_NODES", "", "the nodes' HTTP addresses (http_addr), comma-separated, to include their figures (rows written, backlog, freshness, dead letters, state size)")
 	watch := fs.Duration("watch", 0, "refresh every this long (e.g. 2s) until interrupted")
@@ -44,14 +45,18 @@ func runStatus(ctx context.Context, a *app, c command, args []string) error {
 			nodeURLs = append(nodeURLs, strings.TrimRight(n, "/"))
 		}
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(ep.brokers()...), kgo.DialTimeout(3*time.Second))
+	kafkaOpts, err := ep.kafkaOpts()
+	if err != nil {
+		return err
+	}
+	cl, err := kgo.NewClient(append(kafkaOpts, kgo.DialTimeout(3*time.Second))...)
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
 	for {
-		st, err := observe.ReadCluster(ctx, adm, *group, nodeURLs)
+		st, err := observe.ReadCluster(ctx, adm, group, nodeURLs)
 		if err != nil {
 			return err
 		}
