@@ -11,6 +11,7 @@ import (
 	"github.com/drivetrain-cdc/drivetrain/actors"
 	"github.com/drivetrain-cdc/drivetrain/tool/config"
 	"github.com/drivetrain-cdc/drivetrain/tool/connect"
+	"github.com/drivetrain-cdc/drivetrain/tool/health"
 )
 
 var connectorCommand = command{
@@ -141,11 +142,11 @@ func printConnectorTopics(ctx context.Context, a *app, kafka config.Kafka, prefi
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	checks := checkKafka(ctx, kafka, prefix)
+	checks := health.Kafka(ctx, kafka, prefix)
 	fmt.Fprintln(a.stdout)
-	printChecks(a.stdout, checks)
-	if !checks[0].ok {
-		return &exitError{code: 1, msg: "drivetrain connector: Kafka unreachable: " + checks[0].detail}
+	health.Write(a.stdout, checks)
+	if !checks[0].OK {
+		return &exitError{code: 1, msg: "drivetrain connector: Kafka unreachable: " + checks[0].Detail}
 	}
 	return nil
 }

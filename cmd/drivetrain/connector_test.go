@@ -87,16 +87,6 @@ func TestHelpMasksSecrets(t *testing.T) {
 	assert.Contains(t, out, "postgres://drivetrain:xxxxx@127.0.0.1:15432/ecommerce", "the default, masked")
 }
 
-func TestHealthPrintsFixForFailures(t *testing.T) {
-	var b bytes.Buffer
-	failed := printChecks(&b, []healthCheck{
-		{name: "A", ok: true, detail: "fine", fix: "unused"},
-		{name: "B", detail: "broken", fix: "repair it"},
-	})
-	assert.Equal(t, 1, failed)
-	assert.Equal(t, "✓ A: fine\n✗ B: broken — fix: repair it\n", b.String())
-}
-
 // connectorPasswordRe finds the database password of a connector config in
 // JSON, as in deploy/debezium/connector.json.
 var connectorPasswordRe = regexp.MustCompile(`"database\.password"\s*:\s*"([^"]*)"`)

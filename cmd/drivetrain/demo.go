@@ -17,6 +17,7 @@ import (
 	"github.com/drivetrain-cdc/drivetrain/bench/workload"
 	"github.com/drivetrain-cdc/drivetrain/sinks"
 	"github.com/drivetrain-cdc/drivetrain/tool/connect"
+	"github.com/drivetrain-cdc/drivetrain/tool/health"
 	"github.com/drivetrain-cdc/drivetrain/tool/observe"
 )
 
@@ -152,7 +153,7 @@ func runDemo(ctx context.Context, a *app, c command, args []string) error {
 		writeReportTable(a.stdout, r, rows)
 	}
 
-	chHost := hostOf(ep.clickhouse)
+	chHost := health.HostOf(ep.clickhouse)
 	fmt.Fprintf(a.stdout, `
 Everything keeps running: PostgreSQL, Kafka, Kafka Connect, ClickHouse, the drivetrain node and the dashboard.
   sales dashboard:   %s
