@@ -34,18 +34,22 @@ func runReport(ctx context.Context, a *app, c command, args []string) error {
 	fs := newFlagSet(a, c)
 	var ep endpoints
 	fs.clickhouseFlag(&ep)
-	database := fs.String("database", "drivetrain", "ClickHouse database holding drivetrain's tables")
-	suffix := fs.String("table-suffix", "", "read the tables <name>_<suffix> (as written by a replay into new tables)")
+	var database, suffix string
+	fs.keyString(&database, "database", "clickhouse.database", "ClickHouse database holding drivetrain's tables (empty: the URL's, else drivetrain)")
+	fs.keyString(&suffix, "table-suffix", "clickhouse.table_suffix", "read the tables <name>_<suffix> (as written by a replay into new tables)")
 	format := fs.String("format", "table", "output format: table, csv or json")
 	showSQL := fs.Bool("sql", false, "print each report's SQL instead of running it")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
+	if database == "" {
+		database = sinks.DefaultDatabase
+	}
 	// Both names are written into the SQL unquoted, --sql included.
-	if err := sinks.CheckName("--database", sinks.Identifier, *database); err != nil {
+	if err := sinks.CheckName("--database", sinks.Identifier, database); err != nil {
 		return err
 	}
-	if err := sinks.CheckName("--table-suffix", sinks.Suffix, *suffix); err != nil {
+	if err := sinks.CheckName("--table-suffix", sinks.Suffix, suffix); err != nil {
 		return err
 	}
 	if *format != "table" && *format != "csv" && *format != "json" {
@@ -67,12 +71,13 @@ func runReport(ctx context.Context, a *app, c command, args []string) error {
 			if i > 0 {
 				fmt.Fprintln(a.stdout)
 			}
-			fmt.Fprintf(a.stdout, "-- %s: %s\n%s;\n", r.Name, r.Title, r.Query(*database, *suffix))
+			fmt.Fprintf(a.stdout, "-- %s: %s\n%s;\n", r.Name, r.Title, r.Query(database, suffix))
 		}
 		return nil
 	}
 	log := a.log.Level(max(a.log.GetLevel(), zerolog.WarnLevel))
-	client, err := sinks.Dial(ctx, sinks.Config{Addr: ep.clickhouse, Database: *database, TableSuffix: *suffix}, log)
+	// The clickhouse section: address, database, credentials, TLS.
+	client, err := sinks.Dial(ctx, ep.cfg.ClickHouse, log)
 	if err != nil {
 		return fmt.Errorf("connecting to clickhouse: %w", err)
 	}
@@ -81,7 +86,7 @@ func runReport(ctx context.Context, a *app, c command, args []string) error {
 	for i, r := range reports {
 		if results[i], err = client.QueryReport(ctx, r); err != nil {
 			if strings.Contains(err.Error(), "doesn't exist") {
-				return fmt.Errorf("%w (drivetrain writes its tables when a node runs; is --database %s the one it writes to?)", err, *database)
+				return fmt.Errorf("%w (drivetrain writes its tables when a node runs; is --database %s the one it writes to?)", err, client.Database())
 			}
 			return err
 		}

@@ -14,15 +14,14 @@ func TestReportRejectsHostileNames(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"statement in the database", []string{"--database", "drivetrain.sales_facts; DROP DATABASE drivetrain; --"}, "--database: "},
-		{"comment in the database", []string{"--database", "x/*"}, "--database: "},
-		{"quote in the database", []string{"--database", "x' OR '1'='1"}, "--database: "},
-		{"newline in the database", []string{"--database", "x\nDROP DATABASE drivetrain"}, "--database: "},
-		{"empty database", []string{"--database", ""}, "--database: \"\" is not a plain identifier: it is empty"},
+		{"statement in the database", []string{"--database", "drivetrain.sales_facts; DROP DATABASE drivetrain; --"}, "--database (clickhouse.database): "},
+		{"comment in the database", []string{"--database", "x/*"}, "--database (clickhouse.database): "},
+		{"quote in the database", []string{"--database", "x' OR '1'='1"}, "--database (clickhouse.database): "},
+		{"newline in the database", []string{"--database", "x\nDROP DATABASE drivetrain"}, "--database (clickhouse.database): "},
 		{"database starting with a digit", []string{"--database", "1x"}, "starts with a digit"},
 		{"long database", []string{"--database", strings.Repeat("d", 10000)}, "longer than 64 bytes"},
-		{"statement in the suffix", []string{"--table-suffix", "r1 UNION ALL SELECT * FROM system.users"}, "--table-suffix: "},
-		{"dot in the suffix", []string{"--table-suffix", "r1.x"}, "--table-suffix: "},
+		{"statement in the suffix", []string{"--table-suffix", "r1 UNION ALL SELECT * FROM system.users"}, "--table-suffix (clickhouse.table_suffix): "},
+		{"dot in the suffix", []string{"--table-suffix", "r1.x"}, "--table-suffix (clickhouse.table_suffix): "},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

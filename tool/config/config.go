@@ -25,7 +25,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/drivetrain-cdc/drivetrain/actors"
 	"github.com/drivetrain-cdc/drivetrain/sinks"
@@ -140,7 +142,7 @@ func (c Config) Validate() error {
 		return err
 	}
 	if err := c.ClickHouse.Validate(); err != nil {
-		return fmt.Errorf("clickhouse: %w", err)
+		return clickhouseError(err)
 	}
 	switch {
 	case c.ShutdownTimeout <= 0:
@@ -155,4 +157,44 @@ func (c Config) Validate() error {
 		return errors.New("connect.url must not be empty")
 	}
 	return nil
+}
+
+// clickhouseError names the key of a sinks.Config validation error, which
+// names the Go field ("invalid clickhouse config: TableSuffix: …" becomes
+// "clickhouse.table_suffix: …").
+func clickhouseError(err error) error {
+	rest, ok := strings.CutPrefix(err.Error(), sinks.ErrInvalidConfig.Error()+": ")
+	if !ok {
+		return fmt.Errorf("clickhouse: %w", err)
+	}
+	field, msg, ok := strings.Cut(rest, ": ")
+	if !ok {
+		return fmt.Errorf("clickhouse: %w", err)
+	}
+	parts := strings.Split(strings.TrimSuffix(field, "."), ".")
+	for i, p := range parts {
+		parts[i] = snake(p)
+	}
+	key := "clickhouse." + strings.Join(parts, ".")
+	for _, k := range Keys() {
+		if k == key || strings.HasPrefix(k, key+".") {
+			return fmt.Errorf("%s: %s", key, msg)
+		}
+	}
+	return fmt.Errorf("clickhouse: %w", err)
+}
+
+// snake turns a Go field name into its key: CatchUpDelay is
+// catch_up_delay, CAFile ca_file, TLS tls.
+func snake(s string) string {
+	var b strings.Builder
+	r := []rune(s)
+	for i, c := range r {
+		upper := unicode.IsUpper(c)
+		if upper && i > 0 && (unicode.IsLower(r[i-1]) || (i+1 < len(r) && unicode.IsLower(r[i+1]))) {
+			b.WriteByte('_')
+		}
+		b.WriteRune(unicode.ToLower(c))
+	}
+	return b.String()
 }

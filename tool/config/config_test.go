@@ -127,7 +127,11 @@ func TestLoadErrorsNameTheSource(t *testing.T) {
 		{name: "unknown sasl mechanism", file: "kafka:\n  sasl: {mechanism: GSSAPI, user: u, password: p}\n",
 			want: []string{`kafka.sasl.mechanism: "GSSAPI" is not one of SCRAM-SHA-256, SCRAM-SHA-512, PLAIN`}},
 		{name: "bad clickhouse url", env: []string{"DRIVETRAIN_CLICKHOUSE_URL=ftp://x"},
-			want: []string{"clickhouse:"}},
+			want: []string{"clickhouse.addr: "}},
+		{name: "hostile clickhouse database", flags: []Flag{{Name: "database", Key: "clickhouse.database", Value: "x; DROP DATABASE y"}},
+			want: []string{"--database (clickhouse.database): ", "not a plain identifier"}},
+		{name: "clickhouse batch", file: "clickhouse:\n  batch: {catch_up_delay: -1s}\n",
+			want: []string{"clickhouse.batch.catch_up_delay: "}},
 		{name: "yaml syntax", file: "kafka:\n  brokers: [a\n",
 			want: []string{"config file"}},
 	}

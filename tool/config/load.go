@@ -145,6 +145,12 @@ func Load(src Sources) (Config, error) {
 	c.Processor.Brokers = slices.Clone(c.Kafka.Brokers)
 	c.Processor.SinkBatch = c.ClickHouse.Batch
 	if err := c.Validate(); err != nil {
+		// Name the flag when one set the invalid key.
+		for _, f := range src.Flags {
+			if rest, ok := strings.CutPrefix(err.Error(), f.Key+": "); ok {
+				return Config{}, fmt.Errorf("--%s (%s): %s", f.Name, f.Key, rest)
+			}
+		}
 		return Config{}, err
 	}
 	return c, nil
