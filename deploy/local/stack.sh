@@ -438,6 +438,14 @@ kafka_tls() {
 }
 
 kafka_up() {
+	local pid
+	# A broker started by an older stack.sh has no SASL_SSL listener:
+	# restart it with the current configuration.
+	if pid=$(pid_of kafka) && kafka_ping && ! port_open "$KAFKA_SASL_PORT"; then
+		say "kafka (pid $pid) has no SASL_SSL listener on 127.0.0.1:$KAFKA_SASL_PORT; restarting it"
+		stop_pid kafka "$pid" TERM
+		rm -f "$RUN/kafka.pid"
+	fi
 	already_running kafka && return 0
 	local t0=$SECONDS
 	need_java
