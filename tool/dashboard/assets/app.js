@@ -465,7 +465,9 @@ async function load() {
     const main = document.getElementById("main");
     main.replaceChildren(el("div", { class: "state" },
       el("strong", { text: data.status === "missing" ? "No data yet" : data.status === "unreachable" ? "ClickHouse is unreachable" : "The query failed" }),
-      data.message || ""));
+      data.status === "missing" ? "The figures appear once a node has written its first facts." :
+        data.status === "unreachable" ? "Check that ClickHouse runs and that the dashboard's --clickhouse points at it; this page tries again by itself." :
+          "See the message above; this page tries again by itself."));
     widgets = [];
   }
   showState(data);
@@ -473,7 +475,7 @@ async function load() {
   state.loads++;
   document.body.dataset.params = JSON.stringify(data.params || {});
   document.body.dataset.loads = String(state.loads);
-  document.getElementById("footer").textContent = "ClickHouse " + (data.server || "?") + " · database " + state.meta.database + " · parameters " + JSON.stringify(data.params || {});
+  document.getElementById("footer").textContent = "ClickHouse " + (data.server || "–") + " · database " + state.meta.database + " · parameters " + JSON.stringify(data.params || {});
 }
 
 // ensureLayout builds the page's widgets; transactions depends on the search.
