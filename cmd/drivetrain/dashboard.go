@@ -14,7 +14,6 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/drivetrain-cdc/drivetrain/sinks"
 	"github.com/drivetrain-cdc/drivetrain/tool/dashboard"
 )
 
@@ -36,8 +35,9 @@ or not ClickHouse answers, and the pages say when it does not.`
 	fs := newFlagSet(a, c)
 	var ep endpoints
 	fs.clickhouseFlag(&ep)
-	database := fs.String("database", sinks.DefaultDatabase, "ClickHouse database holding drivetrain's tables")
-	suffix := fs.String("table-suffix", "", "read the tables <name>_<suffix> (as written by a replay into new tables)")
+	var database, suffix string
+	fs.keyString(&database, "database", "clickhouse.database", "ClickHouse database holding drivetrain's tables (empty: drivetrain)")
+	fs.keyString(&suffix, "table-suffix", "clickhouse.table_suffix", "read the tables <name>_<suffix> (as written by a replay into new tables)")
 	listen := fs.String("listen", dashboard.DefaultListen, "address to serve the dashboard on (loopback by default: the dashboard has no login)")
 	refresh := fs.Duration("refresh", 5*time.Second, "how often open pages read their figures again (1s to 1h)")
 	var nodes []string
@@ -59,7 +59,7 @@ or not ClickHouse answers, and the pages say when it does not.`
 		Listen:     *listen,
 		Refresh:    *refresh,
 		Nodes:      nodes,
-		ClickHouse: sinks.Config{Addr: ep.clickhouse, Database: *database, TableSuffix: *suffix},
+		ClickHouse: ep.cfg.ClickHouse, // the clickhouse section: address, credentials, TLS, database, suffix
 	}
 	// Connection lines are Info; the dashboard's own lifecycle stays visible.
 	s, err := dashboard.Open(cfg, a.log.Level(max(a.log.GetLevel(), zerolog.InfoLevel)))
