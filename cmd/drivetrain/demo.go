@@ -137,7 +137,7 @@ func runDemo(ctx context.Context, a *app, c command, args []string) error {
 	}
 
 	step("sales report")
-	client, err := sinks.Dial(ctx, sinks.Config{Addr: ep.clickhouse}, a.log.Level(zerolog.WarnLevel))
+	client, err := sinks.Dial(ctx, ep.cfg.ClickHouse, a.log.Level(zerolog.WarnLevel))
 	if err != nil {
 		return fmt.Errorf("connecting to clickhouse: %w", err)
 	}
