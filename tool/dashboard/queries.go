@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/drivetrain-cdc/drivetrain/sinks"
 )
 
 // Query is one named query of deploy/clickhouse/queries.sql.
@@ -210,12 +208,4 @@ func literal(p Param, v any) (string, error) {
 		return "unhex('" + strings.ToUpper(hex.EncodeToString([]byte(s))) + "')", nil
 	}
 	return "", fmt.Errorf("parameter %s: unsupported type %s", p.Name, p.Type)
-}
-
-// checkNames checks the database and suffix that Bind writes into SQL.
-func checkNames(database, suffix string) error {
-	if err := sinks.CheckName("clickhouse.database", sinks.Identifier, database); err != nil {
-		return err
-	}
-	return sinks.CheckName("clickhouse.table_suffix", sinks.Suffix, suffix)
 }

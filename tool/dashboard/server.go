@@ -51,9 +51,6 @@ func (c *Config) setDefaults() {
 	if c.Refresh == 0 {
 		c.Refresh = 5 * time.Second
 	}
-	if c.ClickHouse.Database == "" {
-		c.ClickHouse.Database = sinks.DefaultDatabase
-	}
 }
 
 // Validate checks c after defaults; the error names the field.
@@ -71,6 +68,18 @@ func (c *Config) Validate() error {
 		}
 	}
 	return checkNames(c.ClickHouse.Database, c.ClickHouse.TableSuffix)
+}
+
+// checkNames checks the database (when set; else the URL's or sinks'
+// default, which sinks checks) and the table suffix that Bind writes into
+// SQL.
+func checkNames(database, suffix string) error {
+	if database != "" {
+		if err := sinks.CheckName("clickhouse.database", sinks.Identifier, database); err != nil {
+			return err
+		}
+	}
+	return sinks.CheckName("clickhouse.table_suffix", sinks.Suffix, suffix)
 }
 
 //go:embed assets
@@ -97,6 +106,7 @@ type Server struct {
 type querier interface {
 	Query(ctx context.Context, sql string, ncols int) ([][]string, error)
 	ServerVersion() sinks.Version
+	Database() string
 	Close() error
 }
 
@@ -157,7 +167,10 @@ func (s *Server) Source() string {
 	if addr == "" {
 		addr = "ClickHouse's default address"
 	}
-	out := addr + ", database " + s.cfg.ClickHouse.Database
+	out := addr
+	if s.cfg.ClickHouse.Database != "" {
+		out += ", database " + s.cfg.ClickHouse.Database
+	}
 	if s.cfg.ClickHouse.TableSuffix != "" {
 		out += ", tables *_" + s.cfg.ClickHouse.TableSuffix
 	}
@@ -241,14 +254,13 @@ type pageMeta struct {
 
 type meta struct {
 	RefreshMS     int64             `json:"refresh_ms"`
-	Database      string            `json:"database"`
 	DefaultPeriod int64             `json:"default_period_s"`
 	Pages         []pageMeta        `json:"pages"`
 	Titles        map[string]string `json:"titles"`
 }
 
 func (s *Server) serveMeta(w http.ResponseWriter, _ *http.Request) {
-	m := meta{RefreshMS: s.cfg.Refresh.Milliseconds(), Database: s.cfg.ClickHouse.Database,
+	m := meta{RefreshMS: s.cfg.Refresh.Milliseconds(),
 		DefaultPeriod: int64(DefaultPeriod / time.Second), Titles: map[string]string{}}
 	for _, p := range Pages {
 		m.Pages = append(m.Pages, pageMeta{Name: p.Name, Title: p.Title, Period: p.Period, History: p.History, Search: p.Search})
@@ -277,10 +289,11 @@ const (
 
 // PageData is what /api/page/<page> answers.
 type PageData struct {
-	Page    string `json:"page"`
-	Status  string `json:"status"`
-	Message string `json:"message,omitempty"`
-	Server  string `json:"server,omitempty"` // ClickHouse version
+	Page     string `json:"page"`
+	Status   string `json:"status"`
+	Message  string `json:"message,omitempty"`
+	Server   string `json:"server,omitempty"`   // ClickHouse version
+	Database string `json:"database,omitempty"` // the database read
 	// Params are the values bound to the queries, as text (times RFC 3339):
 	// running the same queries with them gives the same figures.
 	Params  map[string]string `json:"params"`
@@ -322,10 +335,10 @@ func (s *Server) Load(ctx context.Context, p Page, args Args) *PageData {
 		d.Status, d.Message = StatusUnreachable, fmt.Sprintf("ClickHouse is unreachable: %v", err)
 		return d
 	}
-	d.Server = c.ServerVersion().String()
+	d.Server, d.Database = c.ServerVersion().String(), c.Database()
 	for _, name := range p.Queries {
 		q := s.queries[name]
-		sql, err := q.Bind(s.cfg.ClickHouse.Database, s.cfg.ClickHouse.TableSuffix, args)
+		sql, err := q.Bind(d.Database, s.cfg.ClickHouse.TableSuffix, args)
 		if err != nil {
 			// Pages and queries are checked against each other by tests.
 			d.Status, d.Message = StatusError, err.Error()
@@ -333,7 +346,7 @@ func (s *Server) Load(ctx context.Context, p Page, args Args) *PageData {
 		}
 		rows, err := c.Query(ctx, sql, len(q.Columns))
 		if err != nil {
-			d.Status, d.Message = s.classify(c, err)
+			d.Status, d.Message = s.classify(c, err, d.Database)
 			d.Results = map[string]*Table{}
 			return d
 		}
@@ -363,18 +376,18 @@ func (s *Server) connect(ctx context.Context) (querier, error) {
 // classify turns a query error into a page state. An error the server
 // did not send (a refused or broken connection, a timeout) drops the
 // client, so the next request dials again.
-func (s *Server) classify(c querier, err error) (status, msg string) {
+func (s *Server) classify(c querier, err error, database string) (status, msg string) {
 	var se *sinks.ServerError
 	var ce *ch.Exception
 	switch {
 	case errors.As(err, &se):
 		if se.Code == int(proto.ErrUnknownTable) || se.Code == int(proto.ErrUnknownDatabase) {
-			return StatusMissing, s.missing(se.Message)
+			return StatusMissing, missing(database, se.Message)
 		}
 		return StatusError, err.Error()
 	case errors.As(err, &ce):
 		if ce.IsCode(proto.ErrUnknownTable, proto.ErrUnknownDatabase) {
-			return StatusMissing, s.missing(ce.Message)
+			return StatusMissing, missing(database, ce.Message)
 		}
 		return StatusError, err.Error()
 	}
@@ -387,9 +400,9 @@ func (s *Server) classify(c querier, err error) (status, msg string) {
 	return StatusUnreachable, fmt.Sprintf("ClickHouse is unreachable: %v", err)
 }
 
-func (s *Server) missing(why string) string {
+func missing(database, why string) string {
 	return fmt.Sprintf("no drivetrain tables in database %s yet (%s): a node (drivetrain run) creates them when it starts",
-		s.cfg.ClickHouse.Database, strings.TrimSpace(why))
+		database, strings.TrimSpace(why))
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

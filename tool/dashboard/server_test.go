@@ -25,6 +25,7 @@ import (
 // fakeClickHouse answers every query with one row of column numbers, or
 // with err; it records the SQL it got.
 type fakeClickHouse struct {
+	db     string // default "shop"
 	mu     sync.Mutex
 	err    error
 	sqls   []string
@@ -47,6 +48,13 @@ func (f *fakeClickHouse) Query(_ context.Context, sql string, ncols int) ([][]st
 
 func (f *fakeClickHouse) ServerVersion() sinks.Version {
 	return sinks.Version{Major: 18, Minor: 16, Patch: 1}
+}
+
+func (f *fakeClickHouse) Database() string {
+	if f.db == "" {
+		return "shop"
+	}
+	return f.db
 }
 
 func (f *fakeClickHouse) Close() error {
@@ -97,6 +105,7 @@ func TestServePageOK(t *testing.T) {
 	require.Equal(t, http.StatusOK, code, body)
 	assert.Equal(t, StatusOK, d.Status)
 	assert.Equal(t, "18.16.1", d.Server)
+	assert.Equal(t, "shop", d.Database)
 	assert.Equal(t, map[string]string{"now": "2026-12-07T12:30:15Z", "from": "2026-11-01T00:00:00Z", "to": "2026-12-01T00:00:00Z", "bucket": "week"}, d.Params)
 	require.Contains(t, d.Results, "history-series")
 	series := d.Results["history-series"]
@@ -236,7 +245,6 @@ func TestServeStatic(t *testing.T) {
 	var m meta
 	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &m))
 	assert.Equal(t, int64(3000), m.RefreshMS)
-	assert.Equal(t, "shop", m.Database)
 	assert.Len(t, m.Pages, len(Pages))
 	assert.Equal(t, "Revenue per minute over the last three hours", m.Titles["now-per-minute"])
 }
@@ -315,4 +323,18 @@ func TestRunStopsOnCancel(t *testing.T) {
 	}
 	assert.NoError(t, s.Close())
 	assert.NoError(t, s.Close(), "Close is idempotent")
+}
+
+// TestDatabaseFromClient checks that without a configured database the
+// pages read the one the client resolved (the URL's, else drivetrain).
+func TestDatabaseFromClient(t *testing.T) {
+	ch := &fakeClickHouse{db: "fromurl"}
+	s, _ := newTestServer(t, Config{ClickHouse: sinks.Config{TableSuffix: "r1"}}, ch)
+	_, d, _ := getPage(t, s.Handler(), "/api/page/inventory")
+	assert.Equal(t, StatusOK, d.Status)
+	assert.Equal(t, "fromurl", d.Database)
+	require.NotEmpty(t, ch.sqls)
+	for _, sql := range ch.sqls {
+		assert.Contains(t, sql, "FROM fromurl.vehicles_r1 FINAL")
+	}
 }

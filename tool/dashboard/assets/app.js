@@ -475,7 +475,7 @@ async function load() {
   state.loads++;
   document.body.dataset.params = JSON.stringify(data.params || {});
   document.body.dataset.loads = String(state.loads);
-  document.getElementById("footer").textContent = "ClickHouse " + (data.server || "–") + " · database " + state.meta.database + " · parameters " + JSON.stringify(data.params || {});
+  document.getElementById("footer").textContent = "ClickHouse " + (data.server || "–") + " · database " + (data.database || "–") + " · times in UTC";
 }
 
 // ensureLayout builds the page's widgets; transactions depends on the search.
