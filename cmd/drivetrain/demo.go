@@ -189,15 +189,17 @@ func startDemoNode(ctx context.Context, a *app, root string, ep *endpoints) erro
 		return err
 	}
 	defer logf.Close()
-	cmd := exec.Command(self, "run",
+	// The node reads the demo's configuration: its file, the environment
+	// it inherits, and the demo's addresses as flags.
+	args := []string{"run",
 		"--node-id", "demo-1",
 		"--state-dir", filepath.Join(root, ".stack/drivetrain/demo-1"),
-		"--http-addr", demoNodeAddr)
-	cmd.Env = append(os.Environ(),
-		"DRIVETRAIN_POSTGRES_DSN="+ep.postgres,
-		"DRIVETRAIN_KAFKA_BROKERS="+ep.kafka,
-		"DRIVETRAIN_CLICKHOUSE_URL="+ep.clickhouse,
-		"DRIVETRAIN_TOPIC_PREFIX="+ep.topicPrefix)
+		"--http-addr", demoNodeAddr,
+		"--kafka", ep.kafka, "--clickhouse", ep.clickhouse, "--topic-prefix", ep.topicPrefix}
+	if ep.configPath != "" {
+		args = append(args, "--config", ep.configPath)
+	}
+	cmd := exec.Command(self, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {

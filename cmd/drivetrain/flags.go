@@ -115,7 +115,7 @@ func (f *flagSet) load() error {
 		*k.p = cfg.Value(k.key)
 	}
 	for _, e := range f.eps {
-		e.cfg = cfg
+		e.cfg, e.configPath = cfg, src.File
 	}
 	return nil
 }
@@ -165,6 +165,8 @@ type endpoints struct {
 	clickhouse  string
 	topicPrefix string
 	cfg         config.Config
+	// configPath is the --config file, "" for none.
+	configPath string
 }
 
 func (f *flagSet) endpoints(e *endpoints) {
@@ -216,8 +218,8 @@ func (e *endpoints) kafkaOpts() ([]kgo.Opt, error) { return e.cfg.Kafka.ClientOp
 // nodeFlags are the flags of the commands that run a node (run, replay):
 // each sets a configuration key.
 type nodeFlags struct {
-	fs                                                             *flagSet
-	nodeID, stateDir, httpAddr, kafka, clickhouse, database, group string
+	fs                                                                          *flagSet
+	nodeID, stateDir, httpAddr, kafka, clickhouse, database, group, topicPrefix string
 }
 
 func registerNodeFlags(fs *flagSet) *nodeFlags {
@@ -230,6 +232,7 @@ func registerNodeFlags(fs *flagSet) *nodeFlags {
 	fs.keyString(&f.clickhouse, "clickhouse", "clickhouse.addr", "ClickHouse URL: http(s)://host:port or clickhouse://host:port")
 	fs.keyString(&f.database, "database", "clickhouse.database", "ClickHouse database (empty: the URL's, else drivetrain)")
 	fs.keyString(&f.group, "group", "processor.group", "consumer group")
+	fs.keyString(&f.topicPrefix, "topic-prefix", "processor.topic_prefix", "Debezium topic prefix: topics are <prefix>.public.<table>")
 	return f
 }
 
