@@ -1,9 +1,11 @@
 // Command drivetrain is the one binary of the drivetrain stream processor.
 //
 // Run `drivetrain help` for the list of commands and `drivetrain <command>
-// --help` for each command's flags. Every flag of a connection endpoint also
-// reads an environment variable (named in its help), so a shell that sourced
-// the local stack's env file (.stack/env) needs no flags at all.
+// --help` for each command's flags. Every command reads one configuration
+// (tool/config, docs/configuration.md): the YAML file of --config, then the
+// DRIVETRAIN_* environment, then its flags, each key with the same name
+// everywhere; the defaults are the local stack's addresses, so a shell that
+// sourced the local stack's env file (.stack/env) needs no flags at all.
 package main
 
 import (
