@@ -28,6 +28,7 @@ type peer struct {
 
 var peers = []peer{
 	{name: "python", run: runPython},
+	{name: "kafka-streams", run: runKafkaStreams},
 }
 
 // runPeers runs every peer Runs times on the preloaded topics, each run
@@ -117,15 +118,14 @@ type peerSummary struct {
 	Seconds float64 `json:"seconds"`
 }
 
-// runPeerProcess runs a peer to its end and measures it from its start
-// to its exit: wall time, CPU (user and system, its children included).
+// runPeerProcess runs a peer to its end. Its rate is the records over
+// the seconds the peer reports, from its start to its last write (as
+// drivetrain's: from the node's start to its last write); its CPU is the
+// process's, user and system, from start to exit.
 func runPeerProcess(cmd *exec.Cmd, w *workload) (sample, error) {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	start := time.Now()
-	err := cmd.Run()
-	el := time.Since(start)
-	if err != nil {
+	if err := cmd.Run(); err != nil {
 		return sample{}, fmt.Errorf("%s: %w: %s", filepath.Base(cmd.Path), err, lastLines(stderr.String(), 5))
 	}
 	var s peerSummary
@@ -136,8 +136,11 @@ func runPeerProcess(cmd *exec.Cmd, w *workload) (sample, error) {
 	if s.Records < w.Records {
 		return sample{}, fmt.Errorf("the peer read %d records of %d", s.Records, w.Records)
 	}
+	if s.Seconds <= 0 {
+		return sample{}, fmt.Errorf("the peer reports %g seconds", s.Seconds)
+	}
 	cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
-	return sample{value: float64(s.Records) / el.Seconds(), events: s.Records, cpu: cpu}, nil
+	return sample{value: float64(s.Records) / s.Seconds, events: s.Records, cpu: cpu}, nil
 }
 
 func lastLines(s string, n int) string {

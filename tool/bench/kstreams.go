@@ -1,0 +1,189 @@
+package bench
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/drivetrain-cdc/drivetrain/sinks"
+	"github.com/drivetrain-cdc/drivetrain/topology"
+)
+
+// runKafkaStreams runs bench/peers/kafka-streams (built with Maven once
+// per run of the suite) with its own application id, output topic and
+// state directory, then loads the facts of its output topic (the last
+// value of each key) into db for the check: that load is not measured.
+func runKafkaStreams(ctx context.Context, r *runner, w *workload, db string) (sample, error) {
+	dir := filepath.Join(r.opts.PeersDir, "kafka-streams")
+	if !r.stack.kstreamsBuilt {
+		fmt.Fprintf(r.opts.Progress, "kafka-streams: mvn package in %s\n", dir)
+		out, err := exec.CommandContext(ctx, "mvn", "-q", "-B", "-f", filepath.Join(dir, "pom.xml"), "package").CombinedOutput()
+		if err != nil {
+			return sample{}, fmt.Errorf("mvn package: %w: %s", err, lastLines(string(out), 10))
+		}
+		r.stack.kstreamsBuilt = true
+		r.res.Machine.Versions["kafka-streams"] = "4.3.1"
+	}
+	app := strings.ReplaceAll(db, "_", "-")
+	output := app + ".facts"
+	adm := kadm.NewClient(r.stack.kafka)
+	if _, err := adm.CreateTopics(ctx, int32(w.Partitions), 1, nil, output); err != nil {
+		return sample{}, fmt.Errorf("creating %s: %w", output, err)
+	}
+	defer r.deleteTopics(app)
+	state := filepath.Join(r.opts.Out, app+".state")
+	defer os.RemoveAll(state)
+	cmd := exec.CommandContext(ctx, "java", "-Xmx512m", "-cp",
+		filepath.Join(dir, "target", "classes")+string(os.PathListSeparator)+filepath.Join(dir, "target", "lib", "*"),
+		"drivetrain.bench.FactsApp", "--brokers", strings.Join(r.opts.Kafka, ","), "--prefix", r.opts.TopicPrefix,
+		"--output", output, "--app-id", app, "--state-dir", state)
+	s, err := runPeerProcess(cmd, w)
+	if err != nil {
+		return s, err
+	}
+	return s, r.loadFacts(ctx, output, db)
+}
+
+// deleteTopics deletes the topics whose names start with prefix, and the
+// consumer group of that name.
+func (r *runner) deleteTopics(prefix string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	adm := kadm.NewClient(r.stack.kafka)
+	_, _ = adm.DeleteGroups(ctx, prefix)
+	topics, err := adm.ListTopics(ctx)
+	if err != nil {
+		return
+	}
+	var del []string
+	for _, t := range topics.Names() {
+		if strings.HasPrefix(t, prefix) {
+			del = append(del, t)
+		}
+	}
+	if len(del) > 0 {
+		_, _ = adm.DeleteTopics(ctx, del...)
+	}
+}
+
+// streamsFact is a fact as the Kafka Streams peer writes it: money in
+// cents, times in Unix seconds.
+type streamsFact struct {
+	OrderItemID     int64  `json:"order_item_id"`
+	OrderID         int64  `json:"order_id"`
+	OrderDate       int64  `json:"order_date"`
+	OrderStatus     string `json:"order_status"`
+	Channel         string `json:"channel"`
+	Currency        string `json:"currency"`
+	CustomerID      int64  `json:"customer_id"`
+	CustomerName    string `json:"customer_name"`
+	CustomerEmail   string `json:"customer_email"`
+	CustomerCity    string `json:"customer_city"`
+	CustomerRegion  string `json:"customer_region"`
+	CustomerCountry string `json:"customer_country"`
+	CustomerSegment string `json:"customer_segment"`
+	VehicleID       int64  `json:"vehicle_id"`
+	VIN             string `json:"vin"`
+	Make            string `json:"make"`
+	Model           string `json:"model"`
+	ModelYear       int16  `json:"model_year"`
+	BodyType        string `json:"body_type"`
+	FuelType        string `json:"fuel_type"`
+	Condition       string `json:"condition"`
+	ListPrice       int64  `json:"list_price"`
+	Quantity        int32  `json:"quantity"`
+	UnitPrice       int64  `json:"unit_price"`
+	Discount        int64  `json:"discount"`
+	LineTotal       int64  `json:"line_total"`
+	OrderTotal      int64  `json:"order_total"`
+	OrderPaid       int64  `json:"order_paid"`
+	PaymentStatus   string `json:"payment_status"`
+	UpdatedAt       int64  `json:"updated_at"`
+}
+
+func (f *streamsFact) fact(version uint64) topology.Fact {
+	m := func(c int64) topology.Decimal { return topology.NewDecimal(c, topology.MoneyScale) }
+	sec := func(s int64) topology.Timestamp { return topology.Timestamp(s * 1_000_000) }
+	return topology.Fact{
+		OrderItemID: f.OrderItemID, OrderID: f.OrderID, OrderDate: sec(f.OrderDate), OrderStatus: f.OrderStatus,
+		Channel: f.Channel, Currency: f.Currency, CustomerID: f.CustomerID, CustomerName: f.CustomerName,
+		CustomerEmail: f.CustomerEmail, CustomerCity: f.CustomerCity, CustomerRegion: f.CustomerRegion,
+		CustomerCountry: f.CustomerCountry, CustomerSegment: f.CustomerSegment, VehicleID: f.VehicleID, VIN: f.VIN,
+		Make: f.Make, Model: f.Model, ModelYear: f.ModelYear, BodyType: f.BodyType, FuelType: f.FuelType,
+		Condition: f.Condition, ListPrice: m(f.ListPrice), Quantity: f.Quantity, UnitPrice: m(f.UnitPrice),
+		Discount: m(f.Discount), LineTotal: m(f.LineTotal), OrderTotal: m(f.OrderTotal), OrderPaid: m(f.OrderPaid),
+		PaymentStatus: f.PaymentStatus, UpdatedAt: sec(f.UpdatedAt), Version: version,
+	}
+}
+
+// loadFacts reads a facts topic to its end and writes the last live fact
+// of each key into db's sales_facts.
+func (r *runner) loadFacts(ctx context.Context, topic, db string) error {
+	adm := kadm.NewClient(r.stack.kafka)
+	ends, err := adm.ListEndOffsets(ctx, topic)
+	if err != nil {
+		return err
+	}
+	want := map[int32]int64{}
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Offset > 0 {
+			want[o.Partition] = o.Offset
+		}
+	})
+	cl, err := kgo.NewClient(kgo.SeedBrokers(r.opts.Kafka...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	last := map[int64][]byte{}
+	for len(want) > 0 {
+		fs := cl.PollFetches(ctx)
+		if err := fs.Err0(); err != nil {
+			return fmt.Errorf("reading %s: %w", topic, err)
+		}
+		fs.EachRecord(func(rec *kgo.Record) {
+			if len(rec.Key) == 8 {
+				last[int64(binary.BigEndian.Uint64(rec.Key))] = rec.Value
+			}
+			if end, ok := want[rec.Partition]; ok && rec.Offset+1 >= end {
+				delete(want, rec.Partition)
+			}
+		})
+	}
+	facts := make([]topology.Fact, 0, len(last))
+	for _, v := range last {
+		if v == nil {
+			continue
+		}
+		var f streamsFact
+		if err := json.Unmarshal(v, &f); err != nil {
+			return fmt.Errorf("reading a fact of %s: %w", topic, err)
+		}
+		facts = append(facts, f.fact(1))
+	}
+	ch, err := sinks.Dial(ctx, sinks.Config{Addr: r.opts.ClickHouse, Database: db}, r.log)
+	if err != nil {
+		return err
+	}
+	defer ch.Close()
+	schema, err := ch.EnsureSchema(ctx)
+	if err != nil {
+		return err
+	}
+	fw := schema.FactWriter()
+	for i := 0; i < len(facts); i += sinks.DefaultBatchRows {
+		if err := fw.Write(ctx, facts[i:min(i+sinks.DefaultBatchRows, len(facts))]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
