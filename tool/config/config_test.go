@@ -206,3 +206,22 @@ func TestMaskedYAML(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, c.Effective(), back.Effective())
 }
+
+// TestDocsListEveryKey keeps docs/configuration.md complete: every key is
+// there, in backquotes.
+func TestDocsListEveryKey(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/configuration.md")
+	require.NoError(t, err)
+	var missing []string
+	for _, k := range Keys() {
+		if !strings.Contains(string(doc), "`"+k+"`") {
+			missing = append(missing, k)
+		}
+	}
+	for short := range shortEnv {
+		if !strings.Contains(string(doc), "`"+short+"`") {
+			missing = append(missing, short)
+		}
+	}
+	assert.Empty(t, missing, "keys docs/configuration.md does not document")
+}
