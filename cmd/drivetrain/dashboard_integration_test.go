@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"os"
@@ -331,8 +332,8 @@ func textShows(f shownFigure, want string) string {
 }
 
 // chartShows checks that every row of a chart's query is a point of the
-// chart with its values; the per-minute chart also has zero points for
-// the minutes without sales.
+// chart with its values; the per-minute and history charts also have zero
+// points for the minutes and periods without sales.
 func chartShows(c shownChart, q dashboard.Query, rows [][]string) string {
 	points := map[string]int{}
 	for i, l := range c.Labels {
@@ -358,8 +359,24 @@ func chartShows(c shownChart, q dashboard.Query, rows [][]string) string {
 			}
 		}
 	}
-	if c.Q != "now-per-minute" && len(c.Labels) != len(rows) {
+	filled := c.Q == "now-per-minute" || c.Q == "history-series"
+	if !filled && len(c.Labels) != len(rows) {
 		return fmt.Sprintf("chart %s has %d points, the query gives %d rows", c.Q, len(c.Labels), len(rows))
+	}
+	var sum, want float64
+	for _, d := range c.Data {
+		for _, v := range d {
+			sum += v
+		}
+	}
+	for _, row := range rows {
+		for _, y := range c.Y {
+			v, _ := strconv.ParseFloat(row[indexOf(q.Columns, y)], 64)
+			want += v
+		}
+	}
+	if math.Abs(sum-want) > 1e-6*math.Max(1, math.Abs(want)) {
+		return fmt.Sprintf("chart %s: its points add up to %v, the query's rows to %v", c.Q, sum, want)
 	}
 	return ""
 }

@@ -203,6 +203,37 @@ function perMinute(labels, series, params) {
   }
 }
 
+// periods fills the days, weeks (from Monday) or months of the period
+// [from, to) that had no sales, so the bars keep their places.
+function periods(labels, series, params) {
+  const from = new Date(params.from), to = new Date(params.to);
+  let t;
+  if (params.bucket === "month") t = new Date(Date.UTC(from.getUTCFullYear(), from.getUTCMonth(), 1));
+  else {
+    t = new Date(Date.UTC(from.getUTCFullYear(), from.getUTCMonth(), from.getUTCDate()));
+    if (params.bucket === "week") t = new Date(t.getTime() - ((t.getUTCDay() + 6) % 7) * 86400000);
+  }
+  const byLabel = new Map(labels.map((l, i) => [l, i]));
+  const outLabels = [];
+  const outSeries = series.map(() => []);
+  for (let n = 0; t < to && n < 1000; n++) {
+    const l = t.toISOString().slice(0, 10);
+    outLabels.push(l);
+    const i = byLabel.get(l);
+    series.forEach((s, k) => outSeries[k].push(i === undefined ? 0 : s[i]));
+    if (params.bucket === "month") t = new Date(Date.UTC(t.getUTCFullYear(), t.getUTCMonth() + 1, 1));
+    else t = new Date(t.getTime() + (params.bucket === "week" ? 7 : 1) * 86400000);
+  }
+  // Rows outside the computed buckets (none expected) keep their place.
+  labels.forEach((l, i) => {
+    if (!outLabels.includes(l)) {
+      outLabels.push(l);
+      series.forEach((s, k) => outSeries[k].push(s[i]));
+    }
+  });
+  return [outLabels, outSeries];
+}
+
 // ---- pages ------------------------------------------------------------------
 
 function delta(cur, prev) {
@@ -287,7 +318,7 @@ const layouts = {
         ["orders", "Orders", null, delta("orders", "previous_orders")],
         ["units", "Vehicles", null, delta("units", "previous_units")],
       ])],
-      ["w12", "Revenue by period", chart("history-series", "bar", ["period"], [["revenue", "this period"], ["previous_revenue", "period before (shifted)", { backgroundColor: "#cbd5e1", borderColor: "#94a3b8" }]])],
+      ["w12", "Revenue by period", chart("history-series", "bar", ["period"], [["revenue", "this period"], ["previous_revenue", "period before (shifted)", { backgroundColor: "#cbd5e1", borderColor: "#94a3b8" }]], { fill: periods })],
       ["w12", "By period", table("history-series")],
     ];
   },
