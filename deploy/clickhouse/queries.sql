@@ -149,7 +149,7 @@ GROUP BY city, country
 ORDER BY sum(line_total) DESC, city, country
 LIMIT 15;
 
--- customers-region: Revenue by customer region over the period
+-- customers-region: Revenue by customer region over the period (top 20)
 SELECT if(customer_region = '', '(none)', customer_region) AS region,
        customer_country AS country,
        toString(uniqExact(customer_id)) AS customers,
@@ -158,7 +158,8 @@ FROM drivetrain.sales_facts_current
 WHERE order_status != 'cancelled' AND customer_country != ''
   AND order_date >= {from:DateTime} AND order_date < {to:DateTime}
 GROUP BY region, country
-ORDER BY sum(line_total) DESC, region, country;
+ORDER BY sum(line_total) DESC, region, country
+LIMIT 20;
 
 -- customers-country: Revenue by customer country over the period
 SELECT customer_country AS country,
