@@ -27,7 +27,8 @@ func runStatus(ctx context.Context, a *app, c command, args []string) error {
 	var group string
 	fs.keyString(&group, "group", "processor.group", "the nodes' consumer group")
 	var nodes string
-	fs.envString(&nodes, "nodes", "DRIVETRAIN_STATUS_NODES", "", "the nodes' HTTP addresses (http_addr), comma-separated, to include their figures (rows written, backlog, freshness, dead letters, state size)")
+	fs.envString(&nodes, "nodes", "DRIVETRAIN_STATUS_NODES", "", "the nodes' HTTP addresses (http_addr), comma-separated, to include their figures (ready, idle, lag per topic, rows written, backlog, freshness, dead letters, state size); "+
+		"each node's lag on the global tables (customers, vehicles), which the group does not commit, is added to the total lag, and the cluster is idle when the group has no lag and every node is idle")
 	watch := fs.Duration("watch", 0, "refresh every this long (e.g. 2s) until interrupted")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := fs.parse(args); err != nil {
