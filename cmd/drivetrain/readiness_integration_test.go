@@ -115,11 +115,12 @@ func readyz(ctx context.Context, base, path string) (int, string, error) {
 	return resp.StatusCode, strings.TrimSpace(string(body)), err
 }
 
-// TestIntegrationReadyzClickHouseUnreachable: a running node whose
-// ClickHouse becomes unreachable (the proxy it talks through closes)
-// answers /readyz with 503 and the reason once ready_max_unreachable has
-// passed, while /healthz stays 200; once ClickHouse is reachable again
-// /readyz answers 200.
+// TestIntegrationReadyzClickHouseUnreachable: `drivetrain health` finds a
+// ready node a member of its group, with the group's lag. Then the node's
+// ClickHouse becomes unreachable (the proxy it talks through closes): the
+// node answers /readyz with 503 and the reason once ready_max_unreachable
+// has passed, while /healthz stays 200; once ClickHouse is reachable
+// again /readyz answers 200.
 func TestIntegrationReadyzClickHouseUnreachable(t *testing.T) {
 	r := newPipelineRun(t, "readyz")
 	u, err := url.Parse(os.Getenv("DRIVETRAIN_CLICKHOUSE_URL"))
@@ -132,6 +133,10 @@ func TestIntegrationReadyzClickHouseUnreachable(t *testing.T) {
 	node.args = append(node.args, "--clickhouse", viaProxy.String(), "--ready-max-unreachable", "3s")
 	node.start()
 	node.waitReady(r.ctx)
+
+	// health reads the group's lag with the node as its member.
+	stdout, _, _ := runCLI(t, "health", "--group", r.group)
+	require.Regexp(t, `(?m)^✓ Kafka consumer group `+r.group+`: 1 member\(s\), lag [0-9]+ \(ready_max_lag 100000\)$`, stdout)
 
 	proxy.close()
 	var body string

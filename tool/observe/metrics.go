@@ -100,7 +100,8 @@ type Snapshot struct {
 }
 
 // Metrics is one node's Prometheus registry (never the global default
-// registry) and the histograms the sink wrappers of observe.go observe.
+// registry) and the histograms FactCounter and MirrorCounter observe. Safe
+// for concurrent use.
 type Metrics struct {
 	reg            *prometheus.Registry
 	insertDuration *prometheus.HistogramVec

@@ -98,6 +98,8 @@ func NodeState(n NodeView) *StateStatus {
 	return st
 }
 
+// FreshnessSummary is the count, quantiles and maximum of the freshness
+// of fact rows, in milliseconds.
 type FreshnessSummary struct {
 	Count int64   `json:"count"`
 	P50   float64 `json:"p50_ms"`
@@ -205,6 +207,7 @@ type PprofServer struct {
 	timeouts serverTimeouts
 }
 
+// NewPprofServer returns the pprof server; Listen, then Serve.
 func NewPprofServer() *PprofServer {
 	p := &PprofServer{mux: http.NewServeMux(), timeouts: serverTimeouts{
 		ReadHeader: 5 * time.Second,
@@ -244,6 +247,7 @@ func (p *PprofServer) Listen(addr string) (net.Listener, error) {
 	return ln, nil
 }
 
+// Serve serves on ln until ctx ends.
 func (p *PprofServer) Serve(ctx context.Context, ln net.Listener) error {
 	return serveHTTP(ctx, ln, p, p.timeouts)
 }
