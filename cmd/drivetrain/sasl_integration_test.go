@@ -61,18 +61,22 @@ func newSASLListener(ctx context.Context, t *testing.T) *saslListener {
 	require.NoError(t, err)
 	t.Cleanup(l.adminCl.Close)
 	l.admin = kadm.NewClient(l.adminCl)
-	res, err := l.admin.AlterUserSCRAMs(ctx, nil, []kadm.UpsertSCRAM{{User: l.user, Mechanism: kadm.ScramSha512, Iterations: 4096, Password: l.password}})
-	require.NoError(t, err)
-	require.NoError(t, res.Error())
-	t.Cleanup(func() {
-		_, _ = l.admin.AlterUserSCRAMs(context.Background(), []kadm.DeleteSCRAM{{User: l.user, Mechanism: kadm.ScramSha512}}, nil)
-	})
+	// One credential per mechanism the listener offers; a request names a
+	// user once.
+	for _, m := range []kadm.ScramMechanism{kadm.ScramSha512, kadm.ScramSha256} {
+		res, err := l.admin.AlterUserSCRAMs(ctx, nil, []kadm.UpsertSCRAM{{User: l.user, Mechanism: m, Iterations: 4096, Password: l.password}})
+		require.NoError(t, err)
+		require.NoError(t, res.Error())
+		t.Cleanup(func() {
+			_, _ = l.admin.AlterUserSCRAMs(context.Background(), []kadm.DeleteSCRAM{{User: l.user, Mechanism: m}}, nil)
+		})
+	}
 
 	l.passwordFile = filepath.Join(l.configDir, "kafka-password")
 	require.NoError(t, os.WriteFile(l.passwordFile, []byte(l.password+"\n"), 0o600))
 	wrongFile := filepath.Join(l.configDir, "wrong-password")
 	require.NoError(t, os.WriteFile(wrongFile, []byte("not-"+l.password+"\n"), 0o600))
-	l.wrongConfigPath = l.writeConfig(t, "wrong.yaml", wrongFile)
+	l.wrongConfigPath = l.writeConfig(t, "wrong.yaml", "SCRAM-SHA-512", wrongFile)
 
 	// The broker applies a new credential from the metadata log: wait
 	// until the listener accepts it.
@@ -98,9 +102,9 @@ func newSASLListener(ctx context.Context, t *testing.T) *saslListener {
 }
 
 // writeConfig writes a configuration file whose kafka section reaches the
-// SASL_SSL listener with the CA and the user, the password read from
-// passwordFile.
-func (l *saslListener) writeConfig(t *testing.T, name, passwordFile string) string {
+// SASL_SSL listener with the CA and the user, by mechanism, the password
+// read from passwordFile.
+func (l *saslListener) writeConfig(t *testing.T, name, mechanism, passwordFile string) string {
 	t.Helper()
 	path := filepath.Join(l.configDir, name)
 	body := fmt.Sprintf(`kafka:
@@ -109,10 +113,10 @@ func (l *saslListener) writeConfig(t *testing.T, name, passwordFile string) stri
   tls:
     ca_file: %s
   sasl:
-    mechanism: SCRAM-SHA-512
+    mechanism: %s
     user: %s
     password_file: %s
-`, l.addr, l.caFile, l.user, passwordFile)
+`, l.addr, l.caFile, mechanism, l.user, passwordFile)
 	require.NoError(t, os.WriteFile(path, []byte(body), 0o600))
 	return path
 }
@@ -120,14 +124,15 @@ func (l *saslListener) writeConfig(t *testing.T, name, passwordFile string) stri
 // TestIntegrationKafkaSASLSSL runs every command that reads Kafka through
 // the stack's SASL_SSL listener, configured by a --config file only (TLS
 // with the stack's CA, SCRAM-SHA-512 with a user made for the test): a
-// short-lived node (run) processes a workload, then status, health,
-// inspect, connector status and replay read the same cluster; with a
-// wrong password each fails, saying that authentication failed.
+// short-lived node (run) processes a workload, then status, health (also
+// with SCRAM-SHA-256), inspect, connector status and replay read the same
+// cluster; with a wrong password each fails, saying that authentication
+// failed, and a node says so on /readyz.
 func TestIntegrationKafkaSASLSSL(t *testing.T) {
 	r := newPipelineRun(t, "sasl")
 	ctx, database, group := r.ctx, r.database, r.group
 	l := newSASLListener(ctx, t)
-	cfgPath := l.writeConfig(t, "drivetrain.yaml", l.passwordFile)
+	cfgPath := l.writeConfig(t, "drivetrain.yaml", "SCRAM-SHA-512", l.passwordFile)
 	// Only the file says where Kafka is: the stack's plaintext address in
 	// the environment would win over it.
 	t.Setenv("DRIVETRAIN_KAFKA_BROKERS", "")
@@ -171,6 +176,8 @@ func TestIntegrationKafkaSASLSSL(t *testing.T) {
 	stdout, _, _ = runCLI(t, "health", "--config", cfgPath)
 	assert.Contains(t, stdout, "✓ Kafka reachable: "+l.addr+", ")
 	assert.Contains(t, stdout, "✓ Kafka topics: ")
+	stdout, _, _ = runCLI(t, "health", "--config", l.writeConfig(t, "sha256.yaml", "SCRAM-SHA-256", l.passwordFile))
+	assert.Contains(t, stdout, "✓ Kafka reachable: "+l.addr+", ", "SCRAM-SHA-256 too")
 
 	// connector status: the connector's topics.
 	stdout, stderr, code = runCLI(t, "connector", "status", "--config", cfgPath)
@@ -213,4 +220,20 @@ func TestIntegrationKafkaSASLSSL(t *testing.T) {
 	stdout, stderr, code = runCLI(t, "connector", "status", "--config", l.wrongConfigPath)
 	assert.NotZero(t, code)
 	assert.Contains(t, stdout+stderr, "SASL_AUTHENTICATION_FAILED")
+
+	// A node with a wrong password says so on /readyz once Kafka has
+	// failed its probes for ready_max_unreachable.
+	wrong := newTestNode(t, "sasl-wrong", group+"-wrong", database, t.TempDir())
+	wrong.args = append(wrong.args, "--config", l.wrongConfigPath, "--ready-max-unreachable", "1s")
+	wrong.start()
+	require.NoError(t, waitFor(ctx, time.Minute, func(ctx context.Context) (bool, string) {
+		if wrong.exited() {
+			return false, "the node exited"
+		}
+		st, err := wrong.status(ctx)
+		if err != nil {
+			return false, err.Error()
+		}
+		return !st.Ready && strings.Contains(st.Reason, "SASL_AUTHENTICATION_FAILED"), st.Reason
+	}))
 }
