@@ -146,7 +146,11 @@ type idleRun struct {
 // waitIdle polls the node every 250 ms until it is idle having consumed
 // at least min records, with progress.
 func (r *runner) waitIdle(ctx context.Context, n *node, label string, min int64, start time.Time) (idleRun, error) {
-	p := newProgress(r.opts.Progress, r.opts.Terminal, label, min)
+	total := min
+	if total <= 1 {
+		total = 0 // any progress will do: show the count alone
+	}
+	p := newProgress(r.opts.Progress, r.opts.Terminal, label, total)
 	var seen string
 	last := start
 	for {

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -196,7 +195,3 @@ func pinned(req []byte) []string {
 	}
 	return out
 }
-
-var errNotYet = errors.New("not implemented yet")
-
-func runFreshness(ctx context.Context, r *runner) error { return errNotYet }

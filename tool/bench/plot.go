@@ -139,12 +139,19 @@ func cdfPlot(res *Results) (*plot.Plot, error) {
 	}
 	p := plot.New()
 	p.Title.Text = "Freshness distribution (CDF)"
-	p.X.Label.Text = "ms"
+	p.X.Label.Text = "ms (log scale)"
+	p.X.Scale = plot.LogScale{}
+	p.X.Tick.Marker = plot.LogTicks{Prec: -1}
 	p.Y.Label.Text = "fraction of changes"
 	for i, d := range res.Distributions {
-		xy := make(plotter.XYs, len(d.Q))
+		var xy plotter.XYs
 		for j := range d.Q {
-			xy[j] = plotter.XY{X: d.Values[j], Y: d.Q[j]}
+			if d.Values[j] > 0 { // a log scale has no 0
+				xy = append(xy, plotter.XY{X: d.Values[j], Y: d.Q[j]})
+			}
+		}
+		if len(xy) == 0 {
+			continue
 		}
 		l, err := plotter.NewLine(xy)
 		if err != nil {
@@ -159,6 +166,6 @@ func cdfPlot(res *Results) (*plot.Plot, error) {
 		}
 		p.Legend.Add(name, l)
 	}
-	p.Legend.Top = false
+	p.Legend.Top, p.Legend.Left = true, true
 	return p, nil
 }

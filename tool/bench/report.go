@@ -53,7 +53,7 @@ func Table(w io.Writer, res *Results) {
 			cpu = fmt.Sprintf("%.1f", f.CPUSecondsPerMillion)
 		}
 		ratio := "–"
-		if f.System != "drivetrain" {
+		if isPeer(f.System) {
 			d := f
 			d.System = "drivetrain"
 			if dt, ok := res.figure(d.Key()); ok && dt.Median > 0 && f.Median > 0 {
@@ -132,4 +132,15 @@ func Compare(w io.Writer, a, b *Results) {
 			}
 		}
 	}
+}
+
+// isPeer reports whether system is one of the peers (not drivetrain, nor
+// a share of its path such as debezium).
+func isPeer(system string) bool {
+	for _, p := range peers {
+		if p.name == system {
+			return true
+		}
+	}
+	return false
 }
