@@ -50,6 +50,7 @@ clickhouse:
 processor:
   group: file-group
   max_inflight_rows: 7
+ready_max_lag:
 `)
 	c, err := Load(Sources{
 		File: path,
@@ -76,6 +77,7 @@ processor:
 	assert.Equal(t, "flag-group", c.Processor.Group, "a flag beats the environment")
 	assert.Equal(t, "shop", c.Processor.TopicPrefix, "the short name of processor.topic_prefix")
 	assert.Equal(t, 7, c.Processor.MaxInflightRows)
+	assert.Equal(t, int64(100_000), c.ReadyMaxLag, "an empty key in the file leaves the default")
 	assert.NotEmpty(t, c.Processor.NodeID, "an empty variable leaves the default")
 }
 
@@ -119,7 +121,7 @@ func TestLoadErrorsNameTheSource(t *testing.T) {
 		{name: "bad bool in the environment", env: []string{"DRIVETRAIN_KAFKA_TLS_ENABLED=perhaps"},
 			want: []string{"DRIVETRAIN_KAFKA_TLS_ENABLED (kafka.tls.enabled): want true or false"}},
 		{name: "bad flag value", flags: []Flag{{Name: "max-rows", Key: "clickhouse.batch.max_rows", Value: "1e3"}},
-			want: []string{"flag --max-rows (clickhouse.batch.max_rows): want an integer"}},
+			want: []string{"--max-rows (clickhouse.batch.max_rows): want an integer"}},
 		{name: "short and long names disagree", env: []string{"DRIVETRAIN_CLICKHOUSE_URL=http://a:8123", "DRIVETRAIN_CLICKHOUSE_ADDR=http://b:8123"},
 			want: []string{"DRIVETRAIN_CLICKHOUSE_ADDR", "DRIVETRAIN_CLICKHOUSE_URL", "both set clickhouse.addr"}},
 		{name: "sasl without a user", env: []string{"DRIVETRAIN_KAFKA_SASL_MECHANISM=SCRAM-SHA-512"},

@@ -130,7 +130,7 @@ func Load(src Sources) (Config, error) {
 			return Config{}, fmt.Errorf("flag --%s sets %s, which is not a configuration key", f.Name, f.Key)
 		}
 		if err := checkValue(f.Key, f.Value); err != nil {
-			return Config{}, fmt.Errorf("flag --%s (%s): %w", f.Name, f.Key, err)
+			return Config{}, fmt.Errorf("--%s (%s): %w", f.Name, f.Key, err)
 		}
 		flags[f.Key] = f.Value
 	}
@@ -192,7 +192,8 @@ func loadFile(path string, known map[string]bool) (*koanf.Koanf, error) {
 	for _, key := range sortedKeys(k) {
 		v := k.Get(key)
 		if v == nil {
-			continue // an empty key sets nothing
+			k.Delete(key) // an empty key sets nothing
+			continue
 		}
 		if err := checkKey(key, known); err != nil {
 			return nil, fmt.Errorf("%s: %w", where(key), err)
