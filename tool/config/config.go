@@ -8,9 +8,9 @@
 //
 // One key sets one thing: the Kafka brokers and security of every Kafka
 // client are the kafka section's, the ClickHouse sink's batches are
-// clickhouse.batch. Keys earlier versions read in a second place
-// (processor.brokers, processor.sink_batch) stop the program with a
-// message naming the key to use instead.
+// clickhouse.batch. processor.brokers and processor.sink_batch, which
+// would set those a second time, are refused with a message naming the
+// key to use instead.
 //
 // The environment variable of a key is DRIVETRAIN_ followed by the key's
 // path in upper case with "_" between the parts (kafka.sasl.user is

@@ -44,16 +44,17 @@ type Flag struct {
 	Value string
 }
 
-// shortEnv are the second environment names of two keys, kept because
-// they are the names deployments have always used.
+// shortEnv are the second environment names of two keys: the short names
+// that .stack/env, docker-compose and scripts use.
 var shortEnv = map[string]string{
 	"DRIVETRAIN_CLICKHOUSE_URL": "clickhouse.addr",
 	"DRIVETRAIN_TOPIC_PREFIX":   "processor.topic_prefix",
 }
 
-// removedKeys are keys that used to set something another key sets; a
-// file or environment that still uses one stops the program. The key
-// covers its subkeys (processor.sink_batch.max_rows).
+// removedKeys are keys that would set what another key sets (the
+// processor's own copies of the brokers and of the sink's batches); a file
+// or environment that uses one stops the program. A key covers its
+// subkeys (processor.sink_batch.max_rows).
 var removedKeys = map[string]string{
 	"processor.brokers":    "kafka.brokers",
 	"processor.sink_batch": "clickhouse.batch",
