@@ -161,7 +161,9 @@ func runRun(ctx context.Context, a *app, c command, args []string) error {
 			streamTopics = append(streamTopics, prefix+".public."+t.String())
 		}
 	}
-	kcl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(cfg.Processor.Brokers...)}, kafkaOpts...)...)
+	// The client of the lag watcher and the Kafka probe, named after the
+	// node like its other clients.
+	kcl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(cfg.Processor.Brokers...), kgo.ClientID(cfg.Processor.NodeID + "-observe")}, kafkaOpts...)...)
 	if err != nil {
 		return fmt.Errorf("creating a Kafka client: %w", err)
 	}
