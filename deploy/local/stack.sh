@@ -92,6 +92,7 @@ need_tools() {
 	command -v curl >/dev/null || apt_install "curl (readiness checks)" curl
 	command -v runuser >/dev/null || apt_install "runuser" util-linux
 	command -v flock >/dev/null || apt_install "flock" util-linux
+	command -v openssl >/dev/null || apt_install "openssl (the CA and certificate of Kafka's SASL_SSL listener)" openssl
 	# The dashboard's browser test (cmd/drivetrain, TestIntegrationDashboard).
 	command -v chromium >/dev/null || apt_install "Chromium (headless, for the dashboard's browser test)" chromium fonts-liberation
 }
