@@ -2,12 +2,12 @@ package bench
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -18,40 +18,77 @@ import (
 	"github.com/drivetrain-cdc/drivetrain/topology"
 )
 
-// runKafkaStreams runs bench/peers/kafka-streams (built with Maven once
-// per run of the suite) with its own application id, output topic and
-// state directory, then loads the facts of its output topic (the last
-// value of each key) into db for the check: that load is not measured.
+// runKafkaStreams runs bench/peers/kafka-streams with its own
+// application id (hence consumer group and internal topics), output
+// topic and state directory.
 func runKafkaStreams(ctx context.Context, r *runner, w *workload, db string) (sample, error) {
-	dir := filepath.Join(r.opts.PeersDir, "kafka-streams")
-	if !r.stack.kstreamsBuilt {
-		fmt.Fprintf(r.opts.Progress, "kafka-streams: mvn package in %s\n", dir)
+	app := strings.ReplaceAll(db, "_", "-")
+	state := filepath.Join(r.opts.Out, app+".state")
+	defer os.RemoveAll(state)
+	return r.runJavaPeer(ctx, w, db, "kafka-streams", "drivetrain.bench.FactsApp", "--app-id", app, "--state-dir", state)
+}
+
+// runFlink runs bench/peers/flink: a Flink SQL job in a local
+// mini-cluster that ends once it has read the topics.
+func runFlink(ctx context.Context, r *runner, w *workload, db string) (sample, error) {
+	app := strings.ReplaceAll(db, "_", "-")
+	return r.runJavaPeer(ctx, w, db, "flink", "drivetrain.bench.FlinkFacts", "--group", app, "--records", fmt.Sprint(w.Records))
+}
+
+// runJavaPeer builds the Maven project bench/peers/<name> (once per run
+// of the suite), creates an output topic <db>.facts, runs the peer's main
+// class with -Xmx768m, --brokers, --prefix and --output before args, then
+// loads the facts of the output topic (the last value of each key) into
+// db for the check: that load is not measured. The topics starting with
+// the peer's name in db go away after.
+func (r *runner) runJavaPeer(ctx context.Context, w *workload, db, name, class string, args ...string) (sample, error) {
+	dir := filepath.Join(r.opts.PeersDir, name)
+	if !r.stack.built[name] {
+		fmt.Fprintf(r.opts.Progress, "%s: mvn package in %s\n", name, dir)
 		out, err := exec.CommandContext(ctx, "mvn", "-q", "-B", "-f", filepath.Join(dir, "pom.xml"), "package").CombinedOutput()
 		if err != nil {
 			return sample{}, fmt.Errorf("mvn package: %w: %s", err, lastLines(string(out), 10))
 		}
-		r.stack.kstreamsBuilt = true
-		r.res.Machine.Versions["kafka-streams"] = "4.3.1"
+		if r.stack.built == nil {
+			r.stack.built = map[string]bool{}
+		}
+		r.stack.built[name] = true
+		if v := pomVersion(filepath.Join(dir, "pom.xml")); v != "" {
+			r.res.Machine.Versions[name] = v
+		}
 	}
-	app := strings.ReplaceAll(db, "_", "-")
-	output := app + ".facts"
+	prefix := strings.ReplaceAll(db, "_", "-")
+	output := prefix + ".facts"
 	adm := kadm.NewClient(r.stack.kafka)
 	if _, err := adm.CreateTopics(ctx, int32(w.Partitions), 1, nil, output); err != nil {
 		return sample{}, fmt.Errorf("creating %s: %w", output, err)
 	}
-	defer r.deleteTopics(app)
-	state := filepath.Join(r.opts.Out, app+".state")
-	defer os.RemoveAll(state)
-	cmd := exec.CommandContext(ctx, "java", "-Xmx512m", "-cp",
-		filepath.Join(dir, "target", "classes")+string(os.PathListSeparator)+filepath.Join(dir, "target", "lib", "*"),
-		"drivetrain.bench.FactsApp", "--brokers", strings.Join(r.opts.Kafka, ","), "--prefix", r.opts.TopicPrefix,
-		"--output", output, "--app-id", app, "--state-dir", state)
+	defer r.deleteTopics(prefix)
+	cmd := exec.CommandContext(ctx, "java", append([]string{"-Xmx768m", "-cp",
+		filepath.Join(dir, "target", "classes") + string(os.PathListSeparator) + filepath.Join(dir, "target", "lib", "*"),
+		class, "--brokers", strings.Join(r.opts.Kafka, ","), "--prefix", r.opts.TopicPrefix, "--output", output}, args...)...)
 	s, err := runPeerProcess(cmd, w)
 	if err != nil {
 		return s, err
 	}
 	return s, r.loadFacts(ctx, output, db)
 }
+
+// pomVersion returns the versions a pom.xml pins in its properties
+// (kafka.version, flink.version, …), for the results' machine versions.
+func pomVersion(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	var out []string
+	for _, m := range pomVersionRe.FindAllStringSubmatch(string(b), -1) {
+		out = append(out, m[1]+" "+m[2])
+	}
+	return strings.Join(out, ", ")
+}
+
+var pomVersionRe = regexp.MustCompile(`<([a-z.]+)\.version>([^<]+)</`)
 
 // deleteTopics deletes the topics whose names start with prefix, and the
 // consumer group of that name.
@@ -75,7 +112,7 @@ func (r *runner) deleteTopics(prefix string) {
 	}
 }
 
-// streamsFact is a fact as the Kafka Streams peer writes it: money in
+// streamsFact is a fact as the Java peers write it: money in
 // cents, times in Unix seconds.
 type streamsFact struct {
 	OrderItemID     int64  `json:"order_item_id"`
@@ -144,16 +181,14 @@ func (r *runner) loadFacts(ctx context.Context, topic, db string) error {
 		return err
 	}
 	defer cl.Close()
-	last := map[int64][]byte{}
+	last := map[string][]byte{}
 	for len(want) > 0 {
 		fs := cl.PollFetches(ctx)
 		if err := fs.Err0(); err != nil {
 			return fmt.Errorf("reading %s: %w", topic, err)
 		}
 		fs.EachRecord(func(rec *kgo.Record) {
-			if len(rec.Key) == 8 {
-				last[int64(binary.BigEndian.Uint64(rec.Key))] = rec.Value
-			}
+			last[string(rec.Key)] = rec.Value
 			if end, ok := want[rec.Partition]; ok && rec.Offset+1 >= end {
 				delete(want, rec.Partition)
 			}

@@ -28,6 +28,7 @@ type peer struct {
 var peers = []peer{
 	{name: "python", run: runPython},
 	{name: "kafka-streams", run: runKafkaStreams},
+	{name: "flink", run: runFlink},
 }
 
 // runPeers runs every peer Runs times on the preloaded topics, each run

@@ -32,8 +32,8 @@ type stackState struct {
 	// drop lists the databases to drop when the run ends, groups the
 	// consumer groups to delete.
 	drop, groups []string
-	// kstreamsBuilt is set once the Kafka Streams peer was built.
-	kstreamsBuilt bool
+	// built has the Java peers built by this run.
+	built map[string]bool
 }
 
 // workload describes the preloaded topics. It is stored as the last
