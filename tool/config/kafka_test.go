@@ -2,6 +2,15 @@ package config
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -88,4 +97,60 @@ func TestKafkaSASLMechanisms(t *testing.T) {
 			assert.Error(t, ping("wrong"))
 		})
 	}
+}
+
+// TestKafkaTLS connects to an in-process cluster that speaks TLS with a
+// certificate of a CA made here: with kafka.tls.ca_file naming the CA the
+// client verifies the broker (for its IP address, as no server name is
+// set); with the system's roots it refuses the broker.
+func TestKafkaTLS(t *testing.T) {
+	caPEM, serverCert := newTestCA(t)
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.TLS(&tls.Config{Certificates: []tls.Certificate{serverCert}, MinVersion: tls.VersionTLS12}))
+	require.NoError(t, err)
+	t.Cleanup(cluster.Close)
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	require.NoError(t, os.WriteFile(caFile, caPEM, 0o600))
+
+	ping := func(tlsCfg KafkaTLS) error {
+		k := Kafka{Brokers: cluster.ListenAddrs(), ClientID: "test", TLS: tlsCfg}
+		opts, err := k.ClientOpts()
+		require.NoError(t, err)
+		cl, err := kgo.NewClient(append(opts, kgo.RetryTimeout(time.Second))...)
+		require.NoError(t, err)
+		defer cl.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return cl.Ping(ctx)
+	}
+	assert.NoError(t, ping(KafkaTLS{CAFile: caFile}))
+	err = ping(KafkaTLS{Enabled: true})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "certificate signed by unknown authority")
+}
+
+// newTestCA returns a CA certificate (PEM) and a server certificate for
+// 127.0.0.1 that it signed.
+func newTestCA(t *testing.T) ([]byte, tls.Certificate) {
+	t.Helper()
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	ca := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
+	require.NoError(t, err)
+	srvKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	srv := &x509.Certificate{
+		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "broker"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, DNSNames: []string{"localhost"},
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	srvDER, err := x509.CreateCertificate(rand.Reader, srv, ca, &srvKey.PublicKey, caKey)
+	require.NoError(t, err)
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
+		tls.Certificate{Certificate: [][]byte{srvDER}, PrivateKey: srvKey}
 }
