@@ -134,7 +134,7 @@ func Open(cfg Config, log zerolog.Logger) (*Server, error) {
 		}
 	}
 	s.dial = func(ctx context.Context) (querier, error) {
-		return sinks.Dial(ctx, s.cfg.ClickHouse, s.log)
+		return sinks.Dial(ctx, s.cfg.ClickHouse, log) // sinks names its own component
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
