@@ -259,6 +259,18 @@ WHERE _deleted = 0 AND status IN ('refunded', 'rejected')
 ORDER BY created_at DESC, id DESC
 LIMIT 15;
 
+-- tx-waiting-summary: Orders waiting for payment (not cancelled, not fully paid) and the amount due
+SELECT toString(count()) AS orders,
+       toString(countIf(o_payment = 'partial')) AS partly_paid,
+       toString(sum(o_total - o_paid)) AS due
+FROM
+(
+    SELECT order_id, any(payment_status) AS o_payment, any(order_total) AS o_total, any(order_paid) AS o_paid
+    FROM drivetrain.sales_facts_current
+    WHERE order_status != 'cancelled' AND payment_status != 'paid'
+    GROUP BY order_id
+);
+
 -- tx-waiting: The 20 oldest orders waiting for payment (not cancelled, not fully paid)
 SELECT toString(order_id) AS order_no,
        toString(any(order_date)) AS ordered_at,

@@ -31,7 +31,7 @@ var Pages = []Page{
 	{Name: "inventory", Title: "Inventory",
 		Queries: []string{"inventory-summary", "inventory", "inventory-make", "inventory-price-band", "inventory-age"}},
 	{Name: "transactions", Title: "Transactions", Period: true, Search: true,
-		Queries: []string{"tx-payment-status", "tx-payments", "tx-waiting", "tx-refunds", "tx-search"}},
+		Queries: []string{"tx-waiting-summary", "tx-payment-status", "tx-payments", "tx-waiting", "tx-refunds", "tx-search"}},
 	{Name: "history", Title: "History", Period: true, History: true,
 		Queries: []string{"history-totals", "history-series"}},
 	{Name: "pipeline", Title: "Pipeline", Nodes: true, Queries: []string{"pipeline-freshness"}},

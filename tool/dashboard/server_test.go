@@ -26,6 +26,7 @@ import (
 // with err; it records the SQL it got.
 type fakeClickHouse struct {
 	db     string // default "shop"
+	empty  bool   // answer no rows
 	mu     sync.Mutex
 	err    error
 	sqls   []string
@@ -38,6 +39,9 @@ func (f *fakeClickHouse) Query(_ context.Context, sql string, ncols int) ([][]st
 	f.sqls = append(f.sqls, sql)
 	if f.err != nil {
 		return nil, f.err
+	}
+	if f.empty {
+		return nil, nil
 	}
 	row := make([]string, ncols)
 	for i := range row {
@@ -336,5 +340,23 @@ func TestDatabaseFromClient(t *testing.T) {
 	require.NotEmpty(t, ch.sqls)
 	for _, sql := range ch.sqls {
 		assert.Contains(t, sql, "FROM fromurl.vehicles_r1 FINAL")
+	}
+}
+
+// TestEmptyTables checks that tables without rows give a page in state ok
+// whose every query has an empty list of rows (not null), which the
+// pages show as empty tables and charts.
+func TestEmptyTables(t *testing.T) {
+	s, _ := newTestServer(t, Config{}, &fakeClickHouse{empty: true})
+	for _, p := range Pages {
+		code, d, body := getPage(t, s.Handler(), "/api/page/"+p.Name)
+		require.Equal(t, http.StatusOK, code)
+		assert.Equal(t, StatusOK, d.Status, p.Name)
+		require.Len(t, d.Results, len(p.Queries), p.Name)
+		for name, r := range d.Results {
+			assert.NotNil(t, r.Rows, name)
+			assert.Empty(t, r.Rows, name)
+		}
+		assert.NotContains(t, body, `"rows":null`)
 	}
 }

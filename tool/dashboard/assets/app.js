@@ -135,7 +135,7 @@ function chart(q, type, xs, ys, opts) {
   opts = opts || {};
   const canvas = el("canvas", { "data-q": q, "data-x": xs.join(","), "data-y": ys.map(y => y[0]).join(",") });
   const empty = el("div", { class: "empty", hidden: true, text: "no data for this period" });
-  const box = el("div", { class: "chart" + (opts.small ? " small" : "") }, canvas, empty);
+  const box = el("div", { class: "chart" + (opts.small ? " small" : "") + (opts.tall ? " tall" : "") }, canvas, empty);
   let c = null;
   return {
     node: box,
@@ -261,10 +261,10 @@ const layouts = {
   },
   products() {
     return [
-      ["w8", "Revenue by make and model", chart("products-make-model", "bar", ["make", "model"], [["revenue", "revenue"]], { horizontal: true })],
+      ["w8", "Revenue by make and model", chart("products-make-model", "bar", ["make", "model"], [["revenue", "revenue"]], { horizontal: true, tall: true })],
       ["w4", "Revenue by condition", chart("products-condition", "doughnut", ["condition"], [["revenue", "revenue"]])],
       ["w6", "Make and model", table("products-make-model")],
-      ["w6", "Revenue by body and fuel type", chart("products-body-fuel", "bar", ["body_type", "fuel_type"], [["revenue", "revenue"]], { horizontal: true })],
+      ["w6", "Revenue by body and fuel type", chart("products-body-fuel", "bar", ["body_type", "fuel_type"], [["revenue", "revenue"]], { horizontal: true, tall: true })],
       ["w6", "Body and fuel type", table("products-body-fuel")],
       ["w6", "Condition", table("products-condition")],
     ];
@@ -303,6 +303,9 @@ const layouts = {
       out.push(["w12", "Search: " + (params.order_id !== "-1" ? "order " + params.order_id : params.email), table("tx-search", { empty: "no order with that id or customer email" })]);
     }
     out.push(
+      ["w12", "Waiting for payment (all orders)", kpis("tx-waiting-summary", [
+        ["orders", "Orders waiting for payment"], ["partly_paid", "of them partly paid"], ["due", "Amount due"],
+      ])],
       ["w4", "Orders by payment status", chart("tx-payment-status", "doughnut", ["payment_status"], [["orders", "orders"]], { small: true })],
       ["w8", "Payment status of the period's orders", table("tx-payment-status")],
       ["w6", "Payments by status (refunds and rejections included)", table("tx-payments")],
