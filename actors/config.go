@@ -71,6 +71,21 @@ type Config struct {
 	// quietMinBacklog, when positive, replaces the backlog above which a
 	// partition with commits starts quietly (tests).
 	quietMinBacklog int64
+	// CheckpointInterval is how often the node writes a checkpoint: the
+	// state its actors changed in memory since the last one, with the
+	// offsets it reflects, written to Pebble in one batch per partition
+	// and one for the global tables (state.Store.Flush). Between
+	// checkpoints the actors apply records to memory only
+	// (state.Batch.Stage) and their rows leave at once; after a crash the
+	// node reads the records after the last checkpoint again, without
+	// emitting up to the group's committed offsets (see the package doc,
+	// "Checkpoints"). Default 5s; negative: no checkpoints, every batch is
+	// committed to Pebble before its rows leave.
+	CheckpointInterval time.Duration `yaml:"checkpoint_interval"`
+	// CheckpointBytes bounds, per partition, the encoded state changed
+	// since the last checkpoint: above it the partition writes its
+	// checkpoint at once. Default 8 MiB.
+	CheckpointBytes int64 `yaml:"checkpoint_bytes"`
 	// CommitInterval is how often acknowledged offsets are committed to
 	// the consumer group. Default 1s.
 	CommitInterval time.Duration `yaml:"commit_interval"`
@@ -125,9 +140,13 @@ const (
 	DefaultMaxInflightBytes = 64 << 20
 	DefaultMaxPollRecords   = 2_000
 	DefaultCommitInterval   = time.Second
-	DefaultDrainTimeout     = 30 * time.Second
-	DefaultSinkRetryMin     = 200 * time.Millisecond
-	DefaultSinkRetryMax     = 10 * time.Second
+	// DefaultCheckpointInterval and DefaultCheckpointBytes are
+	// Config.CheckpointInterval's and CheckpointBytes's defaults.
+	DefaultCheckpointInterval = 5 * time.Second
+	DefaultCheckpointBytes    = 8 << 20
+	DefaultDrainTimeout       = 30 * time.Second
+	DefaultSinkRetryMin       = 200 * time.Millisecond
+	DefaultSinkRetryMax       = 10 * time.Second
 )
 
 // DLQTopicFor returns the default dead-letter topic for a topic prefix.
@@ -168,6 +187,12 @@ func (c *Config) setDefaults() {
 	if c.CommitInterval == 0 {
 		c.CommitInterval = DefaultCommitInterval
 	}
+	if c.CheckpointInterval == 0 {
+		c.CheckpointInterval = DefaultCheckpointInterval
+	}
+	if c.CheckpointBytes == 0 {
+		c.CheckpointBytes = DefaultCheckpointBytes
+	}
 	if c.DrainTimeout == 0 {
 		c.DrainTimeout = DefaultDrainTimeout
 	}
@@ -205,6 +230,8 @@ func (c Config) Validate() error {
 		return invalid("MaxPollRecords", "%d is negative", c.MaxPollRecords)
 	case c.CommitInterval < 0:
 		return invalid("CommitInterval", "%v is negative", c.CommitInterval)
+	case c.CheckpointBytes < 0:
+		return invalid("CheckpointBytes", "%d is negative", c.CheckpointBytes)
 	case c.DrainTimeout < 0:
 		return invalid("DrainTimeout", "%v is negative", c.DrainTimeout)
 	case c.SessionTimeout < 0:

@@ -96,10 +96,10 @@
 //
 // Running. Per recordsFetched message, the processing step
 // (topology/step.Partition.Records) decodes the records, checks their
-// partition, applies them into one Pebble batch that also stores their
+// partition, applies them into one state batch that also stores their
 // offsets and builds the facts they made due, each once; the actor
-// commits the batch and only then sends the rows to the sinks — a crash
-// must never leave rows in the sinks that state lacks. dimensionsChanged
+// stages the batch (the next checkpoint writes it: see "Checkpoints")
+// and sends the rows to the sinks. dimensionsChanged
 // messages re-emit the facts that join the changed rows
 // (step.Partition.Refresh) the same way. Recovery runs the same step
 // without emitting (step.Replay), and the quiet start too (step.Quiet),
@@ -129,9 +129,41 @@
 // topic has it.
 //
 // The offsets stored in state say what the state reflects; the committed
-// ones what the sinks have. The first are ahead of the second, except
-// after an ownership change or a machine crash with StateNoSync, which
-// the assign step above handles.
+// ones what the sinks have. The first may be ahead of the second (a
+// checkpoint after rows not yet acknowledged) or behind it (a crash since
+// the last checkpoint, an ownership change), which the assign step above
+// handles.
+//
+// # Checkpoints
+//
+// The state the joins read and write lives in memory: the dimension
+// cache holds the customers and vehicles, each partition's cache its
+// orders, items, payments and indexes (package state). A running
+// partition stages its batches there (state.Batch.Stage), coalesced by
+// key, and its rows leave at once; the global actors stage theirs too.
+// Every CheckpointInterval a goroutine of the node writes a checkpoint
+// (state.Store.Flush): each partition's stage in one Pebble batch with the
+// offsets and fact-version clock it reflects, and the global tables' in
+// another, each atomic; a partition's stage that outgrows
+// CheckpointBytes is written at once. A partition whose cache cannot hold
+// it whole commits each batch to Pebble instead (its cached views can
+// then be evicted and read back).
+//
+// A crash loses what was staged since the last checkpoint. The next
+// start (or the next owner) recovers each partition from the offsets its
+// state holds up to the group's committed offsets without emitting, as
+// above, and reads the global records after their stored offsets again
+// (the partitions refresh their facts once more). The rows the lost
+// state had emitted are then superseded: a fact's version is above any
+// the lost state wrote (the commit metadata's reservation), and the join
+// gives the same facts from any interleaving of the topics, a state that
+// starts again from committed offsets included (topology/doc.go, "Lost
+// state"). Commits to Kafka still follow the sinks' acknowledgements, so a
+// checkpoint may lag the committed offsets but a committed offset never
+// passes a row the sinks lack. A restart thus reads again about
+// CheckpointInterval of records, besides what the sinks had not
+// acknowledged. With CheckpointInterval negative, every batch is committed
+// to Pebble before its rows leave.
 //
 // # Dimension changes and ownership
 //

@@ -369,14 +369,15 @@ func (g *globalActor) apply(m *globalFetched) {
 	g.release()
 }
 
-// commit commits b once the table is bootstrapped, and stages it before:
-// the bootstrap writes each row many times (a vehicle at every price or
-// stock change), and staging writes the last value once, when the stage
-// fills up or the bootstrap ends. A crash before that loses the staged
-// rows and offsets together; the records are then read again, which
-// changes nothing, since no order partition has started yet.
+// commit stages b: the bootstrap writes each row many times (a vehicle at
+// every price or stock change), and staging writes the last value once,
+// when the stage fills up or the bootstrap ends; once bootstrapped, the
+// next checkpoint writes it (Config.CheckpointInterval). A crash loses the
+// staged rows and offsets together; the records are then read again,
+// which re-notifies the partitions. Without checkpoints, a bootstrapped
+// table commits every batch.
 func (g *globalActor) commit(b *state.GlobalBatch) error {
-	if g.booted {
+	if g.booted && g.env.cfg.CheckpointInterval <= 0 {
 		return b.Commit()
 	}
 	return b.Stage()

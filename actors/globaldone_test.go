@@ -48,6 +48,11 @@ func TestGlobalDoneWaitsForRefreshes(t *testing.T) {
 		require.Eventually(t, func() bool { return n.Stats().GlobalDone[topic][0] == want }, 20*time.Second, 10*time.Millisecond,
 			"GlobalDone %v, want %s/0 at %d", n.Stats().GlobalDone, topic, want)
 	}
+	// Both partitions run, and everything read is committed.
+	waitFor(t, 20*time.Second, "both partitions running, nothing behind", func() bool {
+		behind, err := h.lag(ctx(t))
+		return err == nil && len(behind) == 0 && len(n.owns()) == 2
+	})
 	waitDone(end())
 
 	// The customer moves city; the fact of order 3 must be re-emitted.

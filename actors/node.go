@@ -215,6 +215,9 @@ func (n *Node) Run(ctx context.Context) (err error) {
 	if n.cfg.StateOrderCacheBytes != 0 {
 		opts.OrderCacheBytes = n.cfg.StateOrderCacheBytes
 	}
+	if n.cfg.CheckpointInterval > 0 {
+		opts.PartitionStageBytes = n.cfg.CheckpointBytes
+	}
 	if opts.Logger == nil {
 		opts.Logger = pebbleLogger{n.log.With().Str("component", "pebble").Logger()}
 	}
@@ -230,13 +233,23 @@ func (n *Node) Run(ctx context.Context) (err error) {
 		goroutines.Wait()
 		n.setStore(nil)
 		if n.killed.Load() {
-			// A crash loses what the global tables staged.
+			// A crash loses what was staged since the last checkpoint.
 			store.DropStaged()
 		}
 		if cerr := store.Close(); cerr != nil && err == nil {
 			err = cerr
 		}
 	}()
+	if n.cfg.CheckpointInterval > 0 {
+		// Stopped before the deferred wait for the goroutines.
+		cctx, stop := context.WithCancel(ctx)
+		defer stop()
+		goroutines.Add(1)
+		go func() {
+			defer goroutines.Done()
+			n.checkpoints(cctx, e)
+		}()
+	}
 
 	admin, err := kgo.NewClient(e.kafkaOpts(n.cfg.NodeID + "-admin")...)
 	if err != nil {
@@ -382,6 +395,30 @@ func (n *Node) result(ctx context.Context, err error) error {
 }
 
 var errKilled = errors.New("node killed")
+
+// checkpoints writes a checkpoint every CheckpointInterval until ctx ends
+// (Close writes the last one): every partition's and the global tables'
+// staged state, with the offsets it reflects (state.Store.Flush). It
+// runs beside the actors, which keep applying records meanwhile, each
+// partition waiting only while its own stage is written.
+func (n *Node) checkpoints(ctx context.Context, e *env) {
+	t := time.NewTicker(n.cfg.CheckpointInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		start := time.Now()
+		if err := e.store.Flush(); err != nil {
+			e.fail(fmt.Errorf("writing a checkpoint of the state: %w", err))
+			return
+		}
+		n.metrics.checkpoints.Add(1)
+		n.metrics.checkpointNanos.Add(int64(time.Since(start)))
+	}
+}
 
 // kill stops the node as a crash would: no draining, no commits, the
 // state store closed as it is. Tests use it.
@@ -652,6 +689,11 @@ type Stats struct {
 	DeadLetters map[string]int64
 	// Consumed counts the records fetched, by topic.
 	Consumed map[string]int64
+	// Checkpoints counts the checkpoints of the state written
+	// (Config.CheckpointInterval); CheckpointTime is their total
+	// duration.
+	Checkpoints    int64
+	CheckpointTime time.Duration
 	// GlobalDone is, per global topic (customers, vehicles) and
 	// partition, the next offset below which every record is fully
 	// processed: applied to the state, its mirror rows acknowledged by
@@ -673,6 +715,8 @@ func (n *Node) Stats() Stats {
 		BootstrapSkipped: m.bootstrapSkipped.Load(),
 		RowsEmitted:      m.rowsEmitted.Load(),
 		RowsWritten:      m.rowsWritten.Load(),
+		Checkpoints:      m.checkpoints.Load(),
+		CheckpointTime:   time.Duration(m.checkpointNanos.Load()),
 		DeadLetters:      map[string]int64{},
 		Consumed:         map[string]int64{},
 	}
@@ -727,10 +771,13 @@ type metrics struct {
 	// first did not apply (backward.go).
 	bootstrapSkipped atomic.Int64
 	sinkRows         atomic.Int64
-	rowsEmitted      atomic.Int64
-	rowsWritten      atomic.Int64
-	mu               sync.Mutex
-	deadLetters      map[string]int64
+	// checkpoints counts the checkpoints written, checkpointNanos their
+	// total duration.
+	checkpoints, checkpointNanos atomic.Int64
+	rowsEmitted                  atomic.Int64
+	rowsWritten                  atomic.Int64
+	mu                           sync.Mutex
+	deadLetters                  map[string]int64
 	// globalAcked is, per global table, the next offsets whose records'
 	// mirror rows the sinks acknowledged (the global actor's position).
 	globalAcked map[topology.Table]positions
@@ -786,6 +833,10 @@ func (n *Node) newBoard() *commitBoard {
 type commitBoard struct {
 	mu sync.Mutex
 	m  map[int32]*boardEntry
+	// progress holds, per partition the node runs (from its start to its
+	// stop, published or not), what its facts in the sinks reflect of the
+	// global tables (partitionActor.progress); Stats.GlobalDone reads it.
+	progress map[int32]globalProgress
 }
 
 type boardEntry struct {
@@ -796,13 +847,13 @@ type boardEntry struct {
 	// partition actor told once a commit of it succeeded.
 	version uint64
 	pid     *actor.PID
-	// progress is what meta says of the global tables.
-	progress globalProgress
 }
 
-func newCommitBoard() *commitBoard { return &commitBoard{m: map[int32]*boardEntry{}} }
+func newCommitBoard() *commitBoard {
+	return &commitBoard{m: map[int32]*boardEntry{}, progress: map[int32]globalProgress{}}
+}
 
-func (b *commitBoard) set(n int32, offsets [3]int64, g globalProgress, meta string, pid *actor.PID) {
+func (b *commitBoard) set(n int32, offsets [3]int64, version uint64, meta string, pid *actor.PID) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	e := b.m[n]
@@ -813,18 +864,32 @@ func (b *commitBoard) set(n int32, offsets [3]int64, g globalProgress, meta stri
 	if e.offsets != offsets || e.meta != meta {
 		e.offsets, e.meta, e.dirty = offsets, meta, true
 	}
-	e.version, e.pid, e.progress = g.version, pid, g
+	e.version, e.pid = version, pid
+}
+
+// setProgress records partition n's progress over the global tables;
+// dropProgress forgets it (the partition stopped).
+func (b *commitBoard) setProgress(n int32, g globalProgress) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.progress[n] = g
+}
+
+func (b *commitBoard) dropProgress(n int32) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.progress, n)
 }
 
 // globalLow returns, for global table t, the lowest progress of the
-// partitions on the board (a partition missing from an entry counts as
-// 0), and whether the board has any entry.
+// partitions the node runs (a partition missing from one counts as 0),
+// and whether it runs any.
 func (b *commitBoard) globalLow(t topology.Table) (positions, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	var low positions
-	for _, e := range b.m {
-		p := *e.progress.of(t)
+	for _, g := range b.progress {
+		p := *g.of(t)
 		if low == nil {
 			low = p.clone()
 			if low == nil {

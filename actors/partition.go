@@ -306,6 +306,7 @@ func (p *partitionActor) start(c actor.Context) {
 	p.subscribed = map[topology.Table]positions{}
 	p.catchingUp = map[topology.Table]bool{}
 	p.sendingMirrors = map[topology.Table]bool{}
+	p.env.board.setProgress(p.plan.n, p.progress())
 	for i := range p.tps {
 		p.reached[i] = p.plan.start[i] >= p.until(i)
 	}
@@ -540,7 +541,7 @@ func (p *partitionActor) emitState(c *stateChunk) {
 		return
 	}
 	if !b.Empty() {
-		if err := b.Commit(); err != nil {
+		if err := p.save(b); err != nil {
 			p.env.fail(fmt.Errorf("committing partition %d state: %w", p.plan.n, err))
 			return
 		}
@@ -616,6 +617,18 @@ func (p *partitionActor) apply(b *state.Batch, records []*kgo.Record, mode step.
 	return res, true
 }
 
+// save writes the batch of a running partition, whose rows leave once it
+// returns: into the partition's stage, written by the next checkpoint
+// (Config.CheckpointInterval), or, without checkpoints, to Pebble. A
+// crash loses what was staged; the records are read again (the package
+// doc, "Checkpoints").
+func (p *partitionActor) save(b *state.Batch) error {
+	if p.env.cfg.CheckpointInterval > 0 {
+		return b.Stage()
+	}
+	return b.Commit()
+}
+
 // mayEmit reports whether the committed reservation covers the
 // partition's clock at now with half a lease to spare (see
 // reservationLease). If not, it publishes a higher reservation, pauses
@@ -653,7 +666,7 @@ func (p *partitionActor) process(records []*kgo.Record) {
 			m.order[i] = next
 		}
 	}
-	if err := b.Commit(); err != nil {
+	if err := p.save(b); err != nil {
 		p.env.fail(fmt.Errorf("committing partition %d state: %w", p.plan.n, err))
 		return
 	}
@@ -706,7 +719,7 @@ func (p *partitionActor) continueFacts(c *factChunk) {
 		return
 	}
 	if !b.Empty() {
-		if err := b.Commit(); err != nil {
+		if err := p.save(b); err != nil {
 			p.env.fail(fmt.Errorf("committing partition %d state: %w", p.plan.n, err))
 			return
 		}
@@ -863,7 +876,8 @@ func (p *partitionActor) publish() {
 	g := p.progress()
 	p.published = max(p.published, g.version, max(p.hwm, p.env.clock())+reservationLease)
 	g.version = p.published
-	p.env.board.set(p.plan.n, p.committable, g, encodeProgress(g), p.self)
+	p.env.board.set(p.plan.n, p.committable, g.version, encodeProgress(g), p.self)
+	p.env.board.setProgress(p.plan.n, g)
 }
 
 // checkCredit pauses fetching when the unacknowledged rows exceed
@@ -953,6 +967,9 @@ func (p *partitionActor) sendMirrors(c *mirrorChunk) {
 	}
 	if len(rows) == 0 {
 		p.emit(&step.Result{}, pmark{table: c.table, catchUp: true}, nil, time.Time{})
+		// The last rows are late and may wait CatchUpDelay in the sink's
+		// batch: the table's catch-up ends when they are written.
+		p.env.root.Send(p.env.sinks[mirrorOutput(c.table)], &flush{})
 		return
 	}
 	p.queued = append(p.queued, &mirrorChunk{table: c.table, after: last})
@@ -977,7 +994,7 @@ func (p *partitionActor) refresh(t topology.Table, ids []int64, m pmark, written
 		}
 	}
 	if !b.Empty() {
-		if err := b.Commit(); err != nil {
+		if err := p.save(b); err != nil {
 			p.env.fail(fmt.Errorf("committing partition %d state: %w", p.plan.n, err))
 			return
 		}
@@ -1038,6 +1055,7 @@ func (p *partitionActor) stop() {
 	p.track.inflight = 0
 	p.env.metrics.snapshots.Add(-int64(len(p.sendingMirrors)))
 	clear(p.sendingMirrors)
+	p.env.board.dropProgress(p.plan.n)
 	if p.env.progress != nil {
 		p.env.progress.remove(p.plan.n)
 	}

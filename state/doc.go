@@ -93,14 +93,13 @@
 // written to Pebble in one batch by the next Commit, Flush or Close, or
 // when it outgrows Options.StageBytes. A crash loses the writes staged
 // since the last flush, rows and offsets together, so the stored offsets
-// still never pass the stored rows; the global actors stage only during
-// their bootstrap (see package actors). A partition's Batch may be staged
+// still never pass the stored rows. A partition's Batch may be staged
 // the same way (Batch.Stage, per partition, bounded by
 // Options.PartitionStageBytes) while the partition cache holds the whole
 // partition; Commit, Flush, a Partition handle's reads and Close write
-// the stage first. Since a crash loses what was staged, rows computed
-// from a staged batch must not leave before a flush: the actors stage
-// only while they rebuild a partition, which emits nothing. Pebble
+// the stage first. Flush writing every stage is a checkpoint: the actors
+// stage between checkpoints and read the records after the last one
+// again after a crash (package actors, "Checkpoints"). Pebble
 // treats a failed log write as fatal; the Store turns that into ErrFailed
 // from Commit and refuses further commits: the process must close and
 // reopen it, and reopening replays the log, in which a batch is wholly

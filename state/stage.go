@@ -171,12 +171,13 @@ func (s *Store) DropStaged() {
 // the state after some record of each topic; a crash loses the rest,
 // which the node reads again.
 //
-// Only batches whose rows do not leave before a flush may be staged:
-// rows in the sinks must come from state that survives a crash, or a
-// restart that reads the lost records again in another interleaving of
-// the topics may never correct them (an order whose items were deleted
-// first has no fact left to delete). The actors stage while they rebuild
-// a partition (recovering, nothing emitted) and flush before it emits.
+// A crash loses the stage: the caller must be able to read its records
+// again. The actors stage while they rebuild a partition and, between
+// checkpoints, while it runs (see package actors, "Checkpoints"): the
+// rows a lost stage emitted are superseded when the records are read
+// again, since the join's result does not depend on the interleaving of
+// the topics, from a lost state included (topology/doc.go, "Lost
+// state").
 
 // stage keeps a committed batch's writes (pb) in the stage and installs
 // its views, clock and index changes, and reports whether it did; when
