@@ -28,7 +28,7 @@ type Options struct {
 	// 3.
 	Runs int
 	// Events is the size of the workload preloaded into the topics of
-	// TopicPrefix (records); default 2,000,000 (200,000 with Quick).
+	// TopicPrefix (records); default 2,000,000 (100,000 with Quick).
 	Events int64
 	// ProcessEvents is the number of records of each in-process run
 	// (decode, process, sink); default 500,000 (50,000 with Quick).
@@ -81,7 +81,7 @@ func (o *Options) setDefaults() {
 	if o.Events == 0 {
 		o.Events = 2_000_000
 		if o.Quick {
-			o.Events = 200_000
+			o.Events = 100_000
 		}
 	}
 	if o.ProcessEvents == 0 {

@@ -104,7 +104,7 @@ func runFreshness(ctx context.Context, r *runner) error {
 	}
 	window := time.Minute
 	if r.opts.Quick {
-		window = 20 * time.Second
+		window = 15 * time.Second
 	}
 	for _, rate := range r.opts.Rates {
 		var runs []freshnessRun

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 )
@@ -45,6 +46,13 @@ func readMachine() Machine {
 		m.MemoryBytes = n << 10
 	}
 	m.LoadBefore = loadAverage()
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, st := range bi.Settings {
+			if st.Key == "vcs.revision" {
+				m.Versions["drivetrain"] = st.Value
+			}
+		}
+	}
 	if v := commandVersion("python3", "--version"); v != "" {
 		m.Versions["python"] = strings.TrimPrefix(v, "Python ")
 	}
