@@ -171,15 +171,7 @@ func runRun(ctx context.Context, a *app, c command, args []string) error {
 	adm := kadm.NewClient(kcl)
 	lag := observe.NewLagWatcher(adm, groupID, streamTopics, globalTopics)
 	go lag.Run(ctx)
-	probes := observe.NewProber(5*time.Second,
-		observe.Probe{Name: "clickhouse", Check: func(ctx context.Context) error {
-			_, err := client.Query(ctx, "SELECT toString(1)", 1)
-			return err
-		}},
-		observe.Probe{Name: "kafka", Check: func(ctx context.Context) error {
-			_, err := adm.BrokerMetadata(ctx)
-			return err
-		}})
+	probes := observe.NewProber(5*time.Second, observe.ClickHouseProbe(client), observe.KafkaProbe(kcl))
 	go probes.Run(ctx)
 	status.Attach(observe.Figures{Node: node, Facts: facts, Mirrors: counters, Lag: lag, Probes: probes})
 	if cfg.SummaryInterval > 0 {

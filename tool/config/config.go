@@ -67,7 +67,7 @@ type Config struct {
 	// that takes nothing, an actor stuck on a batch. Default 2m; 0: never.
 	ReadyMaxStall time.Duration `yaml:"ready_max_stall"`
 	// ReadyMaxUnreachable is how long ClickHouse or Kafka may fail the
-	// node's probes (a query of ClickHouse and a metadata request to
+	// node's probes (a query of ClickHouse and an ApiVersions request to
 	// Kafka, every 5 s) before /readyz reports the node not ready; it is
 	// ready again at the first probe that succeeds. Default 30s; 0: never.
 	ReadyMaxUnreachable time.Duration `yaml:"ready_max_unreachable"`

@@ -25,7 +25,7 @@ type LagWatcher struct {
 	lag        int64
 	perPart    map[string]map[int32]int64
 	globalEnds map[string]map[int32]int64
-	measured   bool
+	measuredAt time.Time
 	err        error
 	lastCommit time.Time
 	committed  int64
@@ -99,15 +99,16 @@ func (w *LagWatcher) measure(ctx context.Context) {
 	if sumCommitted != w.committed {
 		w.committed, w.lastCommit = sumCommitted, time.Now()
 	}
-	w.lag, w.perPart, w.globalEnds, w.measured = total, per, globalEnds, true
+	w.lag, w.perPart, w.globalEnds, w.measuredAt = total, per, globalEnds, time.Now()
 }
 
-// snapshot returns the last measured group lag, whether one was measured,
-// when the group last committed, and the error of the last attempt.
-func (w *LagWatcher) snapshot() (lag int64, measured bool, lastCommit time.Time, err error) {
+// snapshot returns the last measured group lag, when it was measured
+// (zero: never), when the group last committed, and the error of the
+// last attempt.
+func (w *LagWatcher) snapshot() (lag int64, measuredAt, lastCommit time.Time, err error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.lag, w.measured, w.lastCommit, w.err
+	return w.lag, w.measuredAt, w.lastCommit, w.err
 }
 
 // partitionLags returns a copy of the last measured group lag by topic

@@ -5,6 +5,10 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/drivetrain-cdc/drivetrain/sinks"
 )
 
 // Probe checks that one service the node depends on answers.
@@ -14,6 +18,20 @@ type Probe struct {
 	// Check returns nil when the service answered; it should be cheap
 	// (a ping, a metadata request).
 	Check func(ctx context.Context) error
+}
+
+// ClickHouseProbe checks that ClickHouse answers a query through c.
+func ClickHouseProbe(c *sinks.Client) Probe {
+	return Probe{Name: "clickhouse", Check: func(ctx context.Context) error {
+		_, err := c.Query(ctx, "SELECT toString(1)", 1)
+		return err
+	}}
+}
+
+// KafkaProbe checks that a broker answers through cl (kgo.Client.Ping:
+// an ApiVersions request to a known broker, never a cached answer).
+func KafkaProbe(cl *kgo.Client) Probe {
+	return Probe{Name: "kafka", Check: cl.Ping}
 }
 
 // Prober runs its probes periodically and remembers, per probe, since

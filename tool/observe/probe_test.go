@@ -7,6 +7,9 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 func TestProberUnreachable(t *testing.T) {
@@ -62,4 +65,27 @@ func TestProberStopsWithItsContext(t *testing.T) {
 	cancel()
 	<-done
 	assert.Empty(t, p.Unreachable(time.Nanosecond), "a check cut short by stopping says nothing of the service")
+}
+
+// TestKafkaProbe probes an in-process cluster: it answers, then, closed,
+// it does not, and the prober reports Kafka unreachable.
+func TestKafkaProbe(t *testing.T) {
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1))
+	require.NoError(t, err)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(cluster.ListenAddrs()...))
+	require.NoError(t, err)
+	defer cl.Close()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	p := NewProber(2*time.Second, KafkaProbe(cl))
+	p.now = func() time.Time { return now }
+	ctx := context.Background()
+
+	p.CheckNow(ctx)
+	now = now.Add(time.Minute)
+	assert.Empty(t, p.Unreachable(time.Second), "the cluster answers")
+
+	cluster.Close()
+	p.CheckNow(ctx)
+	now = now.Add(time.Minute)
+	assert.Contains(t, p.Unreachable(30*time.Second), "kafka unreachable for 1m0s (ready_max_unreachable 30s): ")
 }

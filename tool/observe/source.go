@@ -51,6 +51,7 @@ type Figures struct {
 type Source struct {
 	id    string
 	ready Readiness
+	now   func() time.Time
 
 	mu     sync.Mutex
 	f      Figures
@@ -59,7 +60,7 @@ type Source struct {
 
 // NewSource returns the source of node id's status.
 func NewSource(id string, r Readiness) *Source {
-	return &Source{id: id, ready: r}
+	return &Source{id: id, ready: r, now: time.Now}
 }
 
 // Attach sets the running node's figures and clears the reason.
@@ -107,7 +108,8 @@ func (s *Source) status() (Status, figuresSnapshot) {
 	for t, c := range f.Mirrors {
 		st.RowsWritten[t] = c.written.Load()
 	}
-	_, measured, lastCommit, err := f.Lag.snapshot()
+	_, measuredAt, lastCommit, lagErr := f.Lag.snapshot()
+	measured := !measuredAt.IsZero()
 	lags := f.Lag.partitionLags()
 	for t, parts := range f.Lag.globalLags(ns.GlobalDone) {
 		lags[t] = parts
@@ -132,10 +134,15 @@ func (s *Source) status() (Status, figuresSnapshot) {
 		st.Reason = unreachable
 	case !st.Bootstrapped:
 		st.Reason = "bootstrapping the global tables or joining the group"
-	case err != nil:
-		st.Reason = "measuring consumer lag: " + err.Error()
+	case !measured && lagErr != nil:
+		st.Reason = "measuring consumer lag: " + lagErr.Error()
 	case !measured:
 		st.Reason = "measuring consumer lag"
+	// A failed measurement keeps the last lag for as long as Kafka may be
+	// unreachable: a short outage does not make the node not ready.
+	case lagErr != nil && s.ready.MaxUnreachable > 0 && s.now().Sub(measuredAt) >= s.ready.MaxUnreachable:
+		st.Reason = fmt.Sprintf("consumer lag not measured for %s (ready_max_unreachable %s): %v",
+			s.now().Sub(measuredAt).Round(time.Second), s.ready.MaxUnreachable, lagErr)
 	case st.Lag > s.ready.MaxLag:
 		st.Reason = fmt.Sprintf("consumer lag %d above %d", st.Lag, s.ready.MaxLag)
 	case len(st.Stalled) > 0:

@@ -37,7 +37,7 @@ const (
 // partition 0) and 4 (vehicles partition 0).
 func measuredLag() *LagWatcher {
 	return &LagWatcher{
-		measured:   true,
+		measuredAt: time.Now(),
 		perPart:    map[string]map[int32]int64{topicOrders: {0: 0, 1: 0}},
 		globalEnds: map[string]map[int32]int64{topicCustomers: {0: 10}, topicVehicles: {0: 4}},
 	}
@@ -129,6 +129,15 @@ func TestSourceReadiness(t *testing.T) {
 	probes.CheckNow(context.Background())
 	assert.Empty(t, reason(), "ready again once ClickHouse answers")
 
+	// A failed lag measurement counts once it has failed for
+	// ready_max_unreachable.
 	lag.err = errors.New("broker down")
-	assert.Equal(t, "measuring consumer lag: broker down", reason())
+	lag.measuredAt = now
+	s.now = func() time.Time { return now }
+	now = now.Add(29 * time.Second)
+	assert.Empty(t, reason(), "the last lag holds while Kafka may be away")
+	now = now.Add(time.Second)
+	assert.Equal(t, "consumer lag not measured for 30s (ready_max_unreachable 30s): broker down", reason())
+	lag.measuredAt = time.Time{}
+	assert.Equal(t, "measuring consumer lag: broker down", reason(), "never measured")
 }
