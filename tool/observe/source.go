@@ -151,8 +151,9 @@ func (s *Source) status() (Status, figuresSnapshot) {
 		st.Ready = true
 	}
 	// A global table bootstrapped from nothing sends its mirror rows once
-	// bootstrapped; between two chunks nothing may be in flight.
-	st.Idle = st.Ready && st.Lag == 0 && st.SinkBacklog == 0 && ns.Snapshots == 0
+	// bootstrapped; between two chunks nothing may be in flight. A lag
+	// kept from before a failed measurement is not known to be 0.
+	st.Idle = st.Ready && lagErr == nil && st.Lag == 0 && st.SinkBacklog == 0 && ns.Snapshots == 0
 	return st, figuresSnapshot{node: f.Node, stats: ns, lags: lags, measured: measured}
 }
 

@@ -136,6 +136,7 @@ func TestSourceReadiness(t *testing.T) {
 	s.now = func() time.Time { return now }
 	now = now.Add(29 * time.Second)
 	assert.Empty(t, reason(), "the last lag holds while Kafka may be away")
+	assert.False(t, s.Status().Idle, "but is not known to be 0")
 	now = now.Add(time.Second)
 	assert.Equal(t, "consumer lag not measured for 30s (ready_max_unreachable 30s): broker down", reason())
 	lag.measuredAt = time.Time{}
