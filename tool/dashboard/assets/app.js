@@ -542,9 +542,12 @@ async function start() {
   state.page = state.meta.pages.find(p => p.name === name) || state.meta.pages[0];
   document.title = state.page.title + " · drivetrain";
   document.body.dataset.page = state.page.name;
+  // The other period pages open on the same period.
+  const keep = new URLSearchParams();
+  for (const k of ["range", "from", "to"]) if (query().get(k)) keep.set(k, query().get(k));
   const nav = document.getElementById("nav");
   for (const p of state.meta.pages) {
-    nav.append(el("a", { href: "/" + p.name + (p.period && query().get("range") ? "?range=" + query().get("range") : ""), class: p.name === state.page.name ? "active" : "", text: p.title }));
+    nav.append(el("a", { href: "/" + p.name + (p.period && keep.toString() ? "?" + keep : ""), class: p.name === state.page.name ? "active" : "", text: p.title }));
   }
   buildControls(state.page);
   reload();
