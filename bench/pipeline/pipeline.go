@@ -50,6 +50,12 @@ type Options struct {
 	// CPU, and a single goroutine cannot overlap syncs the way several
 	// partition actors do.
 	Sync bool
+	// CheckpointInterval, when positive, runs the state as a node does
+	// (processor.checkpoint_interval): batches are staged in memory
+	// (state.Batch.Stage) and a checkpoint (state.Store.Flush) writes them
+	// to Pebble at this interval, its time counted as commit time. Zero:
+	// every batch is committed to Pebble, as a node with checkpoints off.
+	CheckpointInterval time.Duration
 	// Seed seeds the workload; default 1.
 	Seed uint64
 	// BlockCacheBytes, DimensionCacheBytes and OrderCacheBytes are
@@ -164,6 +170,8 @@ type Stats struct {
 	// refreshes commit once per partition); GlobalBatches those of the
 	// global tables.
 	Batches, GlobalBatches int64
+	// Checkpoints counts the checkpoints written (Options.CheckpointInterval).
+	Checkpoints int64
 	// GenerateTime is spent rendering the records (not part of the
 	// pipeline); CommitTime in state commits; StepTime in the processing
 	// step (decoding, join rules, state batch writes, building facts),
@@ -175,7 +183,7 @@ type Stats struct {
 func (s Stats) Sub(t Stats) Stats {
 	return Stats{
 		Events: s.Events - t.Events, Bytes: s.Bytes - t.Bytes, Facts: s.Facts - t.Facts, Mirrors: s.Mirrors - t.Mirrors,
-		Batches: s.Batches - t.Batches, GlobalBatches: s.GlobalBatches - t.GlobalBatches,
+		Batches: s.Batches - t.Batches, GlobalBatches: s.GlobalBatches - t.GlobalBatches, Checkpoints: s.Checkpoints - t.Checkpoints,
 		GenerateTime: s.GenerateTime - t.GenerateTime, CommitTime: s.CommitTime - t.CommitTime,
 		StepTime: s.StepTime - t.StepTime,
 	}
@@ -235,6 +243,8 @@ type Pipeline struct {
 	stats   Stats
 	trace   StoreTrace
 	closed  bool
+	// checkpointAt is when the last checkpoint was written.
+	checkpointAt time.Time
 }
 
 // Open creates the state and the workload. Call Load next.
@@ -470,7 +480,26 @@ func (p *Pipeline) processReady() error {
 		}
 	}
 	p.ready = p.ready[:0]
+	if p.checkpointing() && time.Since(p.checkpointAt) >= p.opts.CheckpointInterval {
+		p.checkpointAt = time.Now()
+		if err := p.commit(p.store.Flush); err != nil {
+			return err
+		}
+		p.stats.Checkpoints++
+	}
 	return nil
+}
+
+// checkpointing reports whether batches are staged until a checkpoint
+// (Options.CheckpointInterval); the snapshot load commits them.
+func (p *Pipeline) checkpointing() bool { return p.opts.CheckpointInterval > 0 && !p.setup }
+
+// save returns how a batch is written: staged, or committed.
+func (p *Pipeline) save(b *state.Batch) func() error {
+	if p.checkpointing() {
+		return b.Stage
+	}
+	return b.Commit
 }
 
 // mode returns how the step runs: without emitting while loading the
@@ -514,7 +543,7 @@ func (p *Pipeline) processPartition(f *fetch) error {
 	if p.opts.PhaseTiming {
 		p.stats.StepTime += time.Since(t0)
 	}
-	if err := p.commit(b.Commit); err != nil {
+	if err := p.commit(p.save(b)); err != nil {
 		return err
 	}
 	p.account(f, false, res.Mirrors, res.Facts)
@@ -570,7 +599,11 @@ func (p *Pipeline) processGlobal(f *fetch) error {
 	if err := p.setGlobalOffsets(g.SetOffset); err != nil {
 		return errors.Join(err, g.Close())
 	}
-	if err := p.commit(g.Commit); err != nil {
+	saveGlobal := g.Commit
+	if p.checkpointing() {
+		saveGlobal = g.Stage
+	}
+	if err := p.commit(saveGlobal); err != nil {
 		return err
 	}
 	p.account(f, true, mirrors, nil)
@@ -610,7 +643,7 @@ func (p *Pipeline) refreshPartition(part *state.Partition, st *step.Partition) e
 	if err := p.setGlobalOffsets(b.SetOffset); err != nil {
 		return errors.Join(err, b.Close())
 	}
-	if err := p.commit(b.Commit); err != nil {
+	if err := p.commit(p.save(b)); err != nil {
 		return err
 	}
 	p.account(nil, false, mirrors, facts)

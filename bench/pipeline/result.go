@@ -84,8 +84,8 @@ func (r Result) Write(w io.Writer) {
 	fmt.Fprintf(w, "per event        %.0f ns, %.2f allocs, %.0f B allocated, %.0f B of record, %.2f facts\n",
 		r.PerEvent(float64(r.Net().Nanoseconds())), r.PerEvent(float64(r.Allocs)), r.PerEvent(float64(r.AllocBytes)),
 		r.PerEvent(float64(st.Bytes)), r.PerEvent(float64(st.Facts)))
-	fmt.Fprintf(w, "batches          %d partition commits, %d global commits; commit time %.1f%% of net\n",
-		st.Batches, st.GlobalBatches, 100*st.CommitTime.Seconds()/r.Net().Seconds())
+	fmt.Fprintf(w, "batches          %d partition batches, %d global batches, %d checkpoints; commit time %.1f%% of net\n",
+		st.Batches, st.GlobalBatches, st.Checkpoints, 100*st.CommitTime.Seconds()/r.Net().Seconds())
 	if st.StepTime > 0 {
 		fmt.Fprintf(w, "phases           step %.0f ns/event, commit %.0f ns/event\n",
 			r.PerEvent(float64(st.StepTime)), r.PerEvent(float64(st.CommitTime)))

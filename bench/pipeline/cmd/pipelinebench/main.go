@@ -53,6 +53,7 @@ func run(args []string, stdout io.Writer) error {
 	fs.IntVar(&opts.Window, "window", pipeline.DefaultWindow, "recent orders the updates pick from")
 	fs.BoolVar(&opts.SchemasOff, "schemas-off", false, "records without the schema envelope")
 	fs.BoolVar(&opts.Sync, "sync", false, "sync every state commit")
+	fs.DurationVar(&opts.CheckpointInterval, "checkpoint-interval", 5*time.Second, "stage state batches and write a checkpoint at this interval, as a node does (processor.checkpoint_interval); 0: commit every batch")
 	fs.BoolVar(&opts.PhaseTiming, "phase-timing", false, "time the processing step apart from the commits")
 	fs.BoolVar(&opts.TraceStore, "trace-store", false, "count and time the join rules' calls into state")
 	fs.Uint64Var(&opts.Seed, "seed", 1, "workload seed")
