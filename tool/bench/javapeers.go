@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rs/zerolog"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -205,7 +206,7 @@ func (r *runner) loadFacts(ctx context.Context, topic, db string) error {
 		}
 		facts = append(facts, f.fact(1))
 	}
-	ch, err := sinks.Dial(ctx, sinks.Config{Addr: r.opts.ClickHouse, Database: db}, r.log)
+	ch, err := sinks.Dial(ctx, sinks.Config{Addr: r.opts.ClickHouse, Database: db}, r.log.Level(zerolog.WarnLevel))
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package bench
 import (
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -16,6 +17,8 @@ func writeReport(w io.Writer, res *Results, plots []string) {
 	fmt.Fprintf(w, "Machine: %d cores (%s), %.1f GiB, %s; load average %.2f before, %.2f after; versions: %s.\n\n",
 		m.Cores, m.CPUModel, float64(m.MemoryBytes)/(1<<30), m.Kernel, m.LoadBefore[0], m.LoadAfter[0], versions(m.Versions))
 	fmt.Fprintf(w, "Each figure is the median of %d runs, with the minimum and maximum; CPU is the measured process's CPU seconds per million events.\n\n", res.Settings.Runs)
+	Summary(w, res)
+	fmt.Fprintf(w, "\n## All figures\n\n")
 	Table(w, res)
 	if len(res.Checks) > 0 {
 		fmt.Fprintf(w, "\n## Same facts\n\n| peer | equal | facts | checksum | drivetrain facts | drivetrain checksum |\n|---|---|---|---|---|---|\n")
@@ -143,4 +146,83 @@ func isPeer(system string) bool {
 		}
 	}
 	return false
+}
+
+// Summary writes one row per figure (suite, name and rate) with each
+// system's median side by side (CPU seconds per million events in
+// parentheses) and drivetrain's ratio to each peer (above 1: drivetrain
+// is better).
+func Summary(w io.Writer, res *Results) {
+	var systems, peersSeen []string
+	type row struct {
+		label string
+		unit  string
+		by    map[string]Figure
+	}
+	var rows []*row
+	index := map[string]*row{}
+	for _, f := range res.Figures {
+		if !slices.Contains(systems, f.System) {
+			systems = append(systems, f.System)
+			if isPeer(f.System) {
+				peersSeen = append(peersSeen, f.System)
+			}
+		}
+		label := f.Suite + " " + f.Name
+		if f.Rate > 0 {
+			label += fmt.Sprintf(" at %s/s", num(f.Rate))
+		}
+		if f.System == "debezium" {
+			label = f.Suite + " " + f.Name + " (Debezium's share)"
+			if f.Rate > 0 {
+				label += fmt.Sprintf(" at %s/s", num(f.Rate))
+			}
+		}
+		rw := index[label]
+		if rw == nil {
+			rw = &row{label: label, unit: f.Unit, by: map[string]Figure{}}
+			index[label] = rw
+			rows = append(rows, rw)
+		}
+		rw.by[f.System] = f
+	}
+	cols := []string{"drivetrain"}
+	cols = append(cols, peersSeen...)
+	fmt.Fprintf(w, "| figure | unit | %s |", strings.Join(cols, " | "))
+	for _, p := range peersSeen {
+		fmt.Fprintf(w, " drivetrain ÷ %s |", p)
+	}
+	fmt.Fprintf(w, "\n|---|---|%s", strings.Repeat("---|", len(cols)+len(peersSeen)))
+	fmt.Fprintln(w)
+	for _, rw := range rows {
+		fmt.Fprintf(w, "| %s | %s |", rw.label, rw.unit)
+		for _, c := range cols {
+			f, ok := rw.by[c]
+			if c == "drivetrain" && !ok {
+				f, ok = rw.by["debezium"]
+			}
+			switch {
+			case !ok:
+				fmt.Fprint(w, " – |")
+			case f.CPUSecondsPerMillion > 0:
+				fmt.Fprintf(w, " %s (%.1f) |", num(f.Median), f.CPUSecondsPerMillion)
+			default:
+				fmt.Fprintf(w, " %s |", num(f.Median))
+			}
+		}
+		for _, p := range peersSeen {
+			d, okD := rw.by["drivetrain"]
+			f, okP := rw.by[p]
+			if !okD || !okP || d.Median == 0 || f.Median == 0 {
+				fmt.Fprint(w, " – |")
+				continue
+			}
+			x := d.Median / f.Median
+			if !d.HigherIsBetter {
+				x = f.Median / d.Median
+			}
+			fmt.Fprintf(w, " %.2f× |", x)
+		}
+		fmt.Fprintln(w)
+	}
 }

@@ -38,6 +38,12 @@ func TestTableAndCompare(t *testing.T) {
 	assert.Contains(t, tab.String(), "| catchup | throughput | python | 50 events/s | 40 – 60 | – | 2.00× |")
 	assert.Contains(t, tab.String(), "| freshness | freshness p99 at 500/s | drivetrain | 300 ms |")
 
+	var sum bytes.Buffer
+	Summary(&sum, a)
+	assert.Contains(t, sum.String(), "| figure | unit | drivetrain | python | drivetrain ÷ python |")
+	assert.Contains(t, sum.String(), "| catchup throughput | events/s | 100 | 50 | 2.00× |")
+	assert.Contains(t, sum.String(), "| freshness freshness p99 at 500/s | ms | 300 | – | – |")
+
 	b := &Results{Schema: SchemaVersion, Figures: []Figure{
 		{Suite: "catchup", System: "drivetrain", Name: "throughput", Unit: "events/s", HigherIsBetter: true, Median: 150, Min: 140, Max: 160},
 		{Suite: "freshness", System: "drivetrain", Name: "freshness p99", Unit: "ms", Rate: 500, Median: 400, Min: 350, Max: 450},

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rs/zerolog"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -95,7 +96,7 @@ func (r *runner) connect(ctx context.Context) error {
 	}
 	if s.ch == nil {
 		cfg := sinks.Config{Addr: r.opts.ClickHouse, Database: r.opts.TopicPrefix + "_probe"}
-		ch, err := sinks.Dial(ctx, cfg, r.log)
+		ch, err := sinks.Dial(ctx, cfg, r.log.Level(zerolog.WarnLevel))
 		if err != nil {
 			return fmt.Errorf("connecting to ClickHouse: %w", err)
 		}

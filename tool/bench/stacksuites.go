@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/drivetrain-cdc/drivetrain/bench/pipeline"
 	"github.com/drivetrain-cdc/drivetrain/sinks"
 	"github.com/drivetrain-cdc/drivetrain/topology"
@@ -46,7 +48,7 @@ func runSink(ctx context.Context, r *runner) error {
 	facts := col.facts
 	db := r.name("sink")
 	r.stack.drop = append(r.stack.drop, db)
-	cl, err := sinks.Dial(ctx, sinks.Config{Addr: r.opts.ClickHouse, Database: db}, r.log)
+	cl, err := sinks.Dial(ctx, sinks.Config{Addr: r.opts.ClickHouse, Database: db}, r.log.Level(zerolog.WarnLevel))
 	if err != nil {
 		return err
 	}
