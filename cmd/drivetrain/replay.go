@@ -24,7 +24,8 @@ func runReplay(ctx context.Context, a *app, c command, args []string) error {
 	force := fs.Bool("force", false, "replay while live nodes are members of the group. Kafka takes the replayed offsets only "+
 		"while the group has no member, so without --force replay refuses to start, naming the members; with --force it replays beside them "+
 		"(they keep writing the live tables), and once caught up keeps following the topics and waits: stop the nodes (SIGTERM) "+
-		"and it hands over, swaps the tables (--into-new-tables), and tells you to start the nodes on the new --state-dir")
+		"and it hands over, swaps the tables (--into-new-tables), and tells you to start the nodes on the new --state-dir. "+
+		"Into the live tables, a replay waits (up to a minute) for the clock to pass the fact versions the stopped nodes reserved before it writes or hands over, so that newer rows win")
 	if err := fs.parse(args); err != nil {
 		return err
 	}

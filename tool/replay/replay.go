@@ -23,6 +23,13 @@
 // Offsets handed over that are older than the live group's (nodes ran on
 // after the replay caught up) only make the next nodes emit those records
 // again: harmless, ClickHouse keeps the highest version of every row.
+// Versions: the group's nodes may have written rows with fact versions up
+// to the reservation in their commit metadata, ahead of the wall clock.
+// A replay into the live tables waits, before it replays into a group
+// without members and before it hands over, until the clock has passed
+// that reservation (at most a minute), so that its rows and those of the
+// nodes started after it supersede theirs. New tables hold only the
+// replay's rows, whose reservations the handover carries: no wait.
 package replay
 
 import (
@@ -32,6 +39,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -130,6 +138,13 @@ func Run(ctx context.Context, o Options) error {
 	}
 	if len(members) > 0 && !o.Force {
 		return &LiveGroupError{Group: group, Members: members, Command: forceCommand(o.Command)}
+	}
+	if len(members) == 0 && !o.IntoNewTables {
+		// The group's nodes are stopped: the replay's rows must supersede
+		// theirs in the live tables.
+		if err := waitPastReservations(ctx, adm, group, o); err != nil {
+			return err
+		}
 	}
 	topics := make([]string, len(topology.Tables))
 	for i, t := range topology.Tables {
@@ -264,10 +279,16 @@ func Run(ctx context.Context, o Options) error {
 	return nil
 }
 
-// handOver commits offsets to group. Kafka refuses a commit from outside
-// a group with members (UNKNOWN_MEMBER_ID): a node started meanwhile is
-// waited out as before.
+// handOver commits offsets to group, into the live tables once past the
+// group's reservations. Kafka refuses a commit from outside a group with
+// members (UNKNOWN_MEMBER_ID): a node started meanwhile is waited out as
+// before.
 func handOver(ctx context.Context, adm *kadm.Client, group string, offsets kadm.Offsets, o Options) error {
+	if !o.IntoNewTables {
+		if err := waitPastReservations(ctx, adm, group, o); err != nil {
+			return err
+		}
+	}
 	told := false
 	for {
 		resp, err := adm.CommitOffsets(ctx, group, offsets)
@@ -291,6 +312,75 @@ func handOver(ctx context.Context, adm *kadm.Client, group string, offsets kadm.
 		case <-time.After(o.Poll):
 		}
 	}
+}
+
+// maxReservationWait bounds waitPastReservations: a node reserves
+// versions at most a minute ahead of its clock (the actors package's
+// reservation lease); more than this is another machine's clock, which
+// waiting would not fix.
+const maxReservationWait = 2 * time.Minute
+
+// waitPastReservations waits until the wall clock passes the highest
+// fact version group's commits reserved (their metadata's version=…, see
+// the actors package's commit metadata). The group's nodes may have
+// written rows with versions up to that reservation, ahead of the wall
+// clock; the replay's node and the nodes started on its state take their
+// versions from the wall clock and the replay's own reservations, so
+// their rows would otherwise lose to older ones for up to that long.
+func waitPastReservations(ctx context.Context, adm *kadm.Client, group string, o Options) error {
+	committed, err := adm.FetchOffsets(ctx, group)
+	if err == nil {
+		err = committed.Error()
+	}
+	if errors.Is(err, kerr.GroupIDNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading the offsets of group %s: %w", group, err)
+	}
+	wait := reservationWait(committed, o.Now())
+	if wait <= 0 {
+		return nil
+	}
+	fmt.Fprintf(o.Out, "waiting %s for the clock to pass the fact versions group %s reserved, so that the rows written from here on supersede its nodes' rows\n",
+		wait.Round(time.Millisecond), group)
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(wait):
+		return nil
+	}
+}
+
+// reservationWait returns how long until now passes the highest version
+// reserved in committed's metadata, at most maxReservationWait.
+func reservationWait(committed kadm.OffsetResponses, now time.Time) time.Duration {
+	var highest uint64
+	committed.Each(func(r kadm.OffsetResponse) {
+		if v, ok := reservedVersion(r.Metadata); ok {
+			highest = max(highest, v)
+		}
+	})
+	if highest <= uint64(now.UnixNano()) {
+		return 0
+	}
+	return min(time.Duration(highest-uint64(now.UnixNano())), maxReservationWait)
+}
+
+// reservedVersion reads the version=… field of a node's commit metadata
+// ("drivetrain/3 version=1796661556148904294 customers=… vehicles=…").
+func reservedVersion(meta string) (uint64, bool) {
+	fields := strings.Fields(meta)
+	if len(fields) == 0 || !strings.HasPrefix(fields[0], "drivetrain/") {
+		return 0, false
+	}
+	for _, f := range fields[1:] {
+		if v, ok := strings.CutPrefix(f, "version="); ok {
+			n, err := strconv.ParseUint(v, 10, 64)
+			return n, err == nil
+		}
+	}
+	return 0, false
 }
 
 // groupMembers returns the client ids of group's members, sorted; none

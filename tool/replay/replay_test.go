@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -141,4 +142,36 @@ func TestProgress(t *testing.T) {
 	out.Reset()
 	assert.True(t, p.report(node, committed(16, 10)))
 	assert.Empty(t, out.String(), "caught up, the line repeats only every 30 s")
+}
+
+func TestReservationWait(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	ns := func(d time.Duration) string { return strconv.FormatInt(now.Add(d).UnixNano(), 10) }
+	responses := func(metas ...string) kadm.OffsetResponses {
+		r := kadm.OffsetResponses{}
+		for i, m := range metas {
+			r.Add(kadm.OffsetResponse{Offset: kadm.Offset{Topic: "p.public.orders", Partition: int32(i), At: 1, Metadata: m}})
+		}
+		return r
+	}
+	tests := []struct {
+		name  string
+		metas []string
+		want  time.Duration
+	}{
+		{name: "no commits"},
+		{name: "reservations passed", metas: []string{"drivetrain/3 version=" + ns(-time.Second) + " customers=0:1 vehicles=0:1"}},
+		{name: "the highest counts", metas: []string{
+			"drivetrain/3 version=" + ns(20*time.Second) + " customers=0:1 vehicles=0:1",
+			"drivetrain/2 version=" + ns(45*time.Second) + " customers=0:1 vehicles=0:1",
+			"drivetrain/1 customers=0:1 vehicles=0:1",
+		}, want: 45 * time.Second},
+		{name: "another tool's metadata", metas: []string{"version=" + ns(time.Minute), ""}},
+		{name: "a clock far ahead is not waited for", metas: []string{"drivetrain/3 version=" + ns(time.Hour)}, want: maxReservationWait},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, reservationWait(responses(tt.metas...), now))
+		})
+	}
 }
