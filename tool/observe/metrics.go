@@ -30,6 +30,8 @@ const (
 	metricRowsEmitted    = "drivetrain_rows_emitted_total"
 	metricRowsWritten    = "drivetrain_rows_written_total"
 	metricBootSkipped    = "drivetrain_bootstrap_records_skipped_total"
+	metricCheckpoints    = "drivetrain_state_checkpoints_total"
+	metricCheckpointTime = "drivetrain_state_checkpoint_seconds_total"
 	metricInsertDuration = "drivetrain_insert_duration_seconds"
 	metricInsertRows     = "drivetrain_insert_batch_rows"
 	metricLag            = "drivetrain_consumer_lag"
@@ -63,7 +65,7 @@ const (
 // MetricNames is every drivetrain_* metric family /metrics exposes.
 var MetricNames = []string{
 	metricEventsConsumed, metricDeadLetters, metricRowsEmitted, metricRowsWritten, metricBootSkipped,
-	metricInsertDuration, metricInsertRows, metricLag, metricLagTotal,
+	metricCheckpoints, metricCheckpointTime, metricInsertDuration, metricInsertRows, metricLag, metricLagTotal,
 	metricSinkBacklog, metricFreshness, metricReady, metricStateBytes,
 	metricPebbleDiskBytes, metricPebbleTables, metricPebbleTableBytes, metricPebbleL0Sublevels,
 	metricPebbleReadAmp, metricPebbleWriteAmp, metricPebbleCompactions, metricPebbleCompactionsNow,
@@ -178,6 +180,8 @@ var (
 	descRowsEmitted    = prometheus.NewDesc(metricRowsEmitted, "Rows (facts and mirror rows) the processor handed to the sinks.", nil, nil)
 	descRowsWritten    = prometheus.NewDesc(metricRowsWritten, "Rows ClickHouse acknowledged, by table.", []string{"table"}, nil)
 	descBootSkipped    = prometheus.NewDesc(metricBootSkipped, "Records of the global tables a bootstrap from nothing, reading newest first, checked but did not apply: a later record of the same row replaced them.", nil, nil)
+	descCheckpoints    = prometheus.NewDesc(metricCheckpoints, "Checkpoints of the state written: the state changed in memory since the last one, with the offsets it reflects, written to Pebble (processor.checkpoint_interval).", nil, nil)
+	descCheckpointTime = prometheus.NewDesc(metricCheckpointTime, "Time spent writing checkpoints of the state.", nil, nil)
 	descLag            = prometheus.NewDesc(metricLag, "Lag of a partition the node reads: for the order stream, the consumer group's end offset minus committed offset; for the global tables, the end offset minus the node's next offset fully processed (mirror rows and refreshed facts acknowledged).", []string{"topic", "partition"}, nil)
 	descLagTotal       = prometheus.NewDesc(metricLagTotal, "drivetrain_consumer_lag summed over every partition the node reads, global tables included.", nil, nil)
 	descSinkBacklog    = prometheus.NewDesc(metricSinkBacklog, "Rows buffered in or in flight to the ClickHouse sinks.", nil, nil)
@@ -222,7 +226,7 @@ type nodeCollector struct {
 }
 
 func (c *nodeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descEventsConsumed, descDeadLetters, descRowsEmitted, descRowsWritten, descBootSkipped, descLag, descLagTotal, descSinkBacklog, descReady, descStateBytes} {
+	for _, d := range []*prometheus.Desc{descEventsConsumed, descDeadLetters, descRowsEmitted, descRowsWritten, descBootSkipped, descCheckpoints, descCheckpointTime, descLag, descLagTotal, descSinkBacklog, descReady, descStateBytes} {
 		ch <- d
 	}
 	for _, d := range pebbleDescs {
@@ -247,6 +251,8 @@ func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(descRowsEmitted, prometheus.CounterValue, float64(s.Stats.RowsEmitted))
 	ch <- prometheus.MustNewConstMetric(descBootSkipped, prometheus.CounterValue, float64(s.Stats.BootstrapSkipped))
+	ch <- prometheus.MustNewConstMetric(descCheckpoints, prometheus.CounterValue, float64(s.Stats.Checkpoints))
+	ch <- prometheus.MustNewConstMetric(descCheckpointTime, prometheus.CounterValue, s.Stats.CheckpointTime.Seconds())
 	for table, n := range s.RowsWritten {
 		ch <- prometheus.MustNewConstMetric(descRowsWritten, prometheus.CounterValue, float64(n), table)
 	}

@@ -34,6 +34,8 @@ var runningSnapshot = Snapshot{
 		BufferedRows:     5,
 		RowsEmitted:      42,
 		BootstrapSkipped: 600,
+		Checkpoints:      3,
+		CheckpointTime:   1500 * time.Millisecond,
 		DeadLetters:      map[string]int64{"decode": 2, "missing_order": 1},
 		Consumed:         map[string]int64{"ecommerce.public.orders": 100, "ecommerce.public.customers": 30},
 	},
@@ -111,6 +113,12 @@ drivetrain_rows_emitted_total 1
 # HELP drivetrain_sink_backlog_rows Rows buffered in or in flight to the ClickHouse sinks.
 # TYPE drivetrain_sink_backlog_rows gauge
 drivetrain_sink_backlog_rows 0
+# HELP drivetrain_state_checkpoint_seconds_total Time spent writing checkpoints of the state.
+# TYPE drivetrain_state_checkpoint_seconds_total counter
+drivetrain_state_checkpoint_seconds_total 0
+# HELP drivetrain_state_checkpoints_total Checkpoints of the state written: the state changed in memory since the last one, with the offsets it reflects, written to Pebble (processor.checkpoint_interval).
+# TYPE drivetrain_state_checkpoints_total counter
+drivetrain_state_checkpoints_total 0
 `,
 		},
 	}
@@ -184,6 +192,12 @@ drivetrain_rows_written_total{table="sales_facts"} 12
 # HELP drivetrain_bootstrap_records_skipped_total Records of the global tables a bootstrap from nothing, reading newest first, checked but did not apply: a later record of the same row replaced them.
 # TYPE drivetrain_bootstrap_records_skipped_total counter
 drivetrain_bootstrap_records_skipped_total 600
+# HELP drivetrain_state_checkpoints_total Checkpoints of the state written: the state changed in memory since the last one, with the offsets it reflects, written to Pebble (processor.checkpoint_interval).
+# TYPE drivetrain_state_checkpoints_total counter
+drivetrain_state_checkpoints_total 3
+# HELP drivetrain_state_checkpoint_seconds_total Time spent writing checkpoints of the state.
+# TYPE drivetrain_state_checkpoint_seconds_total counter
+drivetrain_state_checkpoint_seconds_total 1.5
 # HELP drivetrain_consumer_lag Lag of a partition the node reads: for the order stream, the consumer group's end offset minus committed offset; for the global tables, the end offset minus the node's next offset fully processed (mirror rows and refreshed facts acknowledged).
 # TYPE drivetrain_consumer_lag gauge
 drivetrain_consumer_lag{partition="0",topic="ecommerce.public.orders"} 3
@@ -204,7 +218,7 @@ drivetrain_state_bytes 1024
 `
 	assert.NoError(t, testutil.ScrapeAndCompare(url, strings.NewReader(want),
 		metricEventsConsumed, metricDeadLetters, metricRowsEmitted, metricRowsWritten, metricBootSkipped,
-		metricLag, metricLagTotal, metricSinkBacklog, metricReady, metricStateBytes))
+		metricCheckpoints, metricCheckpointTime, metricLag, metricLagTotal, metricSinkBacklog, metricReady, metricStateBytes))
 
 	pebbleWant := `
 # HELP drivetrain_pebble_disk_bytes Disk space the Pebble state store uses: tables (live and awaiting deletion), write-ahead log, manifest.
