@@ -79,7 +79,7 @@ WHERE order_status != 'cancelled'
   AND order_date <= {now:DateTime};
 
 -- now-per-minute: Revenue per minute over the last three hours
-SELECT toString(toStartOfMinute(order_date)) AS minute,
+SELECT concat(replaceOne(toString(toStartOfMinute(order_date)), ' ', 'T'), 'Z') AS minute,
        toString(uniqExact(order_id)) AS orders,
        toString(sum(line_total)) AS revenue
 FROM drivetrain.sales_facts_current

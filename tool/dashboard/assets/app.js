@@ -194,7 +194,7 @@ function perMinute(labels, series, params) {
     const outLabels = [];
     const outSeries = series.map(() => []);
     for (let t = end.getTime() - 180 * 60000; t <= end.getTime(); t += 60000) {
-      const l = new Date(t).toISOString().slice(0, 19).replace("T", " ");
+      const l = new Date(t).toISOString().slice(0, 19) + "Z";
       outLabels.push(l.slice(11, 16));
       const i = byLabel.get(l);
       series.forEach((s, k) => outSeries[k].push(i === undefined ? 0 : s[i]));
