@@ -2,7 +2,6 @@ package actors
 
 import (
 	"math/rand/v2"
-	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -85,9 +84,7 @@ func TestCheckpointCrashes(t *testing.T) {
 			b := h.start("b", mem.CrashClone(vfs.CrashCloneCfg{}))
 			h.waitIdle(hist.Final, 60*time.Second)
 			assert.Empty(t, h.sink.Regressions())
-			checker.mu.Lock()
-			violations := slices.Clone(checker.violations)
-			checker.mu.Unlock()
+			violations, _ := checker.result()
 			assert.Empty(t, violations, "commits ahead of the sink")
 			require.NoError(t, b.shutdown(t))
 		})

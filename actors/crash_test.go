@@ -47,6 +47,14 @@ func newCommitChecker(h *harness) *commitChecker {
 	return c
 }
 
+// result returns the commits found ahead of the sink (at most ten) and
+// the number of commits checked.
+func (c *commitChecker) result() (violations []string, commits int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.violations), c.commits
+}
+
 // sync indexes what the producer wrote so far.
 func (c *commitChecker) sync() {
 	c.mu.Lock()
@@ -229,9 +237,7 @@ func TestCrashAndRebalance(t *testing.T) {
 	waitFor(t, 20*time.Second, "d in the group", func() bool { return len(d.owns()) > 0 })
 
 	h.waitIdle(hist.Final, 60*time.Second)
-	checker.mu.Lock()
-	violations, commits := slices.Clone(checker.violations), checker.commits
-	checker.mu.Unlock()
+	violations, commits := checker.result()
 	assert.Empty(t, violations)
 	assert.Positive(t, commits)
 	for _, n := range []*node{a2, c, d} {

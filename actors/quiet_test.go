@@ -2,7 +2,6 @@ package actors
 
 import (
 	"math/rand/v2"
-	"slices"
 	"testing"
 	"time"
 
@@ -80,9 +79,7 @@ func TestCrashDuringQuietStart(t *testing.T) {
 	h.sink.Unstall()
 	b := h.start("b", mem.CrashClone(vfs.CrashCloneCfg{}))
 	h.waitIdle(hist.Final, 30*time.Second)
-	checker.mu.Lock()
-	violations, commits := slices.Clone(checker.violations), checker.commits
-	checker.mu.Unlock()
+	violations, commits := checker.result()
 	assert.Empty(t, violations)
 	assert.Positive(t, commits)
 	assert.Empty(t, h.sink.Regressions())

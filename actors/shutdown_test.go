@@ -2,7 +2,6 @@ package actors
 
 import (
 	"math/rand/v2"
-	"slices"
 	"testing"
 	"time"
 
@@ -46,9 +45,7 @@ func TestShutdownUnderLoad(t *testing.T) {
 	b := h.start("b", a.fs)
 	h.waitIdle(hist.Final, 60*time.Second)
 	assert.Empty(t, h.sink.Regressions())
-	checker.mu.Lock()
-	violations := slices.Clone(checker.violations)
-	checker.mu.Unlock()
+	violations, _ := checker.result()
 	assert.Empty(t, violations, "commits ahead of the sink")
 	require.NoError(t, b.shutdown(t))
 }
