@@ -28,7 +28,7 @@ type Options struct {
 	// 3.
 	Runs int
 	// Events is the size of the workload preloaded into the topics of
-	// TopicPrefix (records); default 2,000,000 (100,000 with Quick).
+	// TopicPrefix (records); default 1,000,000 (100,000 with Quick).
 	Events int64
 	// ProcessEvents is the number of records of each in-process run
 	// (decode, process, sink); default 500,000 (50,000 with Quick).
@@ -79,7 +79,7 @@ func (o *Options) setDefaults() {
 		o.Runs = 3
 	}
 	if o.Events == 0 {
-		o.Events = 2_000_000
+		o.Events = 1_000_000
 		if o.Quick {
 			o.Events = 100_000
 		}
@@ -186,7 +186,7 @@ func Run(ctx context.Context, opts Options) (*Results, error) {
 	if slices.Contains(opts.Suites, "freshness") {
 		r.res.Settings.Rates = opts.Rates
 	}
-	defer r.stack.close()
+	defer r.stack.close(opts.Progress)
 	for _, name := range Suites {
 		if !slices.Contains(opts.Suites, name) {
 			continue

@@ -42,9 +42,11 @@ func runPeers(ctx context.Context, r *runner) error {
 	}
 	for _, p := range peers {
 		var last string
+		var dbs []string
 		samples, err := r.repeat(ctx, p.name, func(ctx context.Context, run int) (sample, error) {
 			db := r.name(strings.ReplaceAll(p.name, "-", "_"))
 			r.stack.drop = append(r.stack.drop, db)
+			dbs = append(dbs, db)
 			if err := r.ensureSchema(ctx, db); err != nil {
 				return sample{}, err
 			}
@@ -60,12 +62,14 @@ func runPeers(ctx context.Context, r *runner) error {
 		if len(samples) > 0 {
 			r.add(figureOf("catchup", p.name, "throughput", "events/s", true, samples))
 		}
+		if err == nil {
+			err = r.check(ctx, p.name, last)
+		}
 		if err != nil {
 			r.fail("peers", p.name, err)
-			continue
 		}
-		if err := r.check(ctx, p.name, last); err != nil {
-			r.fail("peers", p.name, err)
+		for _, db := range dbs {
+			r.dropNow(ctx, db)
 		}
 	}
 	return nil

@@ -119,6 +119,9 @@ func (r *runner) catchupOnce(ctx context.Context, w *workload, label string) (to
 	if err != nil {
 		return sample{}, sample{}, err
 	}
+	if old := r.stack.refDB; old != "" {
+		r.dropNow(ctx, old) // the last catch-up is the reference
+	}
 	r.stack.refGroup, r.stack.refDB = name, name
 	return sample{value: float64(w.Records) / run.toLast.Seconds(), events: w.Records, cpu: run.cpu},
 		sample{value: float64(w.Records) / run.toIdle.Seconds(), events: w.Records, cpu: run.cpu}, nil
