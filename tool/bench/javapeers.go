@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/rs/zerolog"
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/drivetrain-cdc/drivetrain/sinks"
@@ -97,7 +99,7 @@ func (r *runner) deleteTopics(prefix string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	adm := kadm.NewClient(r.stack.kafka)
-	_, _ = adm.DeleteGroups(ctx, prefix)
+	deleteGroups(ctx, adm, prefix)
 	topics, err := adm.ListTopics(ctx)
 	if err != nil {
 		return
@@ -222,4 +224,18 @@ func (r *runner) loadFacts(ctx context.Context, topic, db string) error {
 		}
 	}
 	return nil
+}
+
+// deleteGroups deletes consumer groups, retrying for a few seconds: a
+// member that just left may keep its group non-empty for a moment.
+func deleteGroups(ctx context.Context, adm *kadm.Client, groups ...string) {
+	for range 10 {
+		resp, err := adm.DeleteGroups(ctx, groups...)
+		if err == nil {
+			err = resp.Error()
+		}
+		if err == nil || errors.Is(err, kerr.GroupIDNotFound) || sleep(ctx, time.Second) != nil {
+			return
+		}
+	}
 }

@@ -133,8 +133,8 @@ func (s *stackState) close(progress io.Writer) {
 	}
 	if s.kafka != nil {
 		if len(s.groups) > 0 {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			_, _ = kadm.NewClient(s.kafka).DeleteGroups(ctx, s.groups...)
+			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			deleteGroups(ctx, kadm.NewClient(s.kafka), s.groups...)
 			cancel()
 		}
 		s.kafka.Close()
