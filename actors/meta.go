@@ -122,6 +122,15 @@ func encodeProgress(g globalProgress) string {
 	return b.String()
 }
 
+// ReservedVersion returns the fact-version reservation of a partition's
+// commit metadata, as a node writes it (see reservationLease): no fact
+// version the partition's owner emitted exceeds it. ok is false for
+// metadata without one (another tool's, or the first format's).
+func ReservedVersion(meta string) (version uint64, ok bool) {
+	g, ok := parseProgress(meta)
+	return g.version, ok && g.version > 0
+}
+
 // parseProgress parses what encodeProgress writes; ok is false for
 // anything else (no metadata, or metadata written by another tool or
 // version), which callers must read as "nothing is known".

@@ -94,6 +94,11 @@ func TestProgressMetadata(t *testing.T) {
 	require.True(t, ok)
 	g.mirrors = false
 	assert.Equal(t, g, v2)
+	for meta, want := range map[string]uint64{s: g.version, "drivetrain/1 customers=0:1": 0, "other version=5": 0} {
+		v, ok := ReservedVersion(meta)
+		assert.Equal(t, want, v, meta)
+		assert.Equal(t, want > 0, ok, meta)
+	}
 
 	// Metadata of the first format has no reservation.
 	old, ok := parseProgress("drivetrain/1 customers=0:120,1:98 vehicles=0:4000")

@@ -39,7 +39,6 @@ import (
 	"io"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -357,7 +356,7 @@ func waitPastReservations(ctx context.Context, adm *kadm.Client, group string, o
 func reservationWait(committed kadm.OffsetResponses, now time.Time) time.Duration {
 	var highest uint64
 	committed.Each(func(r kadm.OffsetResponse) {
-		if v, ok := reservedVersion(r.Metadata); ok {
+		if v, ok := actors.ReservedVersion(r.Metadata); ok {
 			highest = max(highest, v)
 		}
 	})
@@ -365,22 +364,6 @@ func reservationWait(committed kadm.OffsetResponses, now time.Time) time.Duratio
 		return 0
 	}
 	return min(time.Duration(highest-uint64(now.UnixNano())), maxReservationWait)
-}
-
-// reservedVersion reads the version=… field of a node's commit metadata
-// ("drivetrain/3 version=1796661556148904294 customers=… vehicles=…").
-func reservedVersion(meta string) (uint64, bool) {
-	fields := strings.Fields(meta)
-	if len(fields) == 0 || !strings.HasPrefix(fields[0], "drivetrain/") {
-		return 0, false
-	}
-	for _, f := range fields[1:] {
-		if v, ok := strings.CutPrefix(f, "version="); ok {
-			n, err := strconv.ParseUint(v, 10, 64)
-			return n, err == nil
-		}
-	}
-	return 0, false
 }
 
 // groupMembers returns the client ids of group's members, sorted; none
