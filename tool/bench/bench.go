@@ -15,7 +15,7 @@ import (
 )
 
 // Suites lists the suites in the order a run takes them.
-var Suites = []string{"decode", "process", "sink", "catchup", "rebuild", "freshness", "peers"}
+var Suites = []string{"decode", "process", "soak", "sink", "catchup", "rebuild", "freshness", "peers"}
 
 // Options configure a run of the suite. The zero value runs the full
 // suite on the local stack's default addresses.
@@ -33,6 +33,9 @@ type Options struct {
 	// ProcessEvents is the number of records of each in-process run
 	// (decode, process, sink); default 500,000 (50,000 with Quick).
 	ProcessEvents int64
+	// Soak is how long the soak suite runs the processing step; default
+	// 10 minutes (30 s with Quick).
+	Soak time.Duration
 	// Rates is the freshness suite's ladder of changes per second;
 	// default 500, 1000, 2000, 4000 (500, 2000 with Quick).
 	Rates []float64
@@ -90,6 +93,12 @@ func (o *Options) setDefaults() {
 			o.ProcessEvents = 50_000
 		}
 	}
+	if o.Soak == 0 {
+		o.Soak = 10 * time.Minute
+		if o.Quick {
+			o.Soak = 30 * time.Second
+		}
+	}
 	if len(o.Rates) == 0 {
 		o.Rates = []float64{500, 1000, 2000, 4000}
 		if o.Quick {
@@ -125,6 +134,8 @@ func (o Options) Validate() error {
 		return fmt.Errorf("runs: %d is negative", o.Runs)
 	case o.Events < 0:
 		return fmt.Errorf("events: %d is negative", o.Events)
+	case o.Soak < 0:
+		return fmt.Errorf("soak: %v is negative", o.Soak)
 	case o.ProcessEvents < 0:
 		return fmt.Errorf("process events: %d is negative", o.ProcessEvents)
 	}
@@ -152,6 +163,7 @@ type suiteFunc func(ctx context.Context, r *runner) error
 var suiteFuncs = map[string]suiteFunc{
 	"decode":    runDecode,
 	"process":   runProcess,
+	"soak":      runSoak,
 	"sink":      runSink,
 	"catchup":   runCatchup,
 	"rebuild":   runRebuild,
@@ -185,6 +197,9 @@ func Run(ctx context.Context, opts Options) (*Results, error) {
 	}
 	if slices.Contains(opts.Suites, "freshness") {
 		r.res.Settings.Rates = opts.Rates
+	}
+	if slices.Contains(opts.Suites, "soak") {
+		r.res.Settings.SoakSeconds = opts.Soak.Seconds()
 	}
 	defer r.stack.close(opts.Progress)
 	for _, name := range Suites {

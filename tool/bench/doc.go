@@ -11,6 +11,8 @@
 //   - decode: the Debezium decoder alone, in process.
 //   - process: the production processing step (topology/step through
 //     bench/pipeline: decoding, join rules, Pebble state), in process.
+//   - soak: the processing step over a longer time, its rate and memory
+//     read ten times.
 //   - sink: sales_facts inserts into ClickHouse (encoding and insert).
 //   - catchup: a fresh `drivetrain run` node over the preloaded topics,
 //     to ClickHouse.

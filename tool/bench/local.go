@@ -144,3 +144,54 @@ func runProcess(ctx context.Context, r *runner) error {
 	}
 	return err
 }
+
+// runSoak runs the processing step (as process does) for Options.Soak,
+// reading the rate and the memory every tenth of it: the series show
+// whether either drifts. Its figures are the median rate of the readings,
+// the RSS at the end and the Go heap's growth over the second half
+// (least squares, MB per minute).
+func runSoak(ctx context.Context, r *runner) error {
+	p, err := pipeline.Open(r.localWorkload())
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	fmt.Fprintf(r.opts.Progress, "soak: loading the snapshot (not measured)\n")
+	if err := p.Load(); err != nil {
+		return fmt.Errorf("loading the snapshot: %w", err)
+	}
+	d := r.opts.Soak
+	pr := newProgress(r.opts.Progress, r.opts.Terminal, "soak (seconds)", int64(d.Seconds()))
+	var t, rate, rss, heap []float64
+	var last pipeline.Sample
+	cpu0 := pipeline.CPUTime()
+	err = p.RunFor(d, d/10, func(s pipeline.Sample) error {
+		t = append(t, s.Elapsed.Seconds())
+		rate = append(rate, s.Rate)
+		rss = append(rss, pipeline.MB(s.Memory.RSS))
+		heap = append(heap, pipeline.MB(s.Memory.HeapLive))
+		last = s
+		pr.update(int64(s.Elapsed.Seconds()))
+		return ctx.Err()
+	})
+	if err != nil {
+		return err
+	}
+	cpu := pipeline.CPUTime() - cpu0 - last.Stats.GenerateTime
+	pr.done(fmt.Sprintf("%s events in %v, RSS %.0f MB at the end", count(last.Stats.Events), last.Elapsed.Round(time.Second), pipeline.MB(last.Memory.RSS)))
+	add := func(name, unit string, higher bool, v float64) {
+		r.add(figureOf("soak", "drivetrain", name, unit, higher, []sample{{value: v, events: last.Stats.Events}}))
+	}
+	med, _, _ := summarize(rate)
+	r.add(figureOf("soak", "drivetrain", "throughput", "events/s", true, []sample{{value: med, events: last.Stats.Events, cpu: cpu}}))
+	add("RSS at the end", "MB", false, pipeline.MB(last.Memory.RSS))
+	half := len(t) / 2
+	add("Go heap growth, second half", "MB/min", false, 60*pipeline.Slope(t[half:], heap[half:]))
+	for _, s := range []struct {
+		name, unit string
+		v          []float64
+	}{{"rate", "events/s", rate}, {"RSS", "MB", rss}, {"Go heap live", "MB", heap}} {
+		r.res.Series = append(r.res.Series, Series{Suite: "soak", System: "drivetrain", Name: s.name, Unit: s.unit, T: t, Values: s.v})
+	}
+	return nil
+}

@@ -15,7 +15,8 @@ import (
 // writePlots draws the figures of res into dir as PNG files and returns
 // their names: throughput.png (events/s per suite, a bar per system),
 // freshness.png (freshness percentiles per source rate) and
-// latency-cdf.png (the distribution of freshness per rate). A plot with
+// latency-cdf.png (the distribution of freshness per rate),
+// soak-rate.png and soak-memory.png (the soak's readings over time). A plot with
 // nothing to draw is not written.
 func writePlots(res *Results, dir string) ([]string, error) {
 	var out []string
@@ -26,6 +27,8 @@ func writePlots(res *Results, dir string) ([]string, error) {
 		{"throughput.png", throughputPlot},
 		{"freshness.png", freshnessPlot},
 		{"latency-cdf.png", cdfPlot},
+		{"soak-rate.png", seriesPlot("Soak: the processing step's rate", "events/s")},
+		{"soak-memory.png", seriesPlot("Soak: memory", "MB")},
 	} {
 		pl, err := p.draw(res)
 		if err != nil {
@@ -168,4 +171,39 @@ func cdfPlot(res *Results) (*plot.Plot, error) {
 	}
 	p.Legend.Top, p.Legend.Left = true, true
 	return p, nil
+}
+
+// seriesPlot draws the series of the given unit over time.
+func seriesPlot(title, unit string) func(*Results) (*plot.Plot, error) {
+	return func(res *Results) (*plot.Plot, error) {
+		p := plot.New()
+		p.Title.Text = title
+		p.X.Label.Text = "seconds"
+		p.Y.Label.Text = unit
+		n := 0
+		for _, s := range res.Series {
+			if s.Unit != unit {
+				continue
+			}
+			xy := make(plotter.XYs, len(s.T))
+			for i := range s.T {
+				xy[i] = plotter.XY{X: s.T[i], Y: s.Values[i]}
+			}
+			l, pts, err := plotter.NewLinePoints(xy)
+			if err != nil {
+				return nil, err
+			}
+			l.Color, pts.Color = plotutil.Color(n), plotutil.Color(n)
+			pts.Shape = plotutil.Shape(n)
+			p.Add(l, pts)
+			p.Legend.Add(s.System+" "+s.Name, l, pts)
+			n++
+		}
+		if n == 0 {
+			return nil, nil
+		}
+		p.Y.Min = 0
+		p.Legend.Top = false
+		return p, nil
+	}
 }

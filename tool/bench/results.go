@@ -31,6 +31,8 @@ type Results struct {
 	Figures []Figure `json:"figures"`
 	// Distributions are latency distributions (freshness), as quantiles.
 	Distributions []Distribution `json:"distributions,omitempty"`
+	// Series are readings over time (the soak).
+	Series []Series `json:"series,omitempty"`
 	// Checks compare each peer's sales facts with drivetrain's.
 	Checks []Check `json:"checks,omitempty"`
 	// Failures are the suites or systems that did not produce figures,
@@ -54,6 +56,8 @@ type Settings struct {
 	TopicPrefix string `json:"topic_prefix"`
 	// Rates is the freshness suite's ladder of source rates (changes/s).
 	Rates []float64 `json:"rates,omitempty"`
+	// SoakSeconds is the soak suite's duration.
+	SoakSeconds float64 `json:"soak_seconds,omitempty"`
 }
 
 // Figure is one measured quantity: the median of Runs with their minimum
@@ -106,6 +110,17 @@ type Distribution struct {
 	Samples int64     `json:"samples"`
 	Q       []float64 `json:"q"`
 	Values  []float64 `json:"values"`
+}
+
+// Series is a quantity over time: Values[i] at T[i] seconds into the
+// run.
+type Series struct {
+	Suite  string    `json:"suite"`
+	System string    `json:"system"`
+	Name   string    `json:"name"`
+	Unit   string    `json:"unit"`
+	T      []float64 `json:"t"`
+	Values []float64 `json:"values"`
 }
 
 // Check is the comparison of a peer's sales facts with drivetrain's,
