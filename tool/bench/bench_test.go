@@ -34,7 +34,7 @@ func TestQuickLocalSuites(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, res.Figures, back.Figures)
 	assert.FileExists(t, filepath.Join(out, "report.md"))
-	assert.FileExists(t, filepath.Join(out, "throughput.png"))
+	assert.FileExists(t, filepath.Join(out, "drivetrain-suites.png"))
 
 	var cmp bytes.Buffer
 	Compare(&cmp, res, back)

@@ -146,8 +146,8 @@ func runProcess(ctx context.Context, r *runner) error {
 }
 
 // runSoak runs the processing step (as process does) for Options.Soak,
-// reading the rate and the memory every tenth of it: the series show
-// whether either drifts. Its figures are the median rate of the readings,
+// reading the rate (without generating the records, as process) and
+// the memory every tenth of it: the series show whether either drifts. Its figures are the median rate of the readings,
 // the RSS at the end and the Go heap's growth over the second half
 // (least squares, MB per minute).
 func runSoak(ctx context.Context, r *runner) error {
@@ -166,8 +166,10 @@ func runSoak(ctx context.Context, r *runner) error {
 	var last pipeline.Sample
 	cpu0 := pipeline.CPUTime()
 	err = p.RunFor(d, d/10, func(s pipeline.Sample) error {
+		// The rate without generating the records, as process measures.
+		net := (s.Elapsed - last.Elapsed) - (s.Stats.GenerateTime - last.Stats.GenerateTime)
 		t = append(t, s.Elapsed.Seconds())
-		rate = append(rate, s.Rate)
+		rate = append(rate, float64(s.Stats.Events-last.Stats.Events)/net.Seconds())
 		rss = append(rss, pipeline.MB(s.Memory.RSS))
 		heap = append(heap, pipeline.MB(s.Memory.HeapLive))
 		last = s

@@ -13,7 +13,10 @@ import (
 )
 
 // writePlots draws the figures of res into dir as PNG files and returns
-// their names: throughput.png (events/s per suite, a bar per system),
+// their names: throughput.png (events/s of the suites measured for
+// several systems, a bar per system), cpu.png (their CPU seconds per
+// million events), drivetrain-suites.png (drivetrain's
+// throughput in each suite),
 // freshness.png (freshness percentiles per source rate) and
 // latency-cdf.png (the distribution of freshness per rate),
 // soak-rate.png and soak-memory.png (the soak's readings over time). A plot with
@@ -25,6 +28,8 @@ func writePlots(res *Results, dir string) ([]string, error) {
 		draw func(*Results) (*plot.Plot, error)
 	}{
 		{"throughput.png", throughputPlot},
+		{"cpu.png", cpuPlot},
+		{"drivetrain-suites.png", stagesPlot},
 		{"freshness.png", freshnessPlot},
 		{"latency-cdf.png", cdfPlot},
 		{"soak-rate.png", seriesPlot("Soak: the processing step's rate", "events/s")},
@@ -55,35 +60,59 @@ func systemColor(system string) color.Color {
 	return plotutil.Color(5)
 }
 
+// throughputPlot draws the events/s of the suites measured for more than
+// one system (catchup: drivetrain and its peers), a bar per system with
+// its value; cpuPlot their CPU seconds per million events.
 func throughputPlot(res *Results) (*plot.Plot, error) {
-	var suites, systems []string
-	vals := map[string]map[string]float64{}
+	return comparisonPlot(res, "The same topics to the same facts: events/s (median of runs)", "events/s",
+		func(f Figure) float64 { return f.Median })
+}
+
+func cpuPlot(res *Results) (*plot.Plot, error) {
+	return comparisonPlot(res, "The same topics to the same facts: CPU seconds per million events", "CPU s / M events",
+		func(f Figure) float64 { return f.CPUSecondsPerMillion })
+}
+
+func comparisonPlot(res *Results, title, unit string, value func(Figure) float64) (*plot.Plot, error) {
+	bySuite := map[string][]Figure{}
+	var suites []string
 	for _, f := range res.Figures {
 		if f.Name != "throughput" || f.Unit != "events/s" {
 			continue
 		}
-		if !slices.Contains(suites, f.Suite) {
+		if _, ok := bySuite[f.Suite]; !ok {
 			suites = append(suites, f.Suite)
 		}
-		if !slices.Contains(systems, f.System) {
-			systems = append(systems, f.System)
-		}
-		if vals[f.System] == nil {
-			vals[f.System] = map[string]float64{}
-		}
-		vals[f.System][f.Suite] = f.Median
+		bySuite[f.Suite] = append(bySuite[f.Suite], f)
 	}
-	if len(suites) == 0 {
+	var shown []string
+	var systems []string
+	for _, s := range suites {
+		if len(bySuite[s]) < 2 {
+			continue
+		}
+		shown = append(shown, s)
+		for _, f := range bySuite[s] {
+			if !slices.Contains(systems, f.System) {
+				systems = append(systems, f.System)
+			}
+		}
+	}
+	if len(shown) == 0 {
 		return nil, nil
 	}
 	p := plot.New()
-	p.Title.Text = "Throughput (median of runs)"
-	p.Y.Label.Text = "events/s"
-	w := vg.Points(60 / float64(len(systems)))
+	p.Title.Text = title
+	p.Y.Label.Text = unit
+	w := vg.Points(120 / float64(len(systems)))
 	for i, sys := range systems {
-		v := make(plotter.Values, len(suites))
-		for j, s := range suites {
-			v[j] = vals[sys][s]
+		v := make(plotter.Values, len(shown))
+		for j, s := range shown {
+			for _, f := range bySuite[s] {
+				if f.System == sys {
+					v[j] = value(f)
+				}
+			}
 		}
 		b, err := plotter.NewBarChart(v, w)
 		if err != nil {
@@ -94,9 +123,66 @@ func throughputPlot(res *Results) (*plot.Plot, error) {
 		b.Offset = w * vg.Length(float64(i)-float64(len(systems)-1)/2)
 		p.Add(b)
 		p.Legend.Add(sys, b)
+		if err := addBarLabels(p, v, b.Offset, w); err != nil {
+			return nil, err
+		}
 	}
 	p.Legend.Top = true
-	p.NominalX(suites...)
+	p.NominalX(shown...)
+	return p, nil
+}
+
+// addBarLabels writes each bar's value above it.
+func addBarLabels(p *plot.Plot, v plotter.Values, offset, width vg.Length) error {
+	xys := make(plotter.XYs, len(v))
+	labels := make([]string, len(v))
+	for j := range v {
+		xys[j] = plotter.XY{X: float64(j), Y: v[j]}
+		labels[j] = num(v[j])
+		if v[j] < 100 {
+			labels[j] = fmt.Sprintf("%.1f", v[j])
+		}
+	}
+	l, err := plotter.NewLabels(plotter.XYLabels{XYs: xys, Labels: labels})
+	if err != nil {
+		return err
+	}
+	for i := range l.TextStyle {
+		l.TextStyle[i].XAlign = -0.5
+		l.TextStyle[i].YAlign = 0
+	}
+	l.Offset = vg.Point{X: offset, Y: 2}
+	p.Add(l)
+	return nil
+}
+
+// stagesPlot draws drivetrain's throughput in each suite that measures
+// one (decode, process, soak, sink, catchup, rebuild).
+func stagesPlot(res *Results) (*plot.Plot, error) {
+	var names []string
+	var v plotter.Values
+	for _, f := range res.Figures {
+		if f.System == "drivetrain" && f.Name == "throughput" {
+			names = append(names, f.Suite+" ("+f.Unit+")")
+			v = append(v, f.Median)
+		}
+	}
+	if len(v) == 0 {
+		return nil, nil
+	}
+	p := plot.New()
+	p.Title.Text = "drivetrain's throughput per suite (median of runs)"
+	b, err := plotter.NewBarChart(v, vg.Points(40))
+	if err != nil {
+		return nil, err
+	}
+	b.Color = systemColor("drivetrain")
+	b.LineStyle.Width = 0
+	p.Add(b)
+	if err := addBarLabels(p, v, 0, vg.Points(40)); err != nil {
+		return nil, err
+	}
+	p.NominalX(names...)
 	return p, nil
 }
 

@@ -168,15 +168,15 @@ func Summary(w io.Writer, res *Results) {
 				peersSeen = append(peersSeen, f.System)
 			}
 		}
-		label := f.Suite + " " + f.Name
-		if f.Rate > 0 {
-			label += fmt.Sprintf(" at %s/s", num(f.Rate))
+		label := f.Name
+		if !strings.HasPrefix(f.Name, f.Suite) {
+			label = f.Suite + " " + f.Name
 		}
 		if f.System == "debezium" {
-			label = f.Suite + " " + f.Name + " (Debezium's share)"
-			if f.Rate > 0 {
-				label += fmt.Sprintf(" at %s/s", num(f.Rate))
-			}
+			label += " (Debezium's share)"
+		}
+		if f.Rate > 0 {
+			label += fmt.Sprintf(" at %s/s", num(f.Rate))
 		}
 		rw := index[label]
 		if rw == nil {
