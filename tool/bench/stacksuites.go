@@ -107,6 +107,10 @@ func runCatchup(ctx context.Context, r *runner) error {
 func (r *runner) catchupOnce(ctx context.Context, w *workload, label string) (toLast, toIdle sample, err error) {
 	name := r.name("catchup")
 	r.stack.drop, r.stack.groups = append(r.stack.drop, name), append(r.stack.groups, name)
+	// The tables exist before the clock starts, as the peers' do.
+	if err := r.ensureSchema(ctx, name); err != nil {
+		return sample{}, sample{}, err
+	}
 	start := time.Now()
 	n, err := r.startNode(ctx, name, name, name, "")
 	if err != nil {
