@@ -967,8 +967,9 @@ func (p *partitionActor) sendMirrors(c *mirrorChunk) {
 	}
 	if len(rows) == 0 {
 		p.emit(&step.Result{}, pmark{table: c.table, catchUp: true}, nil, time.Time{})
-		// The last rows are late and may wait CatchUpDelay in the sink's
-		// batch: the table's catch-up ends when they are written.
+		// The rows are late and wait CatchUpDelay in the sink's batch,
+		// unless credit runs out; the last of them are written now, since
+		// the table's catch-up (and the node's idle) waits for them.
 		p.env.root.Send(p.env.sinks[mirrorOutput(c.table)], &flush{})
 		return
 	}
