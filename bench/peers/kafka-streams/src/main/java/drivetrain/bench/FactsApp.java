@@ -25,6 +25,7 @@ import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.common.serialization.Serializer;
 import org.apache.kafka.common.utils.Bytes;
+import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.StreamsBuilder;
@@ -119,7 +120,8 @@ public final class FactsApp {
       });
       streams.start();
       waitDone(admin, app, out, sourceEnds);
-      streams.close();
+      // Leave the group at once, so that the suite can delete it.
+      streams.close(CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP));
       streams.cleanUp();
       long start = ManagementFactory.getRuntimeMXBean().getStartTime();
       System.out.printf("{\"records\": %d, \"facts\": %d, \"seconds\": %.3f}%n",
