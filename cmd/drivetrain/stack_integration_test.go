@@ -24,7 +24,7 @@ import (
 )
 
 // stackEnv returns the local stack's addresses from the environment, or
-// skips the test when they are not set (DESIGN §8).
+// skips the test when they are not set (docs/design.md, Tests).
 func stackEnv(t *testing.T) (pg, kafka, connect string) {
 	t.Helper()
 	pg, kafka, connect = os.Getenv("DRIVETRAIN_POSTGRES_DSN"), os.Getenv("DRIVETRAIN_KAFKA_BROKERS"), os.Getenv("DRIVETRAIN_CONNECT_URL")

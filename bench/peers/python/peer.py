@@ -35,8 +35,8 @@ import clickhouse_connect
 from confluent_kafka import Consumer, TopicPartition, OFFSET_BEGINNING
 
 TABLES = ("customers", "vehicles", "orders", "order_items", "payments")
-# The sales_facts columns in the order of the rows built below (DESIGN §4,
-# topology.FactColumns).
+# The sales_facts columns in the order of the rows built below (docs/design.md,
+# Outputs; topology.FactColumns).
 COLUMNS = (
     "order_item_id", "order_id", "order_date", "order_status", "channel", "currency",
     "customer_id", "customer_name", "customer_email", "customer_city",
