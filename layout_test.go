@@ -14,20 +14,20 @@ const module = "github.com/drivetrain-cdc/drivetrain"
 // packages must not depend on, directly or transitively (docs/design.md, Layout).
 var forbidden = map[string][]string{
 	module + "/topology": {
-		module + "/state", module + "/actors", module + "/sinks", module + "/cmd",
+		module + "/state", module + "/actors", module + "/sinks", module + "/cmd", module + "/tool",
 		"github.com/asynkron/protoactor-go", "github.com/twmb/franz-go",
 		"github.com/ClickHouse/ch-go", "github.com/cockroachdb/pebble",
 		"net", "os/exec", "database/sql", "github.com/jackc/pgx",
 	},
 	module + "/state": {
-		module + "/actors", module + "/sinks", module + "/cmd",
+		module + "/actors", module + "/sinks", module + "/cmd", module + "/tool",
 		"github.com/asynkron/protoactor-go",
 	},
 	module + "/sinks": {
-		module + "/state", module + "/actors", module + "/cmd",
+		module + "/state", module + "/actors", module + "/cmd", module + "/tool",
 		"github.com/asynkron/protoactor-go",
 	},
-	module + "/actors": {module + "/cmd"},
+	module + "/actors": {module + "/cmd", module + "/tool"},
 	// tool holds the service code of the commands (cmd/drivetrain wires it).
 	module + "/tool": {module + "/cmd"},
 }

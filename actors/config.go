@@ -40,8 +40,8 @@ type Config struct {
 	// Default "<TopicPrefix>.drivetrain.dlq"; created (one partition,
 	// the brokers' default replication) when missing.
 	DLQTopic string `yaml:"dlq_topic"`
-	// MaxInflightRows bounds, per order-stream partition and per global
-	// table, the output rows handed to the sinks and not yet
+	// MaxInflightRows bounds, per order-stream partition, the output
+	// rows handed to the sinks and not yet
 	// acknowledged: above it the partition's fetching pauses, and resumes
 	// below half of it. Default 50,000.
 	MaxInflightRows int `yaml:"max_inflight_rows"`

@@ -258,7 +258,7 @@
 //
 // # Backpressure
 //
-// Credits: when a partition's (or a global table's) unacknowledged rows
+// Credits: when a partition's unacknowledged rows
 // exceed MaxInflightRows, or their size (as the sinks measure rows for
 // their batches) MaxInflightBytes, it pauses fetching its topic partitions
 // (kgo PauseFetchPartitions, whose buffered data is dropped and fetched
@@ -341,10 +341,12 @@
 // When ctx ends: the poll loop stops polling; leaving the group revokes
 // every partition, which drains it (final sink flush) and commits what
 // the sinks acknowledged; the global actors stop reading and wait for
-// their rows to be acknowledged (so their stored offsets are as far as
-// possible); then the actors stop, the dead-letter producer flushes and
-// closes, the actor system stops and the state store closes. Each wait
-// is bounded by DrainTimeout.
+// their dead letters to be written (so their stored offsets are as far
+// as possible); then the actors stop, the dead-letter producer flushes
+// and closes, the actor system stops, the goroutines that read the state
+// end (the checkpoints' included), and the state store closes, writing
+// what was staged since the last checkpoint. Each wait is bounded by
+// DrainTimeout.
 //
 // # Logging
 //

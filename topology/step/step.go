@@ -24,8 +24,12 @@
 //  5. builds the facts the batch made due, each once (topology.EmitPending),
 //     with versions from the partition's fact-version clock.
 //
-// The caller commits the state batch and only then lets the Result's rows
-// leave: rows must not reach the sinks from state a crash could lose.
+// The caller writes the state batch (to Pebble, or to the state's
+// in-memory stage that the next checkpoint writes) and then lets the
+// Result's rows leave. A crash may lose a staged batch whose rows left:
+// the records are then read again from the offsets the state kept, and
+// the join's result does not depend on that (topology/doc.go, "Lost
+// state").
 //
 // The step does no I/O; the clock is passed in (Unix nanoseconds), so
 // tests drive it with skewed and backward-stepping clocks.
