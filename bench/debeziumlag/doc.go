@@ -35,54 +35,46 @@
 //
 // Measured on the 2-core VM of the local stack (PostgreSQL 15, Kafka 4.4,
 // Connect 4.3.1 with Debezium 3.6.1, ClickHouse 18.16 over HTTP, one
-// drivetrain node), while other benchmarks used about one core: the load
-// average stayed above 3 in every run. Milliseconds.
+// drivetrain node). Milliseconds; end-to-end figures are the upper bounds
+// of the node's ×1.25 buckets. "node only" runs the node without
+// debeziumlag.
 //
 //	                                   rate held   Debezium p50/p99   end-to-end p50/p90/p99
-//	before (poll 500 ms, no producer overrides)
+//	poll.interval.ms 500, no producer overrides (load average above 3)
 //	  --rate 1000                        1,000/s      572 / 1,074        808 / 1,262 / 1,578
-//	after (deploy/debezium/connector.json as shipped: poll 50 ms)
+//	deploy/debezium/connector.json with value schemas (poll 50 ms; load average above 3)
 //	  --rate 1000                        1,000/s       60 /   145        265 /   414 /   646
 //	  --rate 5000                        2,659/s       91 /   323        331 /   646 / 1,010
 //	  --rate 5000, node only             2,429/s        -                414 /   646 / 1,010
-//	same with poll 25 ms
+//	the same with poll 25 ms
 //	  --rate 5000                        3,097/s       64 /   308        331 /   517 /   808
 //	  --rate 5000, node only             3,664/s        -                265 /   414 /   808
-//	third session: values without their schema (value.converter.schemas.enable=false, as shipped)
-//	  --rate 5000                        3,990/s      101 /   260        286 /   559 / ≤1,000
-//	  --rate 5000, later, final build    2,966/s       80 /   269        511 / 1,076 / 1,275
-//	seventh session (load average 1.1-1.7 before each run, nothing else running)
-//	  --rate 5000                        3,475/s      122 / 9,050        478 / 8,060 / 10,022
-//	  --rate 2000, late rows batched     2,000/s       74 /   251        262 /   536 /   636
+//	as shipped: values without their schema (value.converter.schemas.enable=false)
+//	  --rate 5000 (load average 3-5)     3,990/s      101 /   260        286 /   559 / ≤1,000
+//	  --rate 5000 (load average 5-14)    2,966/s       80 /   269        511 / 1,076 / 1,275
+//	  --rate 5000 (quiet machine)        3,475/s      122 / 9,050        478 / 8,060 / 10,022
+//	  --rate 2000 (quiet machine)        2,000/s       74 /   251        262 /   536 /   636
 //
-// In the last run the 99th percentile of the window lies in the
-// histogram's 0.5-1 s bucket (interpolated 635 ms), so end-to-end p99 is
-// under 1 s; the node's /status, which also counts the first seconds of
-// the run, gave p50 331 and p99 ≤ 1,578 ms. The machine was saturated
-// (load average 3-5): top's average over the run gave PostgreSQL 0.57
-// core, Kafka and Connect 0.46, the node and generate together 0.37,
-// ClickHouse 0.30 and debeziumlag 0.10, so generate held 3,990 of the
-// 5,000 changes/s asked. Without the value schema a record is 0.8 KB
-// instead of 4.2 KB; the rate held rose from 2,400-3,700 to 3,990/s.
-// The later run, on the session's final build after an afternoon of
-// benchmarks on the same stack, ran at a load average of 5-14 with
-// ClickHouse at 0.47 core (0.30 before): end-to-end p99 1.28 s there.
+// At --rate 5000 the machine is saturated. With the load average at 3-5,
+// top's average over the run gave PostgreSQL 0.57 core, Kafka and Connect
+// 0.46, the node and generate together 0.37, ClickHouse 0.30 and
+// debeziumlag 0.10, so generate held 3,990 of the 5,000 changes/s asked.
+// Without the value schema a record is 0.8 KB instead of 4.2 KB, and the
+// rate held rises from 2,400-3,700 to 3,990/s. With the load average at
+// 5-14, ClickHouse needs 0.47 core and end-to-end p99 reaches 1.28 s.
 //
-// In the seventh session's run at --rate 5000 (the session's first, on
-// a quiet machine) Debezium fell 6-9 s behind for the first minute
-// (commit → Debezium read it), then kept up (p99 200-270 ms per 10 s);
-// end to end p99 in the window follows Debezium's lag. The machine was
-// saturated again, 1.92 of its 2 cores over the run: Connect 0.51,
-// PostgreSQL 0.48, ClickHouse 0.26, the node 0.22, Kafka 0.21,
-// debeziumlag and generate 0.10 each. Per change that is 570 µs of CPU
-// for the whole path, so 5,000 changes/s would need about 2.9 cores;
-// the node and ClickHouse are a quarter of it. The --rate 2000 run, after
-// rows of late records were allowed to wait a second in their batches
-// (sinks.BatchConfig.CatchUpDelay), shows no regression where records
-// arrive fresh; its /status p99 (4.8 s) counts the first seconds of the
-// run, when Debezium was behind.
+// Started on a quiet machine at --rate 5000, Debezium falls 6-9 s behind
+// for the first minute (commit → Debezium read it), then keeps up (p99
+// 200-270 ms per 10 s); end-to-end p99 in the window follows Debezium's
+// lag. That run used 1.92 of the 2 cores: Connect 0.51, PostgreSQL 0.48,
+// ClickHouse 0.26, the node 0.22, Kafka 0.21, debeziumlag and generate
+// 0.10 each. Per change that is 570 µs of CPU for the whole path, so
+// 5,000 changes/s would need about 2.9 cores; the node and ClickHouse are
+// a quarter of it. At --rate 2000, where records arrive fresh, the 99th
+// percentile of the window lies in the histogram's 0.5-1 s bucket
+// (interpolated 635 ms); the node's /status p99 counts the first seconds
+// of the run too.
 //
-// End-to-end figures are the upper bounds of the node's ×1.25 buckets.
 // 5,000 changes/s is out of reach on this machine: with every component
 // on it the CPU is saturated near 2,500-3,700 changes/s (generate then
 // falls short of its rate), and at that rate Debezium keeps up (no
