@@ -43,7 +43,7 @@ Progress goes to stderr; results.json, report.md and the plots go to --out.`
 	fs.BoolVar(&opts.Quick, "quick", false, "a small version of every suite (minutes, not an hour)")
 	fs.IntVar(&opts.Runs, "runs", 3, "runs per figure: the figure is their median, with min and max")
 	fs.Int64Var(&opts.Events, "events", 0, "records preloaded into the benchmark topics (default 1,000,000; 100,000 with --quick)")
-	fs.Int64Var(&opts.ProcessEvents, "process-events", 0, "records per run of the in-process suites decode, process, sink (default 500,000; 50,000 with --quick)")
+	fs.Int64Var(&opts.ProcessEvents, "process-events", 0, "records per run of the in-process suites decode, process, scale, sink (default 500,000; 50,000 with --quick)")
 	fs.DurationVar(&opts.Soak, "soak", 0, "how long the soak suite runs the processing step (default 10m; 30s with --quick)")
 	fs.StringVar(&rates, "rates", "", "freshness ladder, changes/s, comma-separated (default 500,1000,2000,4000; 500,2000 with --quick)")
 	fs.StringVar(&opts.TopicPrefix, "prefix", "drivetrain_bench", "topic prefix of the benchmark topics, also of its consumer groups and ClickHouse databases")

@@ -15,7 +15,7 @@ import (
 )
 
 // Suites lists the suites in the order a run takes them.
-var Suites = []string{"decode", "process", "soak", "sink", "catchup", "rebuild", "freshness", "peers"}
+var Suites = []string{"decode", "process", "scale", "soak", "sink", "catchup", "rebuild", "restart", "freshness", "peers"}
 
 // Options configure a run of the suite. The zero value runs the full
 // suite on the local stack's default addresses.
@@ -31,7 +31,7 @@ type Options struct {
 	// TopicPrefix (records); default 1,000,000 (100,000 with Quick).
 	Events int64
 	// ProcessEvents is the number of records of each in-process run
-	// (decode, process, sink); default 500,000 (50,000 with Quick).
+	// (decode, process, scale, sink); default 500,000 (50,000 with Quick).
 	ProcessEvents int64
 	// Soak is how long the soak suite runs the processing step; default
 	// 10 minutes (30 s with Quick).
@@ -163,10 +163,12 @@ type suiteFunc func(ctx context.Context, r *runner) error
 var suiteFuncs = map[string]suiteFunc{
 	"decode":    runDecode,
 	"process":   runProcess,
+	"scale":     runScale,
 	"soak":      runSoak,
 	"sink":      runSink,
 	"catchup":   runCatchup,
 	"rebuild":   runRebuild,
+	"restart":   runRestart,
 	"freshness": runFreshness,
 	"peers":     runPeers,
 }

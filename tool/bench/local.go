@@ -9,7 +9,7 @@ import (
 	"github.com/drivetrain-cdc/drivetrain/topology/debezium"
 )
 
-// The in-process suites (decode, process) need no stack: their records
+// The in-process suites (decode, process, scale, soak) need no stack: their records
 // are bench/pipeline's, rendered byte for byte as Debezium writes them.
 
 // localWorkload sizes the state of the in-process suites.
@@ -102,7 +102,7 @@ func runDecode(ctx context.Context, r *runner) error {
 // (bench/pipeline): decoding, the join rules and the Pebble state, with a
 // counting sink, after a snapshot load that is not measured.
 func runProcess(ctx context.Context, r *runner) error {
-	w := r.localWorkload()
+	w := asNode(r.localWorkload())
 	p, err := pipeline.Open(w)
 	if err != nil {
 		return err
@@ -114,9 +114,21 @@ func runProcess(ctx context.Context, r *runner) error {
 	if err := p.Load(); err != nil {
 		return fmt.Errorf("loading the snapshot: %w", err)
 	}
+	samples, err := r.measureSteps(ctx, p, "process")
+	if len(samples) > 0 {
+		r.add(figureOf("process", "drivetrain", "throughput", "events/s", true, samples))
+	}
+	return err
+}
+
+// measureSteps measures Options.ProcessEvents records of the streaming
+// mix through p, Runs times, in slices of 20,000 so that progress shows
+// (each slice a measured run of the same pipeline); the time spent
+// generating the records is not counted.
+func (r *runner) measureSteps(ctx context.Context, p *pipeline.Pipeline, label string) ([]sample, error) {
 	n := r.opts.ProcessEvents
-	samples, err := r.repeat(ctx, "process", func(ctx context.Context, run int) (sample, error) {
-		pr := newProgress(r.opts.Progress, r.opts.Terminal, fmt.Sprintf("process run %d", run+1), n)
+	return r.repeat(ctx, label, func(ctx context.Context, run int) (sample, error) {
+		pr := newProgress(r.opts.Progress, r.opts.Terminal, fmt.Sprintf("%s run %d", label, run+1), n)
 		// Measure in slices so that progress shows; each slice is a
 		// measured run of the same pipeline.
 		var total pipeline.Result
@@ -139,10 +151,6 @@ func runProcess(ctx context.Context, r *runner) error {
 			total.Net().Round(time.Millisecond), total.Stats.GenerateTime.Round(time.Millisecond)))
 		return sample{value: total.EventsPerSec(), events: total.Stats.Events, cpu: total.CPU - total.Stats.GenerateTime}, nil
 	})
-	if len(samples) > 0 {
-		r.add(figureOf("process", "drivetrain", "throughput", "events/s", true, samples))
-	}
-	return err
 }
 
 // runSoak runs the processing step (as process does) for Options.Soak,
@@ -151,7 +159,7 @@ func runProcess(ctx context.Context, r *runner) error {
 // the RSS at the end and the Go heap's growth over the second half
 // (least squares, MB per minute).
 func runSoak(ctx context.Context, r *runner) error {
-	p, err := pipeline.Open(r.localWorkload())
+	p, err := pipeline.Open(asNode(r.localWorkload()))
 	if err != nil {
 		return err
 	}

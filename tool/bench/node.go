@@ -29,6 +29,7 @@ type node struct {
 
 // nodeStatus is the part of a node's /status the suite reads.
 type nodeStatus struct {
+	Ready        bool             `json:"ready"`
 	Idle         bool             `json:"idle"`
 	Consumed     map[string]int64 `json:"consumed"`
 	RowsWritten  map[string]int64 `json:"rows_written"`
@@ -68,7 +69,8 @@ func (r *runner) startNode(ctx context.Context, name, group, db, stateDir string
 	if err != nil {
 		return nil, err
 	}
-	logFile, err := os.Create(filepath.Join(r.opts.Out, name+".log"))
+	// A node started again under the same name appends to its log.
+	logFile, err := os.OpenFile(filepath.Join(r.opts.Out, name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"fmt"
 	"image/color"
 	"path/filepath"
@@ -19,8 +20,10 @@ import (
 // throughput in each suite),
 // freshness.png (freshness percentiles per source rate) and
 // latency-cdf.png (the distribution of freshness per rate),
-// soak-rate.png and soak-memory.png (the soak's readings over time). A plot with
-// nothing to draw is not written.
+// soak-rate.png and soak-memory.png (the soak's readings over time),
+// scale-rate.png and scale-memory.png (the processing step's events/s and
+// memory per size of the customers table). A plot with nothing to draw
+// is not written.
 func writePlots(res *Results, dir string) ([]string, error) {
 	var out []string
 	for _, p := range []struct {
@@ -34,6 +37,8 @@ func writePlots(res *Results, dir string) ([]string, error) {
 		{"latency-cdf.png", cdfPlot},
 		{"soak-rate.png", seriesPlot("Soak: the processing step's rate", "events/s")},
 		{"soak-memory.png", seriesPlot("Soak: memory", "MB")},
+		{"scale-rate.png", scalePlot("The processing step's rate by state size", "events/s")},
+		{"scale-memory.png", scalePlot("Memory by state size (after the runs)", "MB")},
 	} {
 		pl, err := p.draw(res)
 		if err != nil {
@@ -268,7 +273,7 @@ func seriesPlot(title, unit string) func(*Results) (*plot.Plot, error) {
 		p.Y.Label.Text = unit
 		n := 0
 		for _, s := range res.Series {
-			if s.Unit != unit {
+			if s.Suite != "soak" || s.Unit != unit {
 				continue
 			}
 			xy := make(plotter.XYs, len(s.T))
@@ -290,6 +295,47 @@ func seriesPlot(title, unit string) func(*Results) (*plot.Plot, error) {
 		}
 		p.Y.Min = 0
 		p.Legend.Top = false
+		return p, nil
+	}
+}
+
+// scalePlot draws the scale suite's figures of the given unit against
+// the number of customers (log scale), a line per figure name.
+func scalePlot(title, unit string) func(*Results) (*plot.Plot, error) {
+	return func(res *Results) (*plot.Plot, error) {
+		lines := map[string]plotter.XYs{}
+		var names []string
+		for _, f := range res.Figures {
+			if f.Suite != "scale" || f.Unit != unit || f.Customers <= 0 {
+				continue
+			}
+			if _, ok := lines[f.Name]; !ok {
+				names = append(names, f.Name)
+			}
+			lines[f.Name] = append(lines[f.Name], plotter.XY{X: float64(f.Customers), Y: f.Median})
+		}
+		if len(names) == 0 {
+			return nil, nil
+		}
+		p := plot.New()
+		p.Title.Text = title
+		p.X.Label.Text = "customers (log scale)"
+		p.X.Scale = plot.LogScale{}
+		p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+		p.Y.Label.Text = unit
+		p.Y.Min = 0
+		for i, k := range names {
+			slices.SortFunc(lines[k], func(a, b plotter.XY) int { return cmp.Compare(a.X, b.X) })
+			l, pts, err := plotter.NewLinePoints(lines[k])
+			if err != nil {
+				return nil, err
+			}
+			l.Color, pts.Color = plotutil.Color(i), plotutil.Color(i)
+			pts.Shape = plotutil.Shape(i)
+			p.Add(l, pts)
+			p.Legend.Add("drivetrain "+k, l, pts)
+		}
+		p.Legend.Top = true
 		return p, nil
 	}
 }

@@ -51,6 +51,9 @@ func Table(w io.Writer, res *Results) {
 		if f.Rate > 0 {
 			name += fmt.Sprintf(" at %s/s", num(f.Rate))
 		}
+		if f.Customers > 0 {
+			name += fmt.Sprintf(", %s customers", count(f.Customers))
+		}
 		cpu := "–"
 		if f.CPUSecondsPerMillion > 0 {
 			cpu = fmt.Sprintf("%.1f", f.CPUSecondsPerMillion)
@@ -177,6 +180,9 @@ func Summary(w io.Writer, res *Results) {
 		}
 		if f.Rate > 0 {
 			label += fmt.Sprintf(" at %s/s", num(f.Rate))
+		}
+		if f.Customers > 0 {
+			label += fmt.Sprintf(", %s customers", count(f.Customers))
 		}
 		rw := index[label]
 		if rw == nil {

@@ -50,7 +50,7 @@ type Settings struct {
 	// Events is the size of the preloaded topics' workload (records).
 	Events int64 `json:"events"`
 	// ProcessEvents is the number of records of each in-process run
-	// (decode, process, sink).
+	// (decode, process, scale, sink).
 	ProcessEvents int64 `json:"process_events"`
 	// TopicPrefix names the preloaded topics: <prefix>.public.<table>.
 	TopicPrefix string `json:"topic_prefix"`
@@ -63,8 +63,7 @@ type Settings struct {
 // Figure is one measured quantity: the median of Runs with their minimum
 // and maximum.
 type Figure struct {
-	// Suite is the suite that measured it (decode, process, sink, catchup,
-	// rebuild, freshness, peers).
+	// Suite is the suite that measured it (one of Suites).
 	Suite string `json:"suite"`
 	// System is "drivetrain" or a peer's name (python, kafka-streams,
 	// flink).
@@ -77,6 +76,8 @@ type Figure struct {
 	HigherIsBetter bool `json:"higher_is_better"`
 	// Rate is the target source rate (changes/s) of a freshness figure.
 	Rate float64 `json:"rate,omitempty"`
+	// Customers is the size of the customers table of a scale figure.
+	Customers int64 `json:"customers,omitempty"`
 	// Events is the number of events (records, rows) of one run.
 	Events int64 `json:"events"`
 	// Median, Min and Max summarise Runs.
@@ -95,6 +96,9 @@ func (f Figure) Key() string {
 	k := f.Suite + "/" + f.System + "/" + f.Name
 	if f.Rate > 0 {
 		k += fmt.Sprintf("@%g", f.Rate)
+	}
+	if f.Customers > 0 {
+		k += fmt.Sprintf("@%d customers", f.Customers)
 	}
 	return k
 }

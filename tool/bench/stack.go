@@ -67,17 +67,17 @@ func (w workload) options() pipeline.Options {
 	return pipeline.Options{Customers: w.Customers, Vehicles: w.Vehicles, Orders: w.Orders, Partitions: w.Partitions, Seed: w.Seed, SchemasOff: true}
 }
 
-func (r *runner) topic(t topology.Table) string { return r.opts.TopicPrefix + ".public." + t.String() }
+func topicOf(prefix string, t topology.Table) string { return prefix + ".public." + t.String() }
 
-func (r *runner) topics() []string {
+func topicsOf(prefix string) []string {
 	var out []string
 	for _, t := range topology.Tables {
-		out = append(out, r.topic(t))
+		out = append(out, topicOf(prefix, t))
 	}
 	return out
 }
 
-func (r *runner) markerTopic() string { return r.opts.TopicPrefix + ".bench.workload" }
+func markerTopic(prefix string) string { return prefix + ".bench.workload" }
 
 // name returns a name for a consumer group, database or node of this
 // run: the prefix, the purpose and a timestamp.
@@ -141,32 +141,41 @@ func (s *stackState) close(progress io.Writer) {
 	}
 }
 
-// prepare makes sure the topics hold the workload of opts.Events: it
-// reuses them when the marker and the end offsets say so, else deletes
-// and writes them again.
+// prepare makes sure the topics of opts.TopicPrefix hold the workload of
+// opts.Events (see preload).
 func (r *runner) prepare(ctx context.Context) (*workload, error) {
 	if r.stack.workload != nil {
 		return r.stack.workload, nil
 	}
-	if err := r.connect(ctx); err != nil {
+	want := workloadFor(r.opts.Events)
+	if err := r.preload(ctx, r.opts.TopicPrefix, want); err != nil {
 		return nil, err
 	}
-	want := workloadFor(r.opts.Events)
-	adm := kadm.NewClient(r.stack.kafka)
-	if have, err := r.storedWorkload(ctx, adm); err == nil && have == want {
-		fmt.Fprintf(r.opts.Progress, "workload: reusing the %s records of %s.public.*\n", count(want.Records), r.opts.TopicPrefix)
-		r.stack.workload = &want
-		return &want, nil
+	r.stack.workload = &want
+	return &want, nil
+}
+
+// preload makes sure the topics <prefix>.public.* hold the workload want:
+// it reuses them when the marker and the end offsets say so, else deletes
+// and writes them again.
+func (r *runner) preload(ctx context.Context, prefix string, want workload) error {
+	if err := r.connect(ctx); err != nil {
+		return err
 	}
-	all := append(r.topics(), r.markerTopic())
+	adm := kadm.NewClient(r.stack.kafka)
+	if have, err := r.storedWorkload(ctx, adm, prefix); err == nil && have == want {
+		fmt.Fprintf(r.opts.Progress, "workload: reusing the %s records of %s.public.*\n", count(want.Records), prefix)
+		return nil
+	}
+	all := append(topicsOf(prefix), markerTopic(prefix))
 	if _, err := adm.DeleteTopics(ctx, all...); err != nil {
-		return nil, fmt.Errorf("deleting old benchmark topics: %w", err)
+		return fmt.Errorf("deleting old benchmark topics: %w", err)
 	}
 	// Topic deletion is asynchronous: creating again retries until the
 	// broker has forgotten them.
 	compact := "compact"
 	for attempt := 0; ; attempt++ {
-		resp, err := adm.CreateTopics(ctx, int32(want.Partitions), 1, map[string]*string{"cleanup.policy": &compact}, r.topics()...)
+		resp, err := adm.CreateTopics(ctx, int32(want.Partitions), 1, map[string]*string{"cleanup.policy": &compact}, topicsOf(prefix)...)
 		if err == nil {
 			err = resp.Error()
 		}
@@ -174,30 +183,29 @@ func (r *runner) prepare(ctx context.Context) (*workload, error) {
 			break
 		}
 		if attempt == 60 {
-			return nil, fmt.Errorf("creating the benchmark topics: %w", err)
+			return fmt.Errorf("creating the benchmark topics: %w", err)
 		}
 		if err := sleep(ctx, 500*time.Millisecond); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	if _, err := adm.CreateTopics(ctx, 1, 1, nil, r.markerTopic()); err != nil {
-		return nil, fmt.Errorf("creating %s: %w", r.markerTopic(), err)
+	if _, err := adm.CreateTopics(ctx, 1, 1, nil, markerTopic(prefix)); err != nil {
+		return fmt.Errorf("creating %s: %w", markerTopic(prefix), err)
 	}
-	if err := r.produce(ctx, want); err != nil {
-		return nil, err
+	if err := r.produce(ctx, prefix, want); err != nil {
+		return err
 	}
 	data, _ := json.Marshal(want)
-	if err := r.stack.kafka.ProduceSync(ctx, &kgo.Record{Topic: r.markerTopic(), Value: data}).FirstErr(); err != nil {
-		return nil, fmt.Errorf("writing the workload marker: %w", err)
+	if err := r.stack.kafka.ProduceSync(ctx, &kgo.Record{Topic: markerTopic(prefix), Value: data}).FirstErr(); err != nil {
+		return fmt.Errorf("writing the workload marker: %w", err)
 	}
-	r.stack.workload = &want
-	return &want, nil
+	return nil
 }
 
 // storedWorkload reads the marker and checks the topics' end offsets.
-func (r *runner) storedWorkload(ctx context.Context, adm *kadm.Client) (workload, error) {
+func (r *runner) storedWorkload(ctx context.Context, adm *kadm.Client, prefix string) (workload, error) {
 	var w workload
-	ends, err := adm.ListEndOffsets(ctx, append(r.topics(), r.markerTopic())...)
+	ends, err := adm.ListEndOffsets(ctx, append(topicsOf(prefix), markerTopic(prefix))...)
 	if err != nil {
 		return w, err
 	}
@@ -207,12 +215,12 @@ func (r *runner) storedWorkload(ctx context.Context, adm *kadm.Client) (workload
 		if o.Err != nil {
 			err = o.Err
 		}
-		if o.Topic == r.markerTopic() {
+		if o.Topic == markerTopic(prefix) {
 			marker = o.Offset
 			return
 		}
 		records += o.Offset
-		if o.Topic == r.topic(topology.TableOrders) {
+		if o.Topic == topicOf(prefix, topology.TableOrders) {
 			parts++
 		}
 	})
@@ -220,7 +228,7 @@ func (r *runner) storedWorkload(ctx context.Context, adm *kadm.Client) (workload
 		return w, errors.Join(err, errors.New("no marker"))
 	}
 	cl, err := kgo.NewClient(kgo.SeedBrokers(r.opts.Kafka...),
-		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{r.markerTopic(): {0: kgo.NewOffset().At(marker - 1)}}))
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{markerTopic(prefix): {0: kgo.NewOffset().At(marker - 1)}}))
 	if err != nil {
 		return w, err
 	}
@@ -246,8 +254,8 @@ func (r *runner) storedWorkload(ctx context.Context, adm *kadm.Client) (workload
 
 // produce writes the workload into the topics, in the order of the
 // generator (each partition's records in order).
-func (r *runner) produce(ctx context.Context, w workload) error {
-	p := newProgress(r.opts.Progress, r.opts.Terminal, "workload: writing "+r.opts.TopicPrefix+".public.*", w.Records)
+func (r *runner) produce(ctx context.Context, prefix string, w workload) error {
+	p := newProgress(r.opts.Progress, r.opts.Terminal, "workload: writing "+prefix+".public.*", w.Records)
 	var (
 		mu       sync.Mutex
 		firstErr error
@@ -263,7 +271,7 @@ func (r *runner) produce(ctx context.Context, w workload) error {
 		}
 	}
 	start := time.Now()
-	err := pipeline.Records(w.options(), r.opts.TopicPrefix, w.Records, func(topic string, partition int32, key, value []byte) error {
+	err := pipeline.Records(w.options(), prefix, w.Records, func(topic string, partition int32, key, value []byte) error {
 		if n%10_000 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
