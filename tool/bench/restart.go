@@ -37,24 +37,28 @@ func (r *runner) restartIntervals() []time.Duration {
 }
 
 // runRestart measures how long a node takes to be back after a kill -9,
-// for each checkpoint interval: a node of a new group reads the restart
-// workload and is killed with SIGKILL once it has read nine tenths of it
-// (so it loses what it changed since its last checkpoint, up to one
-// interval of work at full speed); a node started on the same group,
-// state directory and database is timed from its start until it is
-// ready (/readyz: bootstrapped, lag below ready_max_lag) and until it is
-// idle, having read the last tenth too. It reports the records read twice
-// (by both nodes).
+// for each checkpoint interval. A node of a new group reads the restart
+// workload to idle (its state then holds the 1,000,000 customers); the
+// suite then writes more of the stream, three tenths of the snapshot's
+// size, and kills the node with SIGKILL as soon as it has read all of it:
+// a node running at full speed, which loses what it changed since its
+// last checkpoint (up to one interval of work) and whose last rows may
+// not be committed. A node started with the same id, group, state
+// directory and database is timed from its start until it is ready
+// (/readyz: bootstrapped, lag below ready_max_lag) and until it is idle.
+// It reports the records read twice (by both nodes). Each interval
+// adds its records to the topics, after those of the previous one.
 func runRestart(ctx context.Context, r *runner) error {
 	prefix := r.opts.TopicPrefix + "_restart"
 	w := r.restartWorkload()
 	if err := r.preload(ctx, prefix, w); err != nil {
 		return err
 	}
-	fmt.Fprintf(r.opts.Progress, "restart: %s customers, %s vehicles, %s orders, %s records\n",
-		count(int64(w.Customers)), count(int64(w.Vehicles)), count(int64(w.Orders)), count(w.Records))
+	fmt.Fprintf(r.opts.Progress, "restart: %s customers, %s vehicles, %s orders, %s records, then %s more per interval\n",
+		count(int64(w.Customers)), count(int64(w.Vehicles)), count(int64(w.Orders)), count(w.Records), count(restartExtra(w)))
+	end := w.Records
 	for _, interval := range r.restartIntervals() {
-		if err := r.restartOnce(ctx, prefix, w, interval); err != nil {
+		if err := r.restartOnce(ctx, prefix, w, &end, interval); err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
@@ -64,7 +68,13 @@ func runRestart(ctx context.Context, r *runner) error {
 	return nil
 }
 
-func (r *runner) restartOnce(ctx context.Context, prefix string, w workload, interval time.Duration) error {
+// restartExtra is the number of records written while the first node
+// runs.
+func restartExtra(w workload) int64 { return w.Records * 3 / 11 }
+
+// restartOnce measures one interval over the topics holding the first
+// *end records of the workload's stream, and adds records to them.
+func (r *runner) restartOnce(ctx context.Context, prefix string, w workload, end *int64, interval time.Duration) error {
 	name := r.name("restart")
 	r.stack.drop, r.stack.groups = append(r.stack.drop, name), append(r.stack.groups, name)
 	defer func() {
@@ -80,21 +90,26 @@ func (r *runner) restartOnce(ctx context.Context, prefix string, w workload, int
 		return err
 	}
 	defer os.RemoveAll(first.stateDir)
-	killAt := w.Records * 9 / 10
-	consumed, err := r.waitConsumed(ctx, first, fmt.Sprintf("restart (interval %v): first node, killed at", interval), killAt)
+	label := fmt.Sprintf("restart (interval %v)", interval)
+	if _, err := r.waitIdle(ctx, first, label+": first node", *end, time.Now()); err != nil {
+		_ = first.stop(true)
+		return err
+	}
+	total := *end + restartExtra(w)
+	err = r.produceRange(ctx, prefix, w, *end, total)
+	*end = total
 	if err != nil {
 		_ = first.stop(true)
 		return err
 	}
-	// Killed under load: what it changed since its last checkpoint is
-	// lost. The second node has the same id, so that it takes the
-	// member's place in the group at once (static membership, as a
-	// restarted node does).
-	// The count read just before the kill (records read after it are
-	// read twice but not counted as such).
-	if st, err := first.status(ctx); err == nil {
-		consumed = max(consumed, sum(st.Consumed))
+	consumed, err := r.waitConsumed(ctx, first, label+": first node, to be killed at", total)
+	if err != nil {
+		_ = first.stop(true)
+		return err
 	}
+	// The second node has the same id, so that it takes the member's
+	// place in the group at once (static membership, as a restarted node
+	// does).
 	_ = first.cmd.Process.Signal(syscall.SIGKILL)
 	<-first.exited
 	first.log.Close()
@@ -109,17 +124,17 @@ func (r *runner) restartOnce(ctx context.Context, prefix string, w workload, int
 		_ = second.stop(true)
 		return err
 	}
-	back, err := r.waitIdle(ctx, second, fmt.Sprintf("restart (interval %v): after kill -9", interval), 0, start)
+	back, err := r.waitIdle(ctx, second, label+": after kill -9", 0, start)
 	if serr := second.stop(true); err == nil && serr != nil {
 		err = fmt.Errorf("stopping the node: %w", serr)
 	}
 	if err != nil {
 		return err
 	}
-	label := fmt.Sprintf(" after kill -9 (interval %v)", interval)
-	r.add(figureOf("restart", "drivetrain", "ready"+label, "s", false, []sample{{value: ready.Seconds()}}))
-	r.add(figureOf("restart", "drivetrain", "idle"+label, "s", false, []sample{{value: back.toIdle.Seconds(), events: back.consumed, cpu: back.cpu}}))
-	r.add(figureOf("restart", "drivetrain", "records read again"+label, "records", false, []sample{{value: float64(max(0, consumed+back.consumed-w.Records))}}))
+	suffix := fmt.Sprintf(" after kill -9 (interval %v)", interval)
+	r.add(figureOf("restart", "drivetrain", "ready"+suffix, "s", false, []sample{{value: ready.Seconds()}}))
+	r.add(figureOf("restart", "drivetrain", "idle"+suffix, "s", false, []sample{{value: back.toIdle.Seconds(), events: back.consumed, cpu: back.cpu}}))
+	r.add(figureOf("restart", "drivetrain", "records read again"+suffix, "records", false, []sample{{value: float64(max(0, consumed+back.consumed-total))}}))
 	return nil
 }
 
@@ -142,7 +157,8 @@ func (r *runner) waitReady(ctx context.Context, n *node, start time.Time) (time.
 }
 
 // waitConsumed polls the node every 100 ms until it has consumed at
-// least target records, and returns the count it read.
+// least target records, and returns the count it read (records read
+// after the last poll are not in it).
 func (r *runner) waitConsumed(ctx context.Context, n *node, label string, target int64) (int64, error) {
 	p := newProgress(r.opts.Progress, r.opts.Terminal, label, target)
 	for {

@@ -255,7 +255,13 @@ func (r *runner) storedWorkload(ctx context.Context, adm *kadm.Client, prefix st
 // produce writes the workload into the topics, in the order of the
 // generator (each partition's records in order).
 func (r *runner) produce(ctx context.Context, prefix string, w workload) error {
-	p := newProgress(r.opts.Progress, r.opts.Terminal, "workload: writing "+prefix+".public.*", w.Records)
+	return r.produceRange(ctx, prefix, w, 0, w.Records)
+}
+
+// produceRange writes records [from, to) of the workload's stream (the
+// first w.Records of which preload writes) into the topics.
+func (r *runner) produceRange(ctx context.Context, prefix string, w workload, from, to int64) error {
+	p := newProgress(r.opts.Progress, r.opts.Terminal, "workload: writing "+prefix+".public.*", to-from)
 	var (
 		mu       sync.Mutex
 		firstErr error
@@ -271,7 +277,11 @@ func (r *runner) produce(ctx context.Context, prefix string, w workload) error {
 		}
 	}
 	start := time.Now()
-	err := pipeline.Records(w.options(), prefix, w.Records, func(topic string, partition int32, key, value []byte) error {
+	var i int64
+	err := pipeline.Records(w.options(), prefix, to, func(topic string, partition int32, key, value []byte) error {
+		if i++; i <= from {
+			return nil
+		}
 		if n%10_000 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
