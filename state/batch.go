@@ -234,7 +234,7 @@ func (b *Batch) commit(stage bool) error {
 	if stage {
 		staged, err = b.oc.pc.stage(b.oc.gen, b.part, b.pb(), b.oc.orders, b.oc.clock, b.oc.ops)
 	} else {
-		err = b.oc.pc.flush()
+		err = b.oc.pc.flush(false)
 	}
 	if staged || err != nil {
 		b.oc = batchOrders{}
@@ -362,7 +362,7 @@ func (g *GlobalBatch) Commit() error {
 	if err := g.Stage(); err != nil {
 		return err
 	}
-	return g.s.flushGlobal()
+	return g.s.flushGlobal(false)
 }
 
 // Stage hands the batch's writes to the store's stage and releases the
@@ -386,7 +386,7 @@ func (g *GlobalBatch) Stage() error {
 	full := g.s.stage.add(rows, offsets)
 	g.s.cache.install(rows)
 	if full {
-		return g.s.flushGlobal()
+		return g.s.flushGlobal(true)
 	}
 	return nil
 }

@@ -86,7 +86,8 @@
 //
 // # Durability and failures
 //
-// Commits are synced to the write-ahead log unless Options.NoSync. A
+// Commits are synced to the write-ahead log unless Options.NoSync (or
+// the log is off: CheckpointFlush). A
 // GlobalBatch may instead be staged (GlobalBatch.Stage, stage.go): its
 // rows and offsets go to an in-memory stage, coalesced by key with the
 // other staged batches, that every reader sees at once and that is
@@ -99,11 +100,20 @@
 // partition; Commit, Flush, a Partition handle's reads and Close write
 // the stage first. Flush writing every stage is a checkpoint: the actors
 // stage between checkpoints and read the records after the last one
-// again after a crash (package actors, "Checkpoints"). Pebble
+// again after a crash (package actors, "Checkpoints").
+// Options.CheckpointWrite says how a checkpoint's stages reach the disk
+// (checkpoint.go): as batches through the write-ahead log (the default);
+// with Pebble's log off, every write, commits included, staying in the
+// memtables until Flush flushes them; or as sstables that Pebble ingests,
+// the log kept for commits. Each writes a stage atomically, and a crash
+// keeps the writes up to some point of their order, so the stored
+// offsets never pass the stored rows in any of them. Pebble
 // treats a failed log write as fatal; the Store turns that into ErrFailed
 // from Commit and refuses further commits: the process must close and
 // reopen it, and reopening replays the log, in which a batch is wholly
-// present or absent. Fatal errors in Pebble's background work panic.
+// present or absent. A checkpoint that fails to reach the disk without
+// the log (a memtable flush) or as an sstable fails the store the same
+// way. Fatal errors in Pebble's background work panic.
 //
 // # Memory
 //

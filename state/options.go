@@ -3,6 +3,8 @@ package state
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -51,12 +53,67 @@ type Options struct {
 	// be replayed from its stored offsets or rebuilt (see the package doc).
 	// Default false: every commit is synced.
 	NoSync bool
+	// CheckpointWrite is how a checkpoint, Flush writing the stages (and a
+	// stage written because it outgrew its bound or by Partition.Flush),
+	// reaches the disk; see CheckpointWAL, CheckpointFlush and
+	// CheckpointIngest. Default (empty) CheckpointWAL.
+	CheckpointWrite CheckpointWrite
 	// Logger receives Pebble's log lines; default Pebble's (the standard
 	// library logger).
 	Logger Logger
 
 	// tune, set by tests of this package, adjusts Pebble's options.
 	tune func(*pebble.Options)
+}
+
+// CheckpointWrite names how the Store writes its checkpoints (see
+// stage.go). Every mode writes a stage atomically with the offsets it
+// reflects, so that after a crash the stored offsets never pass the stored
+// rows.
+type CheckpointWrite string
+
+const (
+	// CheckpointWAL writes each stage as one Pebble batch through the
+	// write-ahead log, synced unless Options.NoSync, as every commit.
+	CheckpointWAL CheckpointWrite = "wal"
+	// CheckpointFlush opens Pebble without its write-ahead log: every
+	// write, staged or committed, goes to the memtable only, and Flush
+	// (and Close) writes the stages and then flushes the memtables to
+	// sstables before it returns. A crash loses what was written since
+	// the last Flush (or since the last memtable Pebble flushed on its
+	// own when it filled), commits and DropPartition included; the
+	// records after the stored offsets are read again, as after a lost
+	// stage. Options.NoSync has no effect. A failed flush fails the store
+	// (ErrFailed).
+	CheckpointFlush CheckpointWrite = "flush"
+	// CheckpointIngest keeps the write-ahead log for commits (synced
+	// unless Options.NoSync) and writes each stage of a checkpoint as an
+	// sstable, its keys sorted, that Pebble ingests: one file and one
+	// ingestion per stage, the global tables' and each partition's, each
+	// with its offsets. A stage written ahead of a commit or of a read
+	// that needs it in Pebble is committed as a batch, as CheckpointWAL
+	// does. A failed sstable write or ingestion fails the store
+	// (ErrFailed).
+	CheckpointIngest CheckpointWrite = "ingest"
+)
+
+// CheckpointWrites lists the valid CheckpointWrite values.
+var CheckpointWrites = []CheckpointWrite{CheckpointWAL, CheckpointFlush, CheckpointIngest}
+
+// CheckpointWritesText lists CheckpointWrites for messages: "wal, flush,
+// ingest".
+func CheckpointWritesText() string {
+	names := make([]string, len(CheckpointWrites))
+	for i, w := range CheckpointWrites {
+		names[i] = string(w)
+	}
+	return strings.Join(names, ", ")
+}
+
+// Valid reports whether w is one of CheckpointWrites or empty (the
+// default, CheckpointWAL).
+func (w CheckpointWrite) Valid() bool {
+	return w == "" || slices.Contains(CheckpointWrites, w)
 }
 
 // Logger is what the Store logs to: Pebble's informational and error
@@ -83,6 +140,9 @@ func (o Options) Validate() error {
 	if o.BlockCacheBytes < 0 {
 		return fmt.Errorf("%w: BlockCacheBytes %d is negative", ErrInvalidOptions, o.BlockCacheBytes)
 	}
+	if !o.CheckpointWrite.Valid() {
+		return fmt.Errorf("%w: CheckpointWrite %q is not one of %s", ErrInvalidOptions, o.CheckpointWrite, CheckpointWritesText())
+	}
 	return nil
 }
 
@@ -108,6 +168,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Logger == nil {
 		o.Logger = pebble.DefaultLogger
+	}
+	if o.CheckpointWrite == "" {
+		o.CheckpointWrite = CheckpointWAL
 	}
 	return o
 }

@@ -357,7 +357,7 @@ func (c *partCache) loadIndexes(s *Store, part int32) error {
 func (c *partCache) checkIndexSize() error {
 	if c.indexed && c.indexEntries > c.indexLimit {
 		// Index reads go to Pebble from now on: it must have everything.
-		if err := c.flushStage(); err != nil {
+		if err := c.flushStage(false); err != nil {
 			return err
 		}
 		c.indexed, c.custOrders, c.vehItems, c.indexOff = false, nil, nil, true
@@ -462,14 +462,14 @@ func (c *partCache) itemsOfVehicle(s *Store, part int32, id int64, dst []topolog
 func (c *partCache) putOrder(id int64, val string) error {
 	c.oldOrders.delete(id)
 	if !c.orders.put(id, val) {
-		if err := c.flushStage(); err != nil {
+		if err := c.flushStage(false); err != nil {
 			return err
 		}
 		c.complete = false // too large to hold: read on demand
 	}
 	if c.orders.maybeCompact(); c.orders.size() > c.limit {
 		if c.oldOrders.len() > 0 {
-			if err := c.flushStage(); err != nil {
+			if err := c.flushStage(false); err != nil {
 				return err
 			}
 			c.complete = false
@@ -506,7 +506,7 @@ func (c *partCache) install(gen uint64, orders map[int64]*orderEntry, clock uint
 func (c *partCache) installLocked(gen uint64, orders map[int64]*orderEntry, clock uint64, ops []indexOp) error {
 	if gen != c.gen {
 		// Commits of two batches may have reached Pebble in either order.
-		if err := c.flushStage(); err != nil {
+		if err := c.flushStage(false); err != nil {
 			return err
 		}
 		c.forget(orders)

@@ -31,7 +31,8 @@ type pebbleBackend struct {
 	parts  map[int32]*state.Batch
 	// writeBehind stages the committed batches, as a node does between
 	// checkpoints, and writes a checkpoint (Store.Flush) now and then;
-	// rng decides when.
+	// rng decides when. Without the log (CheckpointFlush), the commits
+	// too reach the disk at a checkpoint only.
 	writeBehind bool
 	rng         *rand.Rand
 }
@@ -44,9 +45,9 @@ var _ topologytest.Backend = (*pebbleBackend)(nil)
 // and of the indexes, and what the stage must write before them. In half
 // of the cases it writes behind (pebbleBackend.writeBehind): with the
 // small caches, partitions then fall back to commits and their views are
-// evicted and read back.
-func newPebbleBackend(t testing.TB, rng *rand.Rand) *pebbleBackend {
-	var opts state.Options
+// evicted and read back. The checkpoints are written as mode says.
+func newPebbleBackend(t testing.TB, rng *rand.Rand, mode state.CheckpointWrite) *pebbleBackend {
+	opts := state.Options{CheckpointWrite: mode}
 	if rng.IntN(2) == 0 {
 		opts.OrderCacheBytes, opts.DimensionCacheBytes = 4<<10, -1
 	}
@@ -99,10 +100,33 @@ func (b *pebbleBackend) Offset(scope int32, q topologytest.Queue) (int64, bool, 
 }
 
 func (b *pebbleBackend) Commit(scope int32) error {
-	if err := b.commit(scope); err != nil || !b.writeBehind || b.rng.IntN(8) > 0 {
+	if err := b.commit(scope); err != nil || !b.checkpoints() || b.rng.IntN(8) > 0 {
 		return err
 	}
 	return b.s.Flush() // a checkpoint
+}
+
+// checkpoints reports whether a crash loses what was written since the
+// last checkpoint: the stages, or, without the log, everything.
+func (b *pebbleBackend) checkpoints() bool {
+	return b.writeBehind || b.opts.CheckpointWrite == state.CheckpointFlush
+}
+
+// checkpointModes runs f as a subtest for each way of writing
+// checkpoints.
+func checkpointModes(t *testing.T, f func(t *testing.T, mode state.CheckpointWrite)) {
+	forModes(t, state.CheckpointWrites, f)
+}
+
+// loggedModes are the ways of writing checkpoints that keep the log on:
+// a commit is durable when it returns.
+var loggedModes = []state.CheckpointWrite{state.CheckpointWAL, state.CheckpointIngest}
+
+// forModes runs f as a subtest for each of modes.
+func forModes(t *testing.T, modes []state.CheckpointWrite, f func(t *testing.T, mode state.CheckpointWrite)) {
+	for _, mode := range modes {
+		t.Run(string(mode), func(t *testing.T) { f(t, mode) })
+	}
 }
 
 func (b *pebbleBackend) commit(scope int32) error {
@@ -175,7 +199,7 @@ func check(h *topologytest.History, sink *topologytest.Sink) string {
 func TestStateOrderInsensitive(t *testing.T) {
 	randomCases(t, func(rng *rand.Rand) string {
 		h := topologytest.Generate(rng, topologytest.RandomConfig(rng))
-		backend := newPebbleBackend(t, rng)
+		backend := newPebbleBackend(t, rng, state.CheckpointWAL)
 		defer backend.close()
 		p := &topologytest.Processor{
 			Backend:    backend,
@@ -192,18 +216,21 @@ func TestStateOrderInsensitive(t *testing.T) {
 
 // TestStateLostState is topologytest.RunLostState on Pebble state: the
 // node that takes over rebuilds each partition from the committed offsets
-// without emitting and must supersede every fact the lost state emitted.
+// without emitting and must supersede every fact the lost state emitted;
+// for each way of writing checkpoints.
 func TestStateLostState(t *testing.T) {
-	randomCases(t, func(rng *rand.Rand) string {
-		h := topologytest.Generate(rng, topologytest.RandomConfig(rng))
-		lost, next := newPebbleBackend(t, rng), newPebbleBackend(t, rng)
-		defer lost.close()
-		defer next.close()
-		sink, err := topologytest.RunLostState(rng, h, lost, next)
-		if err != nil {
-			return err.Error()
-		}
-		return check(h, sink)
+	checkpointModes(t, func(t *testing.T, mode state.CheckpointWrite) {
+		randomCases(t, func(rng *rand.Rand) string {
+			h := topologytest.Generate(rng, topologytest.RandomConfig(rng))
+			lost, next := newPebbleBackend(t, rng, mode), newPebbleBackend(t, rng, mode)
+			defer lost.close()
+			defer next.close()
+			sink, err := topologytest.RunLostState(rng, h, lost, next)
+			if err != nil {
+				return err.Error()
+			}
+			return check(h, sink)
+		})
 	})
 }
 
@@ -212,78 +239,82 @@ func TestStateLostState(t *testing.T) {
 // behind, what was staged since the last checkpoint), restarts it
 // from the offsets stored with the state on a clock that went back, and
 // at the end replays a random suffix of every topic partition: the result
-// is the same, and fact versions only grow.
+// is the same, and fact versions only grow; for each way of writing
+// checkpoints.
 func TestStateCrashAndRedelivery(t *testing.T) {
-	randomCases(t, func(rng *rand.Rand) string {
-		h := topologytest.Generate(rng, topologytest.RandomConfig(rng))
-		backend := newPebbleBackend(t, rng)
-		defer backend.close()
-		clock := uint64(1_000_000_000)
-		p := &topologytest.Processor{
-			Backend:    backend,
-			Sink:       topologytest.NewSink(),
-			Partitions: h.Config.Partitions,
-			Clock:      topologytest.NewClock(rng, clock),
-		}
-		recs := h.Interleave(rng, nil)
-		crashes := 0
-		for i := 0; i < len(recs); i++ {
-			if err := p.Process(&recs[i]); err != nil {
-				return err.Error()
+	checkpointModes(t, func(t *testing.T, mode state.CheckpointWrite) {
+		randomCases(t, func(rng *rand.Rand) string {
+			h := topologytest.Generate(rng, topologytest.RandomConfig(rng))
+			backend := newPebbleBackend(t, rng, mode)
+			defer backend.close()
+			clock := uint64(1_000_000_000)
+			p := &topologytest.Processor{
+				Backend:    backend,
+				Sink:       topologytest.NewSink(),
+				Partitions: h.Config.Partitions,
+				Clock:      topologytest.NewClock(rng, clock),
 			}
-			if rng.IntN(3) == 0 {
-				scope := topologytest.GlobalScope
-				if !recs[i].Change.Table.Global() {
-					scope = recs[i].Change.Pos.Partition
-				}
-				if err := p.Commit(scope); err != nil {
+			recs := h.Interleave(rng, nil)
+			crashes := 0
+			for i := 0; i < len(recs); i++ {
+				if err := p.Process(&recs[i]); err != nil {
 					return err.Error()
 				}
-			}
-			if crashes < 3 && rng.IntN(len(recs)) < 2 {
-				crashes++
-				p.Crash()
-				backend.crash()
-				// A restart on a clock a little behind: the stored last
-				// versions keep fact versions growing. Writing behind, the
-				// crash loses the partitions' clocks with their stages: a
-				// node then starts above the versions its commit metadata
-				// reserved (package actors), modelled here as above every
-				// version emitted.
-				clock -= 1000
-				if backend.writeBehind {
-					for _, f := range p.Sink.Facts() {
-						clock = max(clock, f.Version+1)
+				if rng.IntN(3) == 0 {
+					scope := topologytest.GlobalScope
+					if !recs[i].Change.Table.Global() {
+						scope = recs[i].Change.Pos.Partition
+					}
+					if err := p.Commit(scope); err != nil {
+						return err.Error()
 					}
 				}
-				p.Clock = topologytest.NewClock(rng, clock)
-				from, err := p.Resume(h)
-				if err != nil {
-					return err.Error()
+				if crashes < 3 && rng.IntN(len(recs)) < 2 {
+					crashes++
+					p.Crash()
+					backend.crash()
+					// A restart on a clock a little behind: the stored last
+					// versions keep fact versions growing. Writing behind (or
+					// without the log), the crash loses the partitions'
+					// clocks with their stages (or commits): a node then
+					// starts above the versions its commit metadata reserved
+					// (package actors), modelled here as above every version
+					// emitted.
+					clock -= 1000
+					if backend.checkpoints() {
+						for _, f := range p.Sink.Facts() {
+							clock = max(clock, f.Version+1)
+						}
+					}
+					p.Clock = topologytest.NewClock(rng, clock)
+					from, err := p.Resume(h)
+					if err != nil {
+						return err.Error()
+					}
+					recs, i = h.Interleave(rng, from), -1
 				}
-				recs, i = h.Interleave(rng, from), -1
 			}
-		}
-		if err := p.CommitAll(); err != nil {
-			return err.Error()
-		}
-		if msg := check(h, p.Sink); msg != "" {
-			return fmt.Sprintf("after %d crashes: %s", crashes, msg)
-		}
-		mirrors, facts := p.Sink.LiveMirrors(), p.Sink.CurrentFacts()
-		from := map[topologytest.Queue]int64{}
-		for q, qr := range h.Queues {
-			from[q] = rng.Int64N(int64(len(qr)) + 1)
-		}
-		if err := p.Run(rng, h.Interleave(rng, from), 3); err != nil {
-			return err.Error()
-		}
-		if msg := check(h, p.Sink); msg != "" {
-			return "after replaying a suffix: " + msg
-		}
-		if !slices.Equal(mirrors, p.Sink.LiveMirrors()) || !slices.Equal(facts, p.Sink.CurrentFacts()) {
-			return "replaying a suffix changed the result"
-		}
-		return ""
+			if err := p.CommitAll(); err != nil {
+				return err.Error()
+			}
+			if msg := check(h, p.Sink); msg != "" {
+				return fmt.Sprintf("after %d crashes: %s", crashes, msg)
+			}
+			mirrors, facts := p.Sink.LiveMirrors(), p.Sink.CurrentFacts()
+			from := map[topologytest.Queue]int64{}
+			for q, qr := range h.Queues {
+				from[q] = rng.Int64N(int64(len(qr)) + 1)
+			}
+			if err := p.Run(rng, h.Interleave(rng, from), 3); err != nil {
+				return err.Error()
+			}
+			if msg := check(h, p.Sink); msg != "" {
+				return "after replaying a suffix: " + msg
+			}
+			if !slices.Equal(mirrors, p.Sink.LiveMirrors()) || !slices.Equal(facts, p.Sink.CurrentFacts()) {
+				return "replaying a suffix changed the result"
+			}
+			return ""
+		})
 	})
 }

@@ -35,7 +35,7 @@ func (s *Store) Mirrors(t topology.Table, after int64, limit int, dst []topology
 	if err != nil {
 		return dst, after, err
 	}
-	if err := s.flushGlobal(); err != nil {
+	if err := s.flushGlobal(false); err != nil {
 		return dst, after, err
 	}
 	if after == math.MaxInt64 {

@@ -81,49 +81,59 @@ func (st *stage) get(k cacheKey) (string, bool) {
 	return v, ok
 }
 
-// Flush writes every staged global-table row and offset to Pebble in one
-// batch (synced unless Options.NoSync), then each partition's stage (see
-// below). Close flushes; a crash loses what was staged since the last flush,
-// rows and offsets together, so that the stored offsets never pass the
-// stored rows: the records after them are read again and re-applied.
+// Flush writes a checkpoint: every staged global-table row and offset in
+// one atomic write, then each partition's stage (see below), in the way
+// Options.CheckpointWrite names (see checkpoint.go): a batch synced
+// unless Options.NoSync; with CheckpointFlush, batches and then a flush
+// of every memtable, so that whatever was written before Flush, commits
+// included, is in sstables when it returns; with CheckpointIngest, an
+// ingested sstable per stage. Close flushes; a crash loses what was
+// staged since the last flush, rows and offsets together, so that the
+// stored offsets never pass the stored rows: the records after them are
+// read again and re-applied.
 func (s *Store) Flush() error {
-	if err := s.flushGlobal(); err != nil {
+	if err := s.flushGlobal(true); err != nil {
 		return err
 	}
 	s.partsMu.Lock()
 	caches := slices.Collect(maps.Values(s.partCaches))
 	s.partsMu.Unlock()
 	for _, c := range caches {
-		if err := c.flush(); err != nil {
+		if err := c.flush(true); err != nil {
 			return err
 		}
+	}
+	if s.mode == CheckpointFlush {
+		return s.flushMemtables()
 	}
 	return nil
 }
 
-func (s *Store) flushGlobal() error {
+// flushGlobal writes the global stage to Pebble; checkpoint as in
+// newStageWrite.
+func (s *Store) flushGlobal(checkpoint bool) error {
 	st := &s.stage
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if len(st.rows) == 0 && len(st.offsets) == 0 {
 		return nil
 	}
-	b := s.db.NewBatchWithSize(int(min(st.bytes, 1<<30)))
+	w := s.newStageWrite("global", len(st.rows)+len(st.offsets), st.bytes, checkpoint)
 	var key []byte
 	for k, v := range st.rows {
 		key = globalKey(key[:0], k.kind, k.id)
-		// Set copies the value.
-		if err := b.Set(key, unsafe.Slice(unsafe.StringData(v), len(v)), nil); err != nil {
-			return joinClose(fmt.Errorf("staging global rows: %w", err), b)
+		// The stage keeps v until it is cleared below.
+		if err := w.set(key, unsafe.Slice(unsafe.StringData(v), len(v))); err != nil {
+			return w.abort(fmt.Errorf("staging global rows: %w", err))
 		}
 	}
 	for k, next := range st.offsets {
-		key = binary.AppendUvarint(key[:0], uint64(next))
-		if err := b.Set(unsafe.Slice(unsafe.StringData(k), len(k)), key, nil); err != nil {
-			return joinClose(fmt.Errorf("staging global offsets: %w", err), b)
+		val := binary.AppendUvarint(nil, uint64(next))
+		if err := w.set(unsafe.Slice(unsafe.StringData(k), len(k)), val); err != nil {
+			return w.abort(fmt.Errorf("staging global offsets: %w", err))
 		}
 	}
-	if err := joinClose(s.commit(b), b); err != nil {
+	if err := w.commit(); err != nil {
 		// The rows stay staged (and cached): reads keep seeing them, and
 		// the store refuses further commits (ErrFailed).
 		return err
@@ -197,7 +207,8 @@ func (c *partCache) stage(gen uint64, part int32, pb *pebble.Batch, orders map[i
 		}
 	}
 	if !c.loaded || !c.complete || !c.indexed || gen != c.gen {
-		return false, c.flushStage()
+		// Ahead of the caller's commit.
+		return false, c.flushStage(false)
 	}
 	if c.staged == nil {
 		c.staged = map[string]stagedWrite{}
@@ -230,39 +241,39 @@ func (c *partCache) stage(gen uint64, part int32, pb *pebble.Batch, orders map[i
 		return true, err
 	}
 	if c.stagedBytes > c.stageLimit {
-		return true, c.flushStage()
+		return true, c.flushStage(true)
 	}
 	return true, nil
 }
 
-// flushStage writes the partition's stage to Pebble in one batch. The
-// caller holds mu.
-func (c *partCache) flushStage() error {
+// flushStage writes the partition's stage to Pebble in one atomic write;
+// checkpoint as in newStageWrite. The caller holds mu.
+func (c *partCache) flushStage(checkpoint bool) error {
 	if len(c.staged) == 0 {
 		return nil
 	}
-	b := c.s.db.NewBatchWithSize(int(min(c.stagedBytes, 1<<30)))
-	for k, w := range c.staged {
-		key := unsafe.Slice(unsafe.StringData(k), len(k)) // Set and Delete copy it
+	w := c.s.newStageWrite(fmt.Sprintf("p%d", c.part), len(c.staged), c.stagedBytes, checkpoint)
+	for k, sw := range c.staged {
+		key := unsafe.Slice(unsafe.StringData(k), len(k)) // set and delete copy it
 		var err error
-		if w.del {
-			err = b.Delete(key, nil)
+		if sw.del {
+			err = w.delete(key)
 		} else {
-			err = b.Set(key, w.val, nil)
+			err = w.set(key, sw.val)
 		}
 		if err != nil {
-			return joinClose(fmt.Errorf("writing a partition's staged state: %w", err), b)
+			return w.abort(fmt.Errorf("writing a partition's staged state: %w", err))
 		}
 	}
-	if err := joinClose(c.s.commit(b), b); err != nil {
+	if err := w.commit(); err != nil {
 		return err
 	}
 	c.staged, c.stagedBytes = nil, 0
 	return nil
 }
 
-// Flush writes partition p's stage to Pebble.
-func (p *Partition) Flush() error { return p.s.partCache(p.part).flush() }
+// Flush writes partition p's stage to Pebble, as a checkpoint does.
+func (p *Partition) Flush() error { return p.s.partCache(p.part).flush(true) }
 
 // dropStage discards the partition's stage (its range is being deleted).
 func (c *partCache) dropStage() {
@@ -274,12 +285,13 @@ func (c *partCache) dropStage() {
 	c.staged, c.stagedBytes = nil, 0
 }
 
-// flush writes the partition's stage to Pebble.
-func (c *partCache) flush() error {
+// flush writes the partition's stage to Pebble; checkpoint as in
+// newStageWrite.
+func (c *partCache) flush(checkpoint bool) error {
 	if c == nil {
 		return nil
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.flushStage()
+	return c.flushStage(checkpoint)
 }

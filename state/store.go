@@ -13,6 +13,8 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
+	"github.com/cockroachdb/pebble/v2/sstable"
+	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/drivetrain-cdc/drivetrain/topology"
 )
@@ -20,9 +22,12 @@ import (
 // Errors of the Store.
 var (
 	// ErrFailed is returned once Pebble reported a fatal error (such as a
-	// failed write-ahead-log write or sync): the store refuses further
-	// commits and must be closed and reopened, which replays the log (a
-	// failed batch is then either wholly present or absent).
+	// failed write-ahead-log write or sync), or a checkpoint failed to
+	// reach the disk (a failed memtable flush with CheckpointFlush, a
+	// failed sstable write or ingestion with CheckpointIngest): the store
+	// refuses further commits and must be closed and reopened, which
+	// replays the log (a failed batch is then either wholly present or
+	// absent; without a log, what was not flushed is lost).
 	ErrFailed = errors.New("state store failed")
 	// ErrIncompatible is returned by Open for a directory written by an
 	// incompatible layout version.
@@ -42,6 +47,18 @@ type Store struct {
 	cache *dimCache
 	view  view // committed reads of the global tables
 	stage stage
+
+	// How checkpoints are written (Options.CheckpointWrite), and what
+	// ingesting their sstables needs: the directory, its filesystem and
+	// the sstable options of Pebble's.
+	mode    CheckpointWrite
+	dir     string
+	fs      vfs.FS
+	sstOpts sstable.WriterOptions
+	// flushFailed is closed when a memtable flush failed
+	// (CheckpointFlush).
+	flushFailed   chan struct{}
+	flushFailOnce sync.Once
 
 	orderCacheBytes int64 // per partition; 0: no partition cache
 	partStageBytes  int64 // per partition; ≤ 0: no staging
@@ -72,12 +89,18 @@ func Open(dir string, opts Options) (s *Store, err error) {
 			s, err = nil, fmt.Errorf("opening state in %s: %w: %s", dir, ErrFailed, fe.msg)
 		}
 	}()
+	st := &Store{wo: pebble.Sync, mode: opts.CheckpointWrite, dir: dir, fs: opts.FS, flushFailed: make(chan struct{}),
+		cache: newDimCache(opts.DimensionCacheBytes), partCaches: map[int32]*partCache{}}
 	po := withKeyLayout(&pebble.Options{
 		FS:           opts.FS,
 		Cache:        cache,
 		Logger:       pebbleLogger{opts.Logger},
 		MemTableSize: 32 << 20,
 	})
+	if st.mode == CheckpointFlush {
+		po.DisableWAL = true
+		po.EventListener = &pebble.EventListener{FlushEnd: st.flushEnd}
+	}
 	if opts.tune != nil {
 		opts.tune(po)
 	}
@@ -89,11 +112,25 @@ func Open(dir string, opts Options) (s *Store, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening state in %s: %w", dir, err)
 	}
-	s = &Store{db: db, wo: pebble.Sync, cache: newDimCache(opts.DimensionCacheBytes), partCaches: map[int32]*partCache{}}
+	s = st
+	s.db = db
+	if f := s.failed.Load(); f != nil {
+		return nil, errors.Join(fmt.Errorf("opening state in %s: %w", dir, *f), db.Close())
+	}
+	// The options Pebble writes its own tables with, for the sstables of
+	// checkpoints (CheckpointIngest): the comparer, filters, block sizes
+	// and key schema Open defaults, at the table format of the store's.
+	wo := po.Clone()
+	wo.EnsureDefaults()
+	s.sstOpts = wo.MakeWriterOptions(0, db.TableFormat())
+	if err := removeIngestLeftovers(opts.FS, dir); err != nil {
+		return nil, errors.Join(fmt.Errorf("opening state in %s: %w", dir, err), db.Close())
+	}
 	s.orderCacheBytes = max(0, opts.OrderCacheBytes)
 	s.stage.limit = opts.StageBytes
 	s.partStageBytes = opts.PartitionStageBytes
-	if opts.NoSync {
+	if opts.NoSync || s.mode == CheckpointFlush {
+		// Without the log, a synced write is refused.
 		s.wo = pebble.NoSync
 	}
 	s.view = view{s: s, r: db, part: -1}
@@ -155,14 +192,14 @@ func (s *Store) checkFormat() error {
 		if !empty {
 			return fmt.Errorf("%w: keys but no layout version", ErrIncompatible)
 		}
-		return s.db.Set(metaFormat, []byte{formatVersion}, pebble.Sync)
+		return s.db.Set(metaFormat, []byte{formatVersion}, s.syncWrite())
 	}
 	if err != nil {
 		return err
 	}
 	defer closer.Close()
 	if len(val) == 1 && slices.Contains(formatUpgradable, val[0]) {
-		return s.db.Set(metaFormat, []byte{formatVersion}, pebble.Sync)
+		return s.db.Set(metaFormat, []byte{formatVersion}, s.syncWrite())
 	}
 	if len(val) != 1 || val[0] != formatVersion {
 		return fmt.Errorf("%w: layout version %v, want %d (%s)", ErrIncompatible, val, formatVersion, rebuildHint)
@@ -192,6 +229,16 @@ func (s *Store) Close() error {
 		}
 	})
 	return s.closeErr
+}
+
+// syncWrite returns the options of the writes that are synced whatever
+// Options.NoSync says: synced, except without a log (CheckpointFlush),
+// where Pebble refuses a synced write and the next Flush makes it durable.
+func (s *Store) syncWrite() *pebble.WriteOptions {
+	if s.mode == CheckpointFlush {
+		return pebble.NoSync
+	}
+	return pebble.Sync
 }
 
 // commit commits b, turning Pebble's fatal errors into ErrFailed.
@@ -283,7 +330,7 @@ type flushingReader struct {
 }
 
 func (r flushingReader) flush() error {
-	if err := r.s.partCache(r.part).flush(); err != nil {
+	if err := r.s.partCache(r.part).flush(false); err != nil {
 		return fmt.Errorf("reading partition %d: %w", r.part, err)
 	}
 	return nil
@@ -336,8 +383,9 @@ func (s *Store) Partitions() ([]int32, error) {
 }
 
 // DropPartition deletes every key of partition p (rows, indexes, fact
-// versions, offsets) with one range deletion, synced. The global tables
-// and the other partitions are untouched.
+// versions, offsets) with one range deletion, synced (with
+// CheckpointFlush, durable at the next Flush, as every write). The global
+// tables and the other partitions are untouched.
 func (s *Store) DropPartition(p int32) (err error) {
 	if f := s.failed.Load(); f != nil {
 		return *f
@@ -357,7 +405,7 @@ func (s *Store) DropPartition(p int32) (err error) {
 	// outcome; the stage first, so that no flush writes into the range.
 	s.partCache(p).dropStage()
 	defer s.partCache(p).drop()
-	if err := s.db.DeleteRange(prefix, prefixEnd(prefix), pebble.Sync); err != nil {
+	if err := s.db.DeleteRange(prefix, prefixEnd(prefix), s.syncWrite()); err != nil {
 		return fmt.Errorf("dropping partition %d: %w", p, err)
 	}
 	return nil
