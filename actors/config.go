@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/drivetrain-cdc/drivetrain/sinks"
+	"github.com/drivetrain-cdc/drivetrain/state"
 	"github.com/drivetrain-cdc/drivetrain/topology"
 )
 
@@ -30,6 +31,14 @@ type Config struct {
 	// StateNoSync makes state commits return before they reach stable
 	// storage (see state.Options.NoSync). Default false.
 	StateNoSync bool `yaml:"state_no_sync"`
+	// StateCheckpointWrite is how a checkpoint reaches the disk
+	// (state.Options.CheckpointWrite): "wal", each partition's and the
+	// global tables' changes as a batch through Pebble's write-ahead log;
+	// "flush", Pebble without its log, every write to memory and a flush of
+	// the memtables at each checkpoint (a crash then loses every write
+	// since the last checkpoint, commits included); "ingest", each as an
+	// sstable Pebble ingests, the log kept for commits. Default "wal".
+	StateCheckpointWrite state.CheckpointWrite `yaml:"state_checkpoint_write"`
 	// StateDimensionCacheBytes and StateOrderCacheBytes size the state
 	// held in memory (state.Options.DimensionCacheBytes and
 	// OrderCacheBytes; 0 keeps state's defaults, 512 MiB for the node and
@@ -187,6 +196,9 @@ func (c *Config) setDefaults() {
 	if c.CommitInterval == 0 {
 		c.CommitInterval = DefaultCommitInterval
 	}
+	if c.StateCheckpointWrite == "" {
+		c.StateCheckpointWrite = state.CheckpointWAL
+	}
 	if c.CheckpointInterval == 0 {
 		c.CheckpointInterval = DefaultCheckpointInterval
 	}
@@ -230,6 +242,8 @@ func (c Config) Validate() error {
 		return invalid("MaxPollRecords", "%d is negative", c.MaxPollRecords)
 	case c.CommitInterval < 0:
 		return invalid("CommitInterval", "%v is negative", c.CommitInterval)
+	case !c.StateCheckpointWrite.Valid():
+		return invalid("StateCheckpointWrite", "%q is not one of %s", c.StateCheckpointWrite, state.CheckpointWritesText())
 	case c.CheckpointBytes < 0:
 		return invalid("CheckpointBytes", "%d is negative", c.CheckpointBytes)
 	case c.DrainTimeout < 0:

@@ -41,8 +41,9 @@ type Deps struct {
 	// SASL, a dialer).
 	KafkaOpts []kgo.Opt
 	// State configures the state store (Config.StateNoSync,
-	// StateDimensionCacheBytes and StateOrderCacheBytes override its
-	// fields); tests set FS to vfs.NewMem().
+	// StateCheckpointWrite, StateDimensionCacheBytes and
+	// StateOrderCacheBytes override its fields); tests set FS to
+	// vfs.NewMem().
 	State state.Options
 	// Clock returns the emission clock of fact versions in Unix
 	// nanoseconds; default the wall clock.
@@ -209,6 +210,7 @@ func (n *Node) Run(ctx context.Context) (err error) {
 
 	opts := n.deps.State
 	opts.NoSync = n.cfg.StateNoSync
+	opts.CheckpointWrite = n.cfg.StateCheckpointWrite
 	if n.cfg.StateDimensionCacheBytes != 0 {
 		opts.DimensionCacheBytes = n.cfg.StateDimensionCacheBytes
 	}

@@ -31,6 +31,7 @@ import (
 
 	"github.com/drivetrain-cdc/drivetrain/actors"
 	"github.com/drivetrain-cdc/drivetrain/sinks"
+	"github.com/drivetrain-cdc/drivetrain/state"
 )
 
 // Defaults that point at the local stack of deploy/local.
@@ -155,6 +156,8 @@ func (c Config) Validate() error {
 		return errors.New("postgres.dsn must not be empty")
 	case c.Connect.URL == "":
 		return errors.New("connect.url must not be empty")
+	case !c.Processor.StateCheckpointWrite.Valid():
+		return fmt.Errorf("processor.state_checkpoint_write: %q is not one of %s", c.Processor.StateCheckpointWrite, state.CheckpointWritesText())
 	}
 	return nil
 }

@@ -134,6 +134,8 @@ func TestLoadErrorsNameTheSource(t *testing.T) {
 			want: []string{"--database (clickhouse.database): ", "not a plain identifier"}},
 		{name: "clickhouse batch", file: "clickhouse:\n  batch: {catch_up_delay: -1s}\n",
 			want: []string{"clickhouse.batch.catch_up_delay: "}},
+		{name: "unknown checkpoint write", env: []string{"DRIVETRAIN_PROCESSOR_STATE_CHECKPOINT_WRITE=fsync"},
+			want: []string{`processor.state_checkpoint_write: "fsync" is not one of wal, flush, ingest`}},
 		{name: "yaml syntax", file: "kafka:\n  brokers: [a\n",
 			want: []string{"config file"}},
 	}
