@@ -56,6 +56,11 @@ type Options struct {
 	// to Pebble at this interval, its time counted as commit time. Zero:
 	// every batch is committed to Pebble, as a node with checkpoints off.
 	CheckpointInterval time.Duration
+	// CheckpointWrite is how the checkpoints, and with "flush" every
+	// commit, reach the disk (state.Options.CheckpointWrite,
+	// processor.state_checkpoint_write): "wal" (the default), "flush" or
+	// "ingest".
+	CheckpointWrite state.CheckpointWrite
 	// Seed seeds the workload; default 1.
 	Seed uint64
 	// BlockCacheBytes, DimensionCacheBytes and OrderCacheBytes are
@@ -134,6 +139,9 @@ func (o Options) Validate() error {
 	}
 	if o.BlockCacheBytes < 0 {
 		return fmt.Errorf("%w: BlockCacheBytes %d is negative", ErrInvalidOptions, o.BlockCacheBytes)
+	}
+	if !o.CheckpointWrite.Valid() {
+		return fmt.Errorf("%w: CheckpointWrite %q is not one of %s", ErrInvalidOptions, o.CheckpointWrite, state.CheckpointWritesText())
 	}
 	return nil
 }
@@ -268,6 +276,7 @@ func Open(opts Options) (*Pipeline, error) {
 		DimensionCacheBytes: opts.DimensionCacheBytes,
 		OrderCacheBytes:     opts.OrderCacheBytes,
 		NoSync:              !opts.Sync,
+		CheckpointWrite:     opts.CheckpointWrite,
 		Logger:              quietLogger{},
 	})
 	if err != nil {

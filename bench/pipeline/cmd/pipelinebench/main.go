@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/drivetrain-cdc/drivetrain/bench/pipeline"
+	"github.com/drivetrain-cdc/drivetrain/state"
 )
 
 func main() {
@@ -54,6 +55,9 @@ func run(args []string, stdout io.Writer) error {
 	fs.BoolVar(&opts.SchemasOff, "schemas-off", false, "records without the schema envelope")
 	fs.BoolVar(&opts.Sync, "sync", false, "sync every state commit")
 	fs.DurationVar(&opts.CheckpointInterval, "checkpoint-interval", 5*time.Second, "stage state batches and write a checkpoint at this interval, as a node does (processor.checkpoint_interval); 0: commit every batch")
+	checkpointWrite := fs.String("checkpoint-write", string(state.CheckpointWAL), "how checkpoints reach the disk, as a node's processor.state_checkpoint_write: "+
+		"wal (a batch per stage through Pebble's write-ahead log), flush (no write-ahead log; each checkpoint flushes the memtables, commits included) "+
+		"or ingest (an sstable per stage, ingested; commits through the log)")
 	fs.BoolVar(&opts.PhaseTiming, "phase-timing", false, "time the processing step apart from the commits")
 	fs.BoolVar(&opts.TraceStore, "trace-store", false, "count and time the join rules' calls into state")
 	fs.Uint64Var(&opts.Seed, "seed", 1, "workload seed")
@@ -76,7 +80,10 @@ func run(args []string, stdout io.Writer) error {
 		return err
 	}
 	opts.BlockCacheBytes, opts.DimensionCacheBytes, opts.OrderCacheBytes = *blockCache<<20, *dimCache<<20, *orderCache<<20
+	opts.CheckpointWrite = state.CheckpointWrite(*checkpointWrite)
 	switch {
+	case !opts.CheckpointWrite.Valid() || opts.CheckpointWrite == "":
+		return fmt.Errorf("-checkpoint-write: %q is not one of %s", *checkpointWrite, state.CheckpointWritesText())
 	case fs.NArg() > 0:
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	case *events <= 0 && *soak <= 0:
@@ -95,7 +102,7 @@ func run(args []string, stdout io.Writer) error {
 	}
 	defer p.Close()
 	o := p.Options()
-	fmt.Fprintf(stdout, "# GOMAXPROCS %d, %s\n", runtime.GOMAXPROCS(0), loadAverage())
+	fmt.Fprintf(stdout, "# GOMAXPROCS %d, %s; checkpoints every %v, written by %s\n", runtime.GOMAXPROCS(0), loadAverage(), o.CheckpointInterval, o.CheckpointWrite)
 	fmt.Fprintf(stdout, "# loading %d customers, %d vehicles, %d base orders into %s\n", o.Customers, o.Vehicles, o.Orders, p.Dir())
 	start := time.Now()
 	if err := p.Load(); err != nil {
