@@ -178,8 +178,10 @@ type Stats struct {
 	// refreshes commit once per partition); GlobalBatches those of the
 	// global tables.
 	Batches, GlobalBatches int64
-	// Checkpoints counts the checkpoints written (Options.CheckpointInterval).
-	Checkpoints int64
+	// Checkpoints counts the checkpoints written (Options.CheckpointInterval),
+	// CheckpointTime the time they took (part of CommitTime).
+	Checkpoints    int64
+	CheckpointTime time.Duration
 	// GenerateTime is spent rendering the records (not part of the
 	// pipeline); CommitTime in state commits; StepTime in the processing
 	// step (decoding, join rules, state batch writes, building facts),
@@ -193,7 +195,7 @@ func (s Stats) Sub(t Stats) Stats {
 		Events: s.Events - t.Events, Bytes: s.Bytes - t.Bytes, Facts: s.Facts - t.Facts, Mirrors: s.Mirrors - t.Mirrors,
 		Batches: s.Batches - t.Batches, GlobalBatches: s.GlobalBatches - t.GlobalBatches, Checkpoints: s.Checkpoints - t.Checkpoints,
 		GenerateTime: s.GenerateTime - t.GenerateTime, CommitTime: s.CommitTime - t.CommitTime,
-		StepTime: s.StepTime - t.StepTime,
+		CheckpointTime: s.CheckpointTime - t.CheckpointTime, StepTime: s.StepTime - t.StepTime,
 	}
 }
 
@@ -491,10 +493,12 @@ func (p *Pipeline) processReady() error {
 	p.ready = p.ready[:0]
 	if p.checkpointing() && time.Since(p.checkpointAt) >= p.opts.CheckpointInterval {
 		p.checkpointAt = time.Now()
+		commit0 := p.stats.CommitTime
 		if err := p.commit(p.store.Flush); err != nil {
 			return err
 		}
 		p.stats.Checkpoints++
+		p.stats.CheckpointTime += p.stats.CommitTime - commit0
 	}
 	return nil
 }

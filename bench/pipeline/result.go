@@ -84,8 +84,9 @@ func (r Result) Write(w io.Writer) {
 	fmt.Fprintf(w, "per event        %.0f ns, %.2f allocs, %.0f B allocated, %.0f B of record, %.2f facts\n",
 		r.PerEvent(float64(r.Net().Nanoseconds())), r.PerEvent(float64(r.Allocs)), r.PerEvent(float64(r.AllocBytes)),
 		r.PerEvent(float64(st.Bytes)), r.PerEvent(float64(st.Facts)))
-	fmt.Fprintf(w, "batches          %d partition batches, %d global batches, %d checkpoints; commit time %.1f%% of net\n",
-		st.Batches, st.GlobalBatches, st.Checkpoints, 100*st.CommitTime.Seconds()/r.Net().Seconds())
+	fmt.Fprintf(w, "batches          %d partition batches, %d global batches, %d checkpoints; commit time %.1f%% of net, checkpoints %.1f%% (%v each)\n",
+		st.Batches, st.GlobalBatches, st.Checkpoints, 100*st.CommitTime.Seconds()/r.Net().Seconds(),
+		100*st.CheckpointTime.Seconds()/r.Net().Seconds(), checkpointMean(st).Round(time.Millisecond))
 	if st.StepTime > 0 {
 		fmt.Fprintf(w, "phases           step %.0f ns/event, commit %.0f ns/event\n",
 			r.PerEvent(float64(st.StepTime)), r.PerEvent(float64(st.CommitTime)))
@@ -93,6 +94,15 @@ func (r Result) Write(w io.Writer) {
 	m := r.Memory
 	fmt.Fprintf(w, "memory           RSS %.0f MB (peak %.0f MB), Go heap live %.0f MB, in use %.0f MB, runtime total %.0f MB\n",
 		MB(m.RSS), MB(m.HWM), MB(m.HeapLive), MB(m.HeapObjects), MB(m.GoTotal))
-	fmt.Fprintf(w, "pebble writes    run: WAL %.0f MB, tables %.0f MB, write amp %.2f; since open: WAL %.0f MB, tables %.0f MB, write amp %.2f\n",
-		MB(r.Disk.WAL), MB(r.Disk.Tables), r.Disk.WriteAmp(), MB(r.DiskTotal.WAL), MB(r.DiskTotal.Tables), r.DiskTotal.WriteAmp())
+	fmt.Fprintf(w, "pebble writes    run: WAL %.0f MB, ingested %.0f MB, tables %.0f MB, write amp %.2f; since open: WAL %.0f MB, ingested %.0f MB, tables %.0f MB, write amp %.2f\n",
+		MB(r.Disk.WAL), MB(r.Disk.Ingested), MB(r.Disk.Tables), r.Disk.WriteAmp(),
+		MB(r.DiskTotal.WAL), MB(r.DiskTotal.Ingested), MB(r.DiskTotal.Tables), r.DiskTotal.WriteAmp())
+}
+
+// checkpointMean returns the mean time of a checkpoint, 0 without any.
+func checkpointMean(st Stats) time.Duration {
+	if st.Checkpoints == 0 {
+		return 0
+	}
+	return st.CheckpointTime / time.Duration(st.Checkpoints)
 }
