@@ -501,8 +501,14 @@ func (p *partitionActor) run() {
 }
 
 // takeHeld processes the records held back while the partition could
-// not emit, and lets every topic flow again.
+// not emit, and lets every topic flow again; not while the facts of a
+// call are due (the step refuses any other call) or the quiet start's
+// state is being emitted: the share or the state chunk that ends them
+// takes the held records.
 func (p *partitionActor) takeHeld() {
+	if p.chunking || p.emittingState {
+		return
+	}
 	held := p.held
 	p.held = nil
 	p.recoveryPaused = [3]bool{}
