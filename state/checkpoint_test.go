@@ -265,3 +265,35 @@ func TestCheckpointWriteFailure(t *testing.T) {
 		})
 	}
 }
+
+// TestIngestSyncsTheLogFirst: with NoSync, an ingested checkpoint syncs
+// the log before Pebble records the ingestion, so that a crash cannot keep
+// the checkpoint and lose a commit made before it.
+func TestIngestSyncsTheLogFirst(t *testing.T) {
+	mem := vfs.NewCrashableMem()
+	opts := state.Options{CheckpointWrite: state.CheckpointIngest, NoSync: true}
+	s := open(t, mem, opts)
+	b := s.Partition(0).NewBatch()
+	require.NoError(t, b.PutOrder(stored(order, 1, 0)))
+	require.NoError(t, b.SetOffset("orders", 0, 1))
+	require.NoError(t, b.Commit())
+	c := afterCrash(t, mem, opts)
+	_, ok, err := c.Partition(0).Order(100)
+	require.NoError(t, err)
+	require.False(t, ok, "an unsynced commit is lost by a crash")
+
+	b = s.Partition(1).NewBatch()
+	other := order
+	other.ID = 200
+	require.NoError(t, b.PutOrder(stored(other, 2, 0)))
+	require.NoError(t, b.SetOffset("orders", 1, 1))
+	require.NoError(t, b.Stage())
+	require.NoError(t, s.Flush())
+	c = afterCrash(t, mem, opts)
+	_, ok, err = c.Partition(1).Order(200)
+	require.NoError(t, err)
+	assert.True(t, ok, "the checkpoint")
+	_, ok, err = c.Partition(0).Order(100)
+	require.NoError(t, err)
+	assert.True(t, ok, "the commit before it")
+}
