@@ -36,8 +36,10 @@ type Config struct {
 	// global tables' changes as a batch through Pebble's write-ahead log;
 	// "flush", Pebble without its log, every write to memory and a flush of
 	// the memtables at each checkpoint (a crash then loses every write
-	// since the last checkpoint, commits included); "ingest", each as an
-	// sstable Pebble ingests, the log kept for commits. Default "wal".
+	// since the last checkpoint, commits included; with CheckpointInterval
+	// negative, what Pebble has not flushed on its own since the start);
+	// "ingest", each as an sstable Pebble ingests, the log kept for
+	// commits. Default "wal".
 	StateCheckpointWrite state.CheckpointWrite `yaml:"state_checkpoint_write"`
 	// StateDimensionCacheBytes and StateOrderCacheBytes size the state
 	// held in memory (state.Options.DimensionCacheBytes and

@@ -142,12 +142,15 @@
 // partition stages its batches there (state.Batch.Stage), coalesced by
 // key, and its rows leave at once; the global actors stage theirs too.
 // Every CheckpointInterval a goroutine of the node writes a checkpoint
-// (state.Store.Flush): each partition's stage in one Pebble batch with the
+// (state.Store.Flush): each partition's stage in one atomic write with the
 // offsets and fact-version clock it reflects, and the global tables' in
-// another, each atomic; a partition's stage that outgrows
+// another, as StateCheckpointWrite says (a batch through Pebble's log;
+// batches and a flush of the memtables, Pebble running without its log;
+// or an ingested sstable); a partition's stage that outgrows
 // CheckpointBytes is written at once. A partition whose cache cannot hold
 // it whole commits each batch to Pebble instead (its cached views can
-// then be evicted and read back).
+// then be evicted and read back; without the log, those commits too are
+// durable at the next checkpoint only).
 //
 // A crash loses what was staged since the last checkpoint. The next
 // start (or the next owner) recovers each partition from the offsets its
