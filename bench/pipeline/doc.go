@@ -100,6 +100,23 @@
 // ends at 474-482 MB. Without -sync the two modes are within this VM's
 // noise (±15% from run to run).
 //
+// -checkpoint-write chooses how the checkpoints reach the disk
+// (processor.state_checkpoint_write). With -sync -checkpoint-interval 5s,
+// three interleaved runs of each (load average 0.8-2.4; the last flush and
+// ingest runs shared the machine with other work):
+//
+//	                          events/s (median)          checkpoint   written in the run (WAL + ingested + tables)
+//	-checkpoint-write wal     45,854-49,007 (47,270)     258-274 ms   94-126 MB
+//	-checkpoint-write flush   37,515-46,685 (46,168)     267-316 ms   147-176 MB
+//	-checkpoint-write ingest  37,133-46,621 (46,326)     411-458 ms   131-177 MB
+//
+// The rates are within the noise. A checkpoint without the log takes as
+// long as one through it, an ingested one half as long again (an sstable,
+// its sync, the link and the MANIFEST per stage); both write more table
+// bytes, since each checkpoint makes small tables in L0 for compactions
+// to merge where the 32 MiB memtable otherwise gathers the updates of
+// several checkpoints.
+//
 // # Where the time goes
 //
 // The CPU profile of the measured phase (-cpuprofile, checkpoints on):
@@ -139,8 +156,10 @@
 // # Write amplification
 //
 // The Pipeline opens the store on a vfs.FS that counts the bytes written
-// to the WAL and to table files (DiskWrites), and computes Pebble's total
-// write amplification ((WAL + flushed + compacted) / WAL). Over the
+// to the WAL, to the sstables a checkpoint writes for Pebble to ingest, and
+// to other table files (DiskWrites), and computes Pebble's total write
+// amplification ((WAL + ingested + flushed + compacted) / (WAL +
+// ingested); 0 with -checkpoint-write flush, which writes no WAL). Over the
 // snapshot load and a run it is 2.2-2.3; within a run 3.7 with every
 // batch committed and 4.0-4.3 with checkpoints, which write a quarter less
 // to the WAL (the same keys reach the tables): with 32 MiB memtables, the
