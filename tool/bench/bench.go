@@ -218,6 +218,11 @@ func Run(ctx context.Context, opts Options) (*Results, error) {
 			r.fail(name, "", err)
 		}
 		fmt.Fprintf(opts.Progress, "== %s done in %v\n", name, time.Since(start).Round(time.Second))
+		// What is measured so far is kept should a later suite not end
+		// (results.json without "finished").
+		if err := r.res.WriteFile(filepath.Join(opts.Out, "results.json")); err != nil {
+			r.log.Warn().Err(err).Msg("writing the results so far")
+		}
 	}
 	r.res.Finished = time.Now().UTC()
 	r.res.Machine.LoadAfter = loadAverage()

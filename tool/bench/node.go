@@ -24,7 +24,10 @@ type node struct {
 	addr     string
 	stateDir string
 	log      *os.File
-	exited   chan error
+	// exited is closed once the process ended, exitErr then holds
+	// what Wait returned: every waiter sees it.
+	exited  chan struct{}
+	exitErr error
 }
 
 // nodeStatus is the part of a node's /status the suite reads.
@@ -83,8 +86,11 @@ func (r *runner) startNode(ctx context.Context, name, group, db, stateDir string
 		logFile.Close()
 		return nil, fmt.Errorf("starting %s run: %w", bin, err)
 	}
-	n := &node{cmd: cmd, addr: addr, stateDir: stateDir, log: logFile, exited: make(chan error, 1)}
-	go func() { n.exited <- cmd.Wait() }()
+	n := &node{cmd: cmd, addr: addr, stateDir: stateDir, log: logFile, exited: make(chan struct{})}
+	go func() {
+		n.exitErr = cmd.Wait()
+		close(n.exited)
+	}()
 	return n, nil
 }
 
@@ -157,8 +163,8 @@ func (r *runner) waitIdle(ctx context.Context, n *node, label string, min int64,
 	last := start
 	for {
 		select {
-		case err := <-n.exited:
-			return idleRun{}, fmt.Errorf("the node exited (%v); its log: %s", err, n.log.Name())
+		case <-n.exited:
+			return idleRun{}, n.exitedError()
 		case <-ctx.Done():
 			return idleRun{}, ctx.Err()
 		case <-time.After(250 * time.Millisecond):
@@ -182,16 +188,23 @@ func (r *runner) waitIdle(ctx context.Context, n *node, label string, min int64,
 	}
 }
 
+// exitedError says that the node exited, how, and where its log is.
+func (n *node) exitedError() error {
+	return fmt.Errorf("the node exited (%v); its log: %s", n.exitErr, n.log.Name())
+}
+
 // stop stops the node gracefully (SIGTERM: flush, commit, leave) and
 // removes its state directory unless keep.
 func (n *node) stop(keep bool) error {
 	_ = n.cmd.Process.Signal(syscall.SIGTERM)
 	var err error
 	select {
-	case err = <-n.exited:
+	case <-n.exited:
+		err = n.exitErr
 	case <-time.After(90 * time.Second):
 		_ = n.cmd.Process.Kill()
-		err = errors.Join(errors.New("the node did not stop within 90 s: killed"), <-n.exited)
+		<-n.exited
+		err = errors.Join(errors.New("the node did not stop within 90 s: killed"), n.exitErr)
 	}
 	n.log.Close()
 	if !keep {

@@ -143,9 +143,8 @@ func (r *runner) restartOnce(ctx context.Context, prefix string, w workload, end
 func (r *runner) waitReady(ctx context.Context, n *node, start time.Time) (time.Duration, error) {
 	for {
 		select {
-		case err := <-n.exited:
-			n.exited <- err // waitIdle and stop read it too
-			return 0, fmt.Errorf("the node exited (%v); its log: %s", err, n.log.Name())
+		case <-n.exited:
+			return 0, n.exitedError()
 		case <-ctx.Done():
 			return 0, ctx.Err()
 		case <-time.After(100 * time.Millisecond):
@@ -163,9 +162,8 @@ func (r *runner) waitConsumed(ctx context.Context, n *node, label string, target
 	p := newProgress(r.opts.Progress, r.opts.Terminal, label, target)
 	for {
 		select {
-		case err := <-n.exited:
-			n.exited <- err
-			return 0, fmt.Errorf("the node exited (%v); its log: %s", err, n.log.Name())
+		case <-n.exited:
+			return 0, n.exitedError()
 		case <-ctx.Done():
 			return 0, ctx.Err()
 		case <-time.After(100 * time.Millisecond):

@@ -17,9 +17,10 @@ const SchemaVersion = 1
 type Results struct {
 	// Schema is SchemaVersion at the time of writing.
 	Schema int `json:"schema"`
-	// Started and Finished bound the run (UTC).
+	// Started and Finished bound the run (UTC). A run writes its results
+	// after each suite: Finished is absent until the last.
 	Started  time.Time `json:"started"`
-	Finished time.Time `json:"finished"`
+	Finished time.Time `json:"finished,omitzero"`
 	// Command is the command line that produced the results.
 	Command string `json:"command"`
 	// Settings are the options in effect.

@@ -95,6 +95,16 @@ func (r *runner) connect(ctx context.Context) error {
 			return fmt.Errorf("connecting to Kafka: %w", err)
 		}
 		s.kafka = cl
+		// The broker's version, as franz-go guesses it from the API
+		// versions it supports.
+		if vs, err := kadm.NewClient(cl).ApiVersions(ctx); err == nil {
+			for _, v := range vs.Sorted() {
+				if v.Err == nil {
+					r.res.Machine.Versions["kafka broker"] = v.VersionGuess()
+					break
+				}
+			}
+		}
 	}
 	if s.ch == nil {
 		cfg := sinks.Config{Addr: r.opts.ClickHouse, Database: r.opts.TopicPrefix + "_probe"}
