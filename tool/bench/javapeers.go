@@ -40,7 +40,7 @@ func runFlink(ctx context.Context, r *runner, w *workload, db string) (sample, e
 
 // runJavaPeer builds the Maven project bench/peers/<name> (once per run
 // of the suite), creates an output topic <db>.facts, runs the peer's main
-// class with -Xmx768m, --brokers, --prefix and --output before args, then
+// class with -Xmx2g, --brokers, --prefix and --output before args, then
 // loads the facts of the output topic (the last value of each key) into
 // db for the check: that load is not measured. The topics starting with
 // the peer's name in db go away after.
@@ -67,7 +67,7 @@ func (r *runner) runJavaPeer(ctx context.Context, w *workload, db, name, class s
 		return sample{}, fmt.Errorf("creating %s: %w", output, err)
 	}
 	defer r.deleteTopics(prefix)
-	cmd := exec.CommandContext(ctx, "java", append([]string{"-Xmx768m", "-cp",
+	cmd := exec.CommandContext(ctx, "java", append([]string{"-Xmx2g", "-cp",
 		filepath.Join(dir, "target", "classes") + string(os.PathListSeparator) + filepath.Join(dir, "target", "lib", "*"),
 		class, "--brokers", strings.Join(r.opts.Kafka, ","), "--prefix", r.opts.TopicPrefix, "--output", output}, args...)...)
 	s, err := runPeerProcess(cmd, w)

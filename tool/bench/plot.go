@@ -82,7 +82,8 @@ func comparisonPlot(res *Results, title, unit string, value func(Figure) float64
 	bySuite := map[string][]Figure{}
 	var suites []string
 	for _, f := range res.Figures {
-		if f.Name != "throughput" || f.Unit != "events/s" {
+		// A scale figure is one size of one system: its own plot.
+		if f.Name != "throughput" || f.Unit != "events/s" || f.Customers > 0 {
 			continue
 		}
 		if _, ok := bySuite[f.Suite]; !ok {
@@ -167,7 +168,7 @@ func stagesPlot(res *Results) (*plot.Plot, error) {
 	var names []string
 	var v plotter.Values
 	for _, f := range res.Figures {
-		if f.System == "drivetrain" && f.Name == "throughput" {
+		if f.System == "drivetrain" && f.Name == "throughput" && f.Customers == 0 {
 			names = append(names, f.Suite+" ("+f.Unit+")")
 			v = append(v, f.Median)
 		}
