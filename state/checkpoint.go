@@ -81,16 +81,7 @@ func (s *Store) flushMemtables() (err error) {
 	if f := s.failed.Load(); f != nil {
 		return *f
 	}
-	defer func() {
-		if r := recover(); r != nil {
-			fe, ok := r.(*fatalError)
-			if !ok {
-				panic(r)
-			}
-			err = fmt.Errorf("flushing state: %w: %s", ErrFailed, fe.msg)
-			s.failed.Store(&err)
-		}
-	}()
+	defer s.failOnFatal(&err, "flushing state")
 	done, err := s.db.AsyncFlush()
 	if err != nil {
 		return fmt.Errorf("flushing state: %w", err)

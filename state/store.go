@@ -241,21 +241,28 @@ func (s *Store) syncWrite() *pebble.WriteOptions {
 	return pebble.Sync
 }
 
+// failOnFatal, deferred by a method that calls Pebble, turns a panic
+// with a *fatalError (see pebbleLogger) into ErrFailed in *err, prefixed
+// with what, and makes the store refuse further commits.
+func (s *Store) failOnFatal(err *error, what string) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	fe, ok := r.(*fatalError)
+	if !ok {
+		panic(r)
+	}
+	*err = fmt.Errorf("%s: %w: %s", what, ErrFailed, fe.msg)
+	s.failed.Store(err)
+}
+
 // commit commits b, turning Pebble's fatal errors into ErrFailed.
 func (s *Store) commit(b *pebble.Batch) (err error) {
 	if f := s.failed.Load(); f != nil {
 		return *f
 	}
-	defer func() {
-		if r := recover(); r != nil {
-			fe, ok := r.(*fatalError)
-			if !ok {
-				panic(r)
-			}
-			err = fmt.Errorf("committing state batch: %w: %s", ErrFailed, fe.msg)
-			s.failed.Store(&err)
-		}
-	}()
+	defer s.failOnFatal(&err, "committing state batch")
 	if err := b.Commit(s.wo); err != nil {
 		return fmt.Errorf("committing state batch: %w", err)
 	}
@@ -391,16 +398,7 @@ func (s *Store) DropPartition(p int32) (err error) {
 		return *f
 	}
 	prefix := partitionPrefix(nil, p)
-	defer func() {
-		if r := recover(); r != nil {
-			fe, ok := r.(*fatalError)
-			if !ok {
-				panic(r)
-			}
-			err = fmt.Errorf("dropping partition %d: %w: %s", p, ErrFailed, fe.msg)
-			s.failed.Store(&err)
-		}
-	}()
+	defer s.failOnFatal(&err, fmt.Sprintf("dropping partition %d", p))
 	// Forget the partition's stage and cached views whatever the
 	// outcome; the stage first, so that no flush writes into the range.
 	s.partCache(p).dropStage()

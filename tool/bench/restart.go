@@ -138,45 +138,44 @@ func (r *runner) restartOnce(ctx context.Context, prefix string, w workload, end
 	return nil
 }
 
-// waitReady polls the node every 100 ms until its status says ready, and
-// returns the time since start.
+// waitReady polls the node until its status says ready, and returns
+// the time since start.
 func (r *runner) waitReady(ctx context.Context, n *node, start time.Time) (time.Duration, error) {
-	for {
-		select {
-		case <-n.exited:
-			return 0, n.exitedError()
-		case <-ctx.Done():
-			return 0, ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-		if st, err := n.status(ctx); err == nil && st.Ready {
-			return time.Since(start), nil
-		}
-	}
+	err := n.poll(ctx, func(st *nodeStatus) bool { return st.Ready })
+	return time.Since(start), err
 }
 
-// waitConsumed polls the node every 100 ms until it has consumed at
-// least target records, and returns the count it read (records read
-// after the last poll are not in it).
+// waitConsumed polls the node until it has consumed at least target
+// records, and returns the count it read (records read after the last
+// poll are not in it).
 func (r *runner) waitConsumed(ctx context.Context, n *node, label string, target int64) (int64, error) {
 	p := newProgress(r.opts.Progress, r.opts.Terminal, label, target)
+	var c int64
+	err := n.poll(ctx, func(st *nodeStatus) bool {
+		c = sum(st.Consumed)
+		p.update(c)
+		return c >= target
+	})
+	if err != nil {
+		return 0, err
+	}
+	p.done(fmt.Sprintf("%s records", count(c)))
+	return c, nil
+}
+
+// poll reads the node's status every 100 ms until done says so, the node
+// exits or ctx ends.
+func (n *node) poll(ctx context.Context, done func(*nodeStatus) bool) error {
 	for {
 		select {
 		case <-n.exited:
-			return 0, n.exitedError()
+			return n.exitedError()
 		case <-ctx.Done():
-			return 0, ctx.Err()
+			return ctx.Err()
 		case <-time.After(100 * time.Millisecond):
 		}
-		st, err := n.status(ctx)
-		if err != nil {
-			continue
-		}
-		c := sum(st.Consumed)
-		p.update(c)
-		if c >= target {
-			p.done(fmt.Sprintf("%s records", count(c)))
-			return c, nil
+		if st, err := n.status(ctx); err == nil && done(st) {
+			return nil
 		}
 	}
 }
