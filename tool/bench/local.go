@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -102,23 +103,32 @@ func runDecode(ctx context.Context, r *runner) error {
 // (bench/pipeline): decoding, the join rules and the Pebble state, with a
 // counting sink, after a snapshot load that is not measured.
 func runProcess(ctx context.Context, r *runner) error {
-	w := asNode(r.localWorkload())
-	p, err := pipeline.Open(w)
+	p, err := r.loadedPipeline("process", asNode(r.localWorkload()))
 	if err != nil {
 		return err
 	}
 	defer p.Close()
-	o := p.Options()
-	fmt.Fprintf(r.opts.Progress, "process: loading %s customers, %s vehicles, %s orders (not measured)\n",
-		count(int64(o.Customers)), count(int64(o.Vehicles)), count(int64(o.Orders)))
-	if err := p.Load(); err != nil {
-		return fmt.Errorf("loading the snapshot: %w", err)
-	}
 	samples, err := r.measureSteps(ctx, p, "process")
 	if len(samples) > 0 {
 		r.add(figureOf("process", "drivetrain", "throughput", "events/s", true, samples))
 	}
 	return err
+}
+
+// loadedPipeline opens a pipeline of w and loads its snapshot (not
+// measured), saying so on the progress output.
+func (r *runner) loadedPipeline(suite string, w pipeline.Options) (*pipeline.Pipeline, error) {
+	p, err := pipeline.Open(w)
+	if err != nil {
+		return nil, err
+	}
+	o := p.Options()
+	fmt.Fprintf(r.opts.Progress, "%s: loading %s customers, %s vehicles, %s orders (not measured)\n",
+		suite, count(int64(o.Customers)), count(int64(o.Vehicles)), count(int64(o.Orders)))
+	if err := p.Load(); err != nil {
+		return nil, errors.Join(fmt.Errorf("loading the snapshot: %w", err), p.Close())
+	}
+	return p, nil
 }
 
 // measureSteps measures Options.ProcessEvents records of the streaming
@@ -159,15 +169,11 @@ func (r *runner) measureSteps(ctx context.Context, p *pipeline.Pipeline, label s
 // the RSS at the end and the Go heap's growth over the second half
 // (least squares, MB per minute).
 func runSoak(ctx context.Context, r *runner) error {
-	p, err := pipeline.Open(asNode(r.localWorkload()))
+	p, err := r.loadedPipeline("soak", asNode(r.localWorkload()))
 	if err != nil {
 		return err
 	}
 	defer p.Close()
-	fmt.Fprintf(r.opts.Progress, "soak: loading the snapshot (not measured)\n")
-	if err := p.Load(); err != nil {
-		return fmt.Errorf("loading the snapshot: %w", err)
-	}
 	d := r.opts.Soak
 	pr := newProgress(r.opts.Progress, r.opts.Terminal, "soak (seconds)", int64(d.Seconds()))
 	var t, rate, rss, heap []float64

@@ -56,17 +56,11 @@ func (r *runner) scaleOnce(ctx context.Context, customers int) error {
 	debug.FreeOSMemory()
 	w := asNode(r.localWorkload())
 	w.Customers = customers
-	p, err := pipeline.Open(w)
+	p, err := r.loadedPipeline("scale", w)
 	if err != nil {
 		return err
 	}
 	defer p.Close()
-	o := p.Options()
-	fmt.Fprintf(r.opts.Progress, "scale: loading %s customers, %s vehicles, %s orders (not measured)\n",
-		count(int64(o.Customers)), count(int64(o.Vehicles)), count(int64(o.Orders)))
-	if err := p.Load(); err != nil {
-		return fmt.Errorf("loading the snapshot: %w", err)
-	}
 	samples, err := r.measureSteps(ctx, p, fmt.Sprintf("scale %s customers", count(int64(customers))))
 	if err != nil {
 		return err
